@@ -1,0 +1,195 @@
+"""Records to tables: one summary row per configuration x replication, and the orders.
+
+Only orders arriving after the warm-up count; the invariants are checked again on the
+aggregates, from a different angle than the engine's per-order check.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from sim.engine.records import ABANDONED, COMPLETED, DECLINED, FAILED, OUTCOMES, RunResult
+from sim.errors import InvariantError
+
+LOST_CAUSES = ("abandoned", "inventory", "payment", "order_record", "unfinished")
+OPEN_STATES = {"open", "forced_open"}
+
+
+def summary_row(result: RunResult) -> dict[str, float | int | str]:
+    """The summary of one run; columns listed in README's "What the report shows"."""
+    counted = result.arrival >= result.warmup
+    outcome = result.outcome[counted]
+    basket = result.basket[counted]
+    fee = result.fee[counted]
+    cause = result.cause[counted]
+    completed = outcome == COMPLETED
+    declined = outcome == DECLINED
+    lost = (outcome == FAILED) | (outcome == ABANDONED)
+    latency = (result.checkout_end - result.arrival)[counted][completed]
+    p50, p95, p99 = (
+        np.percentile(latency, [50, 95, 99]).tolist() if latency.size else [math.nan] * 3
+    )
+    demanded = float(basket.sum())
+    fees = float(fee.sum())
+    captured = float(basket[completed].sum()) - fees
+    revenue_lost = float(basket[lost].sum())
+    revenue_declined = float(basket[declined].sum())
+    row: dict[str, float | int | str] = {
+        "configuration": result.configuration,
+        "replication": result.replication,
+        "orders": int(outcome.size),
+        **{name: int(np.count_nonzero(outcome == code)) for code, name in enumerate(OUTCOMES)},
+        "revenue_demanded": demanded,
+        "revenue_captured": captured,
+        "revenue_lost": revenue_lost,
+        "revenue_lost_pct": 100.0 * revenue_lost / demanded if demanded else 0.0,
+        "revenue_declined": revenue_declined,
+        "fees": fees,
+        "checkout_p50_s": p50,
+        "checkout_p95_s": p95,
+        "checkout_p99_s": p99,
+    }
+    row.update(_lost_by_cause(result, outcome, cause, basket))
+    row.update(_breakers(result))
+    row.update(_dependencies(result))
+    row.update(_post_checkout(result, counted, completed))
+    _check(row, result)
+    return row
+
+
+def summarize(results: Iterable[RunResult]) -> pd.DataFrame:
+    """One row per configuration x replication, in the order configurations were given."""
+    rows = [summary_row(r) for r in results]
+    frame = pd.DataFrame(rows)
+    return frame.fillna({c: 0 for c in frame.columns if c.startswith(("calls_", "errors_"))})
+
+
+def _lost_by_cause(
+    result: RunResult, outcome: np.ndarray, cause: np.ndarray, basket: np.ndarray
+) -> dict[str, float]:
+    out = {f"revenue_lost_{c}": 0.0 for c in LOST_CAUSES}
+    out["revenue_lost_abandoned"] = float(basket[outcome == ABANDONED].sum())
+    failed = outcome == FAILED
+    for code, name in enumerate(result.cause_names):
+        mask = failed & (cause == code)
+        if not mask.any():
+            continue
+        group = name if name == "unfinished" else _stage_of(name)
+        out[f"revenue_lost_{group}"] = out.get(f"revenue_lost_{group}", 0.0) + float(
+            basket[mask].sum()
+        )
+    return out
+
+
+def _stage_of(cause: str) -> str:
+    for stage in ("order_record", "inventory", "payment"):
+        if cause.startswith(stage):
+            return stage
+    return cause
+
+
+def _breakers(result: RunResult) -> dict[str, float | int]:
+    """Trips after the warm-up, and seconds spent open between warm-up and the run's end."""
+    trips = 0
+    open_s = 0.0
+    opened: dict[str, float] = {}
+    for time, name, _old, new in result.transitions:
+        if new in OPEN_STATES:
+            if time >= result.warmup:
+                trips += 1
+            opened.setdefault(name, time)
+        elif name in opened:
+            start = opened.pop(name)
+            open_s += max(0.0, time - max(start, result.warmup))
+    for start in opened.values():
+        open_s += max(0.0, result.end_time - max(start, result.warmup))
+    return {"breaker_trips": trips, "breaker_open_s": open_s}
+
+
+def _dependencies(result: RunResult) -> dict[str, int]:
+    """Calls made after the warm-up, per dependency and in total."""
+    samples = result.samples
+    times = np.asarray(samples.get("time", []))
+    before = int(np.searchsorted(times, result.warmup, side="right")) - 1
+    out: dict[str, int] = {}
+    total = 0
+    for name, calls in result.dependency_calls.items():
+        series = samples.get(f"calls_{name}")
+        at_warmup = int(series[before]) if series and before >= 0 else 0
+        counted = calls - at_warmup
+        out[f"calls_{name}"] = counted
+        errors = np.asarray(result.dependency_errors.get(name, []))
+        out[f"errors_{name}"] = int(np.count_nonzero(errors >= result.warmup))
+        total += counted
+    return {"dependency_calls": total, **out}
+
+
+def _post_checkout(result: RunResult, counted: np.ndarray, completed: np.ndarray) -> dict[str, int]:
+    confirmed = result.confirmed_by[counted][completed]
+    out = {
+        "fulfillment_failed": int(np.count_nonzero(~result.fulfilled[counted][completed])),
+        "unconfirmed": int(np.count_nonzero(confirmed == -1)),
+    }
+    for code, channel in enumerate(result.channel_names):
+        out[f"confirmed_{channel}"] = int(np.count_nonzero(confirmed == code))
+    return out
+
+
+def _check(row: dict[str, float | int | str], result: RunResult) -> None:
+    where = f"{result.configuration} / replication {result.replication}"
+    counts = sum(int(row[name]) for name in OUTCOMES)
+    if counts != row["orders"]:
+        raise InvariantError(f"{where}: outcomes add up to {counts}, not {row['orders']} orders")
+    money = float(row["revenue_captured"]) + float(row["fees"]) + float(row["revenue_lost"])
+    money += float(row["revenue_declined"])
+    if not math.isclose(float(row["revenue_demanded"]), money, rel_tol=1e-9, abs_tol=1e-6):
+        raise InvariantError(
+            f"{where}: revenue demanded {row['revenue_demanded']:.2f} != captured + fees + "
+            f"lost + declined = {money:.2f}"
+        )
+    by_cause = sum(
+        float(v)
+        for k, v in row.items()
+        if k.startswith("revenue_lost_") and k != "revenue_lost_pct"
+    )
+    if not math.isclose(by_cause, float(row["revenue_lost"]), rel_tol=1e-9, abs_tol=1e-6):
+        raise InvariantError(
+            f"{where}: revenue lost by cause {by_cause:.2f} != {row['revenue_lost']:.2f}"
+        )
+
+
+def orders_frame(results: Iterable[RunResult]) -> pd.DataFrame:
+    """One row per order of every run, warm-up orders flagged rather than dropped."""
+    frames = []
+    for r in results:
+        cause_names = np.asarray([*r.cause_names, ""], dtype=object)
+        gateway_names = np.asarray([*r.gateway_names, ""], dtype=object)
+        channel_names = np.asarray([*r.channel_names, "", ""], dtype=object)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "configuration": r.configuration,
+                    "replication": r.replication,
+                    "order": np.arange(r.orders),
+                    "arrival_s": r.arrival,
+                    "warmup": r.arrival < r.warmup,
+                    "basket": r.basket,
+                    "outcome": np.asarray(OUTCOMES, dtype=object)[r.outcome],
+                    "cause": cause_names[r.cause],
+                    "checkout_latency_s": r.checkout_end - r.arrival,
+                    "gateway": gateway_names[r.gateway],
+                    "fee": r.fee,
+                    "confirmed_by": channel_names[r.confirmed_by],
+                }
+            )
+        )
+    frame = pd.concat(frames, ignore_index=True)
+    for column in ("configuration", "outcome", "cause", "gateway", "confirmed_by"):
+        # Categories in order of first appearance: configurations keep the scenario's order.
+        values = frame[column]
+        frame[column] = pd.Categorical(values, categories=list(dict.fromkeys(values)))
+    return frame

@@ -1,0 +1,131 @@
+"""Field types shared by the model and scenario schemas: units, strictness, distributions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
+
+from sim.units import parse_duration, parse_fraction, parse_rate
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors: a typo must never be silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _quantity_schema(example: str, description: str) -> WithJsonSchema:
+    return WithJsonSchema(
+        {
+            "anyOf": [{"type": "number"}, {"type": "string", "examples": [example]}],
+            "description": description,
+        }
+    )
+
+
+Duration = Annotated[
+    float,
+    BeforeValidator(parse_duration),
+    _quantity_schema("250ms", "a duration: 250ms, 30s, 10m, 2h, or a bare number of seconds"),
+]
+Rate = Annotated[
+    float,
+    BeforeValidator(parse_rate),
+    _quantity_schema("40/s", "a rate: 40/s, 1200/min, 50/h, or a bare number per second"),
+]
+Fraction = Annotated[
+    float,
+    BeforeValidator(parse_fraction),
+    _quantity_schema("2%", "a share: 2% or a fraction such as 0.02"),
+]
+PositiveDuration = Annotated[Duration, Field(gt=0)]
+NonNegativeDuration = Annotated[Duration, Field(ge=0)]
+PositiveRate = Annotated[Rate, Field(gt=0)]
+
+
+class Lognormal(Strict):
+    """Lognormal given its median and 99th percentile, the two numbers dashboards show."""
+
+    median: float = Field(gt=0)
+    p99: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _p99_above_median(self) -> Lognormal:
+        if self.p99 <= self.median:
+            raise ValueError("p99 must be greater than the median")
+        return self
+
+
+class Exponential(Strict):
+    mean: float = Field(gt=0)
+
+
+class Distribution(Strict):
+    """Exactly one of: lognormal, exponential, constant, empirical (samples drawn uniformly)."""
+
+    lognormal: Lognormal | None = None
+    exponential: Exponential | None = None
+    constant: float | None = Field(default=None, ge=0)
+    empirical: list[float] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Distribution:
+        given = [name for name in type(self).model_fields if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of lognormal, exponential, constant, empirical"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        if self.empirical is not None and min(self.empirical) < 0:
+            raise ValueError("empirical samples must be >= 0")
+        return self
+
+    @property
+    def mean(self) -> float:
+        """Mean of the distribution, for reports and sanity checks."""
+        import math
+
+        if self.lognormal is not None:
+            mu = math.log(self.lognormal.median)
+            sigma = (math.log(self.lognormal.p99) - mu) / 2.3263478740408408
+            return math.exp(mu + sigma * sigma / 2)
+        if self.exponential is not None:
+            return self.exponential.mean
+        if self.constant is not None:
+            return self.constant
+        assert self.empirical is not None
+        return sum(self.empirical) / len(self.empirical)
+
+
+def _convert_leaves(parse: Callable[[object], float]) -> Callable[[Any], Any]:
+    """Parse the quantities of a distribution mapping with ``parse`` before validation."""
+
+    def convert(value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        out: dict[str, Any] = {}
+        for kind, params in value.items():
+            try:
+                if isinstance(params, dict):
+                    out[kind] = {k: parse(v) if k != "samples" else v for k, v in params.items()}
+                elif isinstance(params, list):
+                    out[kind] = [parse(v) for v in params]
+                else:
+                    out[kind] = parse(params)
+            except ValueError as exc:
+                raise ValueError(f"{kind}: {exc}") from None
+        return out
+
+    return convert
+
+
+def _plain_number(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"expected a plain number, got {value!r}")
+    return float(value)
+
+
+LatencyDistribution = Annotated[Distribution, BeforeValidator(_convert_leaves(parse_duration))]
+AmountDistribution = Annotated[Distribution, BeforeValidator(_convert_leaves(_plain_number))]

@@ -1,0 +1,176 @@
+"""Load and check models and scenarios; every problem becomes a ConfigError with a line."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from sim.config.model import ShopModel
+from sim.config.scenario import LoadedScenario, Scenario
+from sim.config.yamlio import LineMap, load_yaml
+from sim.errors import ConfigError, ConfigErrors
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_model(path: str | Path) -> ShopModel:
+    """A shop model from YAML, with every dependency reference checked."""
+    shop, _ = _load_model(Path(path))
+    return shop
+
+
+def load_scenario(path: str | Path) -> LoadedScenario:
+    """A scenario from YAML with its model resolved and every cross-reference checked."""
+    path = Path(path)
+    data, lines = load_yaml(path)
+    scenario = _validate(Scenario, data, lines)
+    model_path = (path.parent / scenario.model).resolve()
+    if not model_path.is_file():
+        raise lines.error(f"model file not found: {model_path}", ("model",))
+    shop, _ = _load_model(model_path)
+    _check_scenario_refs(scenario, shop, lines)
+    return LoadedScenario(scenario=scenario, shop=shop, source=str(path))
+
+
+def load_any(path: str | Path) -> ShopModel | LoadedScenario:
+    """A model or a scenario, told apart by their keys (a model has ``stages``)."""
+    path = Path(path)
+    data, _ = load_yaml(path)
+    if isinstance(data, dict) and "stages" in data:
+        return load_model(path)
+    return load_scenario(path)
+
+
+def _load_model(path: Path) -> tuple[ShopModel, LineMap]:
+    data, lines = load_yaml(path)
+    shop = _validate(ShopModel, data, lines)
+    errors: list[ConfigError] = []
+    gateways = set(shop.stages.payment.gateways)
+    for loc, name in shop.stage_dependencies():
+        if name not in shop.dependencies:
+            errors.append(lines.error(_unknown("dependency", name, shop.dependencies), loc))
+    for name, dep in shop.dependencies.items():
+        if name in gateways:
+            continue
+        if dep.fee is not None:
+            errors.append(
+                lines.error("fee applies to payment gateways only", ("dependencies", name, "fee"))
+            )
+        if dep.decline_rate:
+            errors.append(
+                lines.error(
+                    "decline_rate applies to payment gateways only",
+                    ("dependencies", name, "decline_rate"),
+                )
+            )
+    _raise(errors)
+    return shop, lines
+
+
+def _check_scenario_refs(scenario: Scenario, shop: ShopModel, lines: LineMap) -> None:
+    errors: list[ConfigError] = []
+    gateways = shop.stages.payment.gateways
+    for i, fault in enumerate(scenario.faults):
+        if fault.target not in shop.dependencies:
+            errors.append(
+                lines.error(
+                    _unknown("dependency", fault.target, shop.dependencies), ("faults", i, "target")
+                )
+            )
+        if fault.start >= scenario.horizon:
+            errors.append(lines.error("fault starts after the horizon", ("faults", i, "start")))
+    for name, config in scenario.configurations.items():
+        fallback = config.payment.fallback
+        if fallback is None:
+            continue
+        loc = ("configurations", name, "payment", "fallback")
+        if fallback not in gateways:
+            errors.append(lines.error(_unknown("gateway", fallback, gateways), loc))
+        elif fallback == gateways[0]:
+            errors.append(lines.error(f"{fallback!r} is the primary gateway already", loc))
+    for i, point in enumerate(scenario.traffic.profile):
+        if point.at >= scenario.horizon:
+            errors.append(
+                lines.error("profile change after the horizon", ("traffic", "profile", i, "at"))
+            )
+    _raise(errors)
+
+
+def _validate(cls: type[M], data: Any, lines: LineMap) -> M:
+    if not isinstance(data, dict):
+        kind = "empty" if data is None else type(data).__name__
+        raise ConfigError(
+            f"expected a mapping of fields at the top level, got {kind}", file=lines.file, line=1
+        )
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        errors = []
+        for err in exc.errors(include_url=False):
+            loc = tuple(err["loc"])
+            message = _message(err, loc, cls)
+            errors.append(lines.error(message, loc))
+        _raise(errors)
+        raise AssertionError("unreachable") from None
+
+
+def _message(err: Any, loc: tuple[Any, ...], cls: type[BaseModel]) -> str:
+    kind = err["type"]
+    if kind == "extra_forbidden" and loc:
+        known = _fields_at(cls, loc[:-1])
+        hint = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        suffix = (
+            f"; did you mean {hint[0]!r}?"
+            if hint
+            else (f"; known: {', '.join(known)}" if known else "")
+        )
+        return f"unknown field {loc[-1]!r}{suffix}"
+    if kind == "missing":
+        return "required field is missing"
+    message = str(err["msg"])
+    return message.removeprefix("Value error, ")
+
+
+def _fields_at(cls: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the model reached by ``loc``, for "did you mean" hints."""
+    current: Any = cls
+    for element in loc:
+        if isinstance(element, int) or not (
+            isinstance(current, type) and issubclass(current, BaseModel)
+        ):
+            continue
+        field = current.model_fields.get(element)
+        if field is None:
+            continue
+        current = _model_in(field.annotation)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _model_in(annotation: Any) -> Any:
+    """The BaseModel inside ``X | None``, ``list[X]`` or ``dict[str, X]``, if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _unknown(kind: str, name: str, known: Any) -> str:
+    names = sorted(known)
+    hint = difflib.get_close_matches(name, names, n=1)
+    suffix = f"; did you mean {hint[0]!r}?" if hint else ""
+    return f"unknown {kind} {name!r}{suffix} (known: {', '.join(names)})"
+
+
+def _raise(errors: list[ConfigError]) -> None:
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise ConfigErrors(errors)

@@ -1,0 +1,117 @@
+"""The shop: checkout capacity, the six pipeline stages and the dependencies they call."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from sim.config.fields import (
+    Distribution,
+    Fraction,
+    LatencyDistribution,
+    NonNegativeDuration,
+    PositiveDuration,
+    Strict,
+)
+
+ErrorCategory = Literal["timeout", "connection", "server_error"]
+STAGES = ("cart", "inventory", "payment", "order_record", "fulfillment", "notification")
+
+
+class Checkout(Strict):
+    """Checkout nodes behind a round-robin load balancer, each with its own worker pool."""
+
+    nodes: int = Field(default=1, ge=1)
+    workers: int = Field(ge=1, description="concurrent checkouts per node")
+
+
+class ErrorRates(Strict):
+    """Baseline share of calls failing, by category. ``timeout``: no answer until the
+    caller's timeout; ``connection``: refused at once; ``server_error``: answered with 5xx."""
+
+    timeout: Fraction = 0.0
+    connection: Fraction = 0.0
+    server_error: Fraction = 0.0
+
+    @model_validator(mode="after")
+    def _at_most_one(self) -> ErrorRates:
+        if self.timeout + self.connection + self.server_error > 1:
+            raise ValueError("error rates add up to more than 100%")
+        return self
+
+
+class Fee(Strict):
+    """What a gateway charges per captured payment: a percentage plus a fixed amount."""
+
+    percent: Fraction = 0.0
+    fixed: float = Field(default=0.0, ge=0)
+
+
+class Dependency(Strict):
+    latency: LatencyDistribution
+    errors: ErrorRates = ErrorRates()
+    capacity: int | None = Field(
+        default=None, ge=1, description="max concurrent calls; beyond it calls queue"
+    )
+    refuse_latency: NonNegativeDuration = Field(
+        default=0.005, description="how long a refused connection takes to fail"
+    )
+    fee: Fee | None = Field(default=None, description="payment gateways only")
+    decline_rate: Fraction = Field(default=0.0, description="payment gateways only")
+
+
+class CartStage(Strict):
+    latency: LatencyDistribution = Distribution(constant=0.0)
+
+
+class CallStage(Strict):
+    dependency: str
+    timeout: PositiveDuration
+
+
+class PaymentStage(Strict):
+    gateways: list[str] = Field(min_length=1, description="the first is the primary")
+    timeout: PositiveDuration
+
+
+class NotificationStage(Strict):
+    channels: list[str] = Field(min_length=1, description="tried in order until one delivers")
+    timeout: PositiveDuration
+
+
+class Stages(Strict):
+    """cart, inventory, payment and order_record run while the customer waits;
+    fulfillment and notification run after the confirmation page, off the checkout worker."""
+
+    cart: CartStage = CartStage()
+    inventory: CallStage
+    payment: PaymentStage
+    order_record: CallStage
+    fulfillment: CallStage
+    notification: NotificationStage
+
+
+class ShopModel(Strict):
+    name: str
+    description: str = ""
+    checkout: Checkout
+    stages: Stages
+    dependencies: dict[str, Dependency] = Field(min_length=1)
+
+    def stage_dependencies(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Every dependency name a stage refers to, with its field path."""
+        stages = self.stages
+        refs: list[tuple[tuple[str | int, ...], str]] = [
+            (("stages", "inventory", "dependency"), stages.inventory.dependency),
+            (("stages", "order_record", "dependency"), stages.order_record.dependency),
+            (("stages", "fulfillment", "dependency"), stages.fulfillment.dependency),
+        ]
+        refs += [
+            (("stages", "payment", "gateways", i), g) for i, g in enumerate(stages.payment.gateways)
+        ]
+        refs += [
+            (("stages", "notification", "channels", i), c)
+            for i, c in enumerate(stages.notification.channels)
+        ]
+        return refs

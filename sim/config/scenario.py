@@ -1,0 +1,204 @@
+"""An outage scenario: traffic, a fault timeline and the configurations to compare."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from sim.config.fields import (
+    AmountDistribution,
+    Duration,
+    Fraction,
+    LatencyDistribution,
+    NonNegativeDuration,
+    PositiveDuration,
+    PositiveRate,
+    Strict,
+)
+from sim.config.model import ErrorCategory, ShopModel
+
+
+class ProfilePoint(Strict):
+    """From ``at`` the arrival rate moves linearly to ``rate`` over ``ramp``."""
+
+    at: NonNegativeDuration
+    rate: PositiveRate
+    ramp: NonNegativeDuration = 0.0
+
+
+class Traffic(Strict):
+    rate: PositiveRate = Field(description="base arrival rate (Poisson)")
+    profile: list[ProfilePoint] = Field(default_factory=list)
+    basket: AmountDistribution
+    patience: LatencyDistribution = Field(
+        description="how long a customer waits for checkout before leaving"
+    )
+
+    @model_validator(mode="after")
+    def _profile_in_order(self) -> Traffic:
+        end = 0.0
+        for i, point in enumerate(self.profile):
+            if point.at < end:
+                raise ValueError(
+                    f"profile[{i}] starts at {point.at:g}s, before the previous change ends "
+                    f"({end:g}s): list changes in time order without overlapping ramps"
+                )
+            end = point.at + point.ramp
+        return self
+
+
+class FaultBase(Strict):
+    target: str = Field(description="a dependency of the model")
+    start: NonNegativeDuration
+    duration: PositiveDuration
+    ramp: NonNegativeDuration = Field(
+        default=0.0, description="time for the fault to reach full strength"
+    )
+    probability: Fraction = Field(default=1.0, description="share of calls affected")
+
+    @property
+    def end(self) -> float:
+        return self.start + self.duration
+
+
+class Outage(FaultBase):
+    """Connections refused at once."""
+
+    kind: Literal["outage"]
+
+
+class ErrorRateFault(FaultBase):
+    """Affected calls answer with an error of ``category``."""
+
+    kind: Literal["error_rate"]
+    category: ErrorCategory = "server_error"
+
+
+class LatencyFault(FaultBase):
+    """Affected calls take ``multiplier`` times longer plus ``add``, each jittered."""
+
+    kind: Literal["latency"]
+    multiplier: float = Field(default=1.0, ge=0)
+    add: NonNegativeDuration = 0.0
+    jitter: Fraction = 0.0
+
+    @model_validator(mode="after")
+    def _does_something(self) -> LatencyFault:
+        if self.multiplier == 1.0 and self.add == 0.0:
+            raise ValueError("a latency fault needs a multiplier other than 1 or an add delay")
+        return self
+
+
+class HangFault(FaultBase):
+    """No answer at all: only the caller's timeout ends the call."""
+
+    kind: Literal["hang"]
+
+
+class CapacityFault(FaultBase):
+    """The dependency serves at most ``capacity`` calls at once; others queue."""
+
+    kind: Literal["capacity"]
+    capacity: int = Field(ge=0)
+
+
+class FlappingFault(FaultBase):
+    """Alternates ``down`` (an outage) and ``up``, starting down."""
+
+    kind: Literal["flapping"]
+    down: PositiveDuration
+    up: PositiveDuration
+
+
+Fault = Annotated[
+    Outage | ErrorRateFault | LatencyFault | HangFault | CapacityFault | FlappingFault,
+    Field(discriminator="kind"),
+]
+
+
+class RetrySpec(Strict):
+    """resilience4j Retry: ``max_attempts`` includes the first call."""
+
+    max_attempts: int = Field(default=3, ge=1)
+    wait: NonNegativeDuration = 0.5
+    multiplier: float = Field(default=1.0, ge=1)
+    max_wait: NonNegativeDuration | None = None
+    jitter: Fraction = 0.0
+
+
+def _all_categories() -> list[ErrorCategory]:
+    return ["timeout", "connection", "server_error"]
+
+
+class BreakerSpec(Strict):
+    """Count-based breaker; names and defaults as in resilience4j."""
+
+    failure_rate_threshold: Fraction = Field(default=0.5, gt=0)
+    slow_call_rate_threshold: Fraction = Field(default=1.0, gt=0)
+    slow_call_duration_threshold: NonNegativeDuration = 60.0
+    sliding_window_size: int = Field(default=100, ge=1)
+    minimum_number_of_calls: int = Field(default=100, ge=1)
+    wait_duration_in_open_state: NonNegativeDuration = 60.0
+    permitted_number_of_calls_in_half_open_state: int = Field(default=10, ge=1)
+    record: list[ErrorCategory] = Field(
+        default_factory=_all_categories,
+        description="error categories that count as failures; others count as successes",
+    )
+
+
+class StagePolicy(Strict):
+    timeout: PositiveDuration | None = Field(default=None, description="default: the model's")
+    retry: RetrySpec | None = None
+    breaker: BreakerSpec | None = None
+
+
+class PaymentPolicy(StagePolicy):
+    fallback: str | None = Field(
+        default=None, description="gateway tried when the primary gives up or its breaker is open"
+    )
+
+
+class Configuration(Strict):
+    """A resilience set-up; stages left out keep the model's timeout and no retry or breaker."""
+
+    description: str = ""
+    inventory: StagePolicy = StagePolicy()
+    payment: PaymentPolicy = PaymentPolicy()
+    order_record: StagePolicy = StagePolicy()
+    fulfillment: StagePolicy = StagePolicy()
+    notification: StagePolicy = StagePolicy()
+
+
+class Scenario(Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    description: str = ""
+    model: str = Field(description="path to the shop model, relative to this file")
+    horizon: PositiveDuration = Field(description="arrivals stop here; orders in flight finish")
+    warmup: NonNegativeDuration = 0.0
+    seed: int = Field(default=0, ge=0)
+    replications: int = Field(default=1, ge=1)
+    traffic: Traffic
+    faults: list[Fault] = Field(default_factory=list)
+    configurations: dict[str, Configuration] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _times_fit(self) -> Scenario:
+        if self.warmup >= self.horizon:
+            raise ValueError("warmup must be shorter than the horizon")
+        return self
+
+
+class LoadedScenario(Strict):
+    """A scenario with its model resolved and cross-references checked."""
+
+    scenario: Scenario
+    shop: ShopModel
+    source: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.scenario.name
+
+
+__all__ = ["Duration", "Fault", "LatencyDistribution", "LoadedScenario", "Scenario"]

@@ -1,0 +1,126 @@
+"""A dependency as the engine runs it: latency, baseline errors, faults and capacity."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator, Iterator
+from typing import Any
+
+import simpy
+
+from sim.config.model import Dependency
+from sim.engine.faults import ERROR, HANG, REFUSE, ActiveFault
+from sim.engine.pool import SlotPool
+
+SUCCESS = "success"
+DECLINED = "declined"
+TIMEOUT = "timeout"
+CONNECTION = "connection"
+SERVER_ERROR = "server_error"
+
+CallGen = Generator[simpy.Event, Any, str]
+
+
+class DependencyRuntime:
+    """Serves calls; ``call`` is a SimPy sub-process returning the outcome."""
+
+    __slots__ = (
+        "_decline_edge",
+        "_draws",
+        "_error_edge",
+        "_latency",
+        "_refuse_edge",
+        "_timeout_edge",
+        "calls",
+        "env",
+        "error_times",
+        "errors",
+        "faults",
+        "name",
+        "pool",
+        "refuse_latency",
+    )
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        name: str,
+        spec: Dependency,
+        latency: Iterator[float],
+        draws: Iterator[float],
+        faults: list[ActiveFault],
+    ) -> None:
+        self.env = env
+        self.name = name
+        self.pool = SlotPool(env, spec.capacity if spec.capacity is not None else math.inf)
+        self.refuse_latency = spec.refuse_latency
+        self.faults = tuple(f for f in faults if f.kind != "capacity")
+        self._latency = latency
+        self._draws = draws
+        # One uniform draw per call decides its baseline fate by where it falls.
+        rates = spec.errors
+        self._timeout_edge = rates.timeout
+        self._refuse_edge = rates.timeout + rates.connection
+        self._error_edge = self._refuse_edge + rates.server_error
+        self._decline_edge = self._error_edge + spec.decline_rate * (1.0 - self._error_edge)
+        self.calls = 0
+        self.errors = 0
+        self.error_times: list[float] = []
+
+    def call(self, timeout: float) -> CallGen:
+        """One call with the caller's ``timeout``; returns an outcome string."""
+        env = self.env
+        now = env.now
+        self.calls += 1
+        latency = next(self._latency)
+        u = next(self._draws)
+        if u < self._error_edge:
+            if u < self._timeout_edge:
+                outcome, hang = TIMEOUT, True
+            elif u < self._refuse_edge:
+                return (yield from self._refuse())
+            else:
+                outcome, hang = SERVER_ERROR, False
+        else:
+            outcome, hang = (DECLINED if u < self._decline_edge else SUCCESS), False
+        for fault in self.faults:
+            if fault.start <= now < fault.end:
+                effect, latency = fault.effect(now, latency)
+                if effect == REFUSE:
+                    return (yield from self._refuse())
+                if effect == HANG:
+                    hang = True
+                elif effect == ERROR:
+                    if fault.category == CONNECTION:
+                        return (yield from self._refuse())
+                    outcome = fault.category
+                    hang = hang or outcome == TIMEOUT
+        pool = self.pool
+        remaining = timeout
+        if not pool.try_acquire():
+            granted = yield pool.wait(now + timeout)
+            if not granted:
+                return self._failed(TIMEOUT)
+            remaining = now + timeout - env.now
+        if hang or latency > remaining:
+            yield env.timeout(remaining)
+            if hang:
+                pool.release()  # the caller hung up; the server drops the request
+            else:
+                # The server still works on the call after the caller gave up.
+                env.timeout(latency - remaining).callbacks.append(lambda _: pool.release())
+            return self._failed(TIMEOUT)
+        yield env.timeout(latency)
+        pool.release()
+        if outcome is SUCCESS or outcome is DECLINED:
+            return outcome
+        return self._failed(outcome)
+
+    def _refuse(self) -> CallGen:
+        yield self.env.timeout(self.refuse_latency)
+        return self._failed(CONNECTION)
+
+    def _failed(self, outcome: str) -> str:
+        self.errors += 1
+        self.error_times.append(self.env.now)
+        return outcome

@@ -1,0 +1,79 @@
+"""A pool of concurrent slots with a FIFO queue whose waiters give up at a deadline.
+
+Lighter than ``simpy.Resource`` on the hot path: a free slot is taken with no event at
+all, and a waiter that reaches its deadline is dropped lazily instead of being searched
+for in the queue. Used for checkout workers (deadline: the customer's patience) and for
+dependency capacity (deadline: the caller's timeout).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from functools import partial
+
+import simpy
+
+
+class SlotPool:
+    __slots__ = ("_waiting", "busy", "capacity", "env", "queued", "wait_count", "wait_total")
+
+    def __init__(self, env: simpy.Environment, capacity: float = math.inf) -> None:
+        self.env = env
+        self.capacity = capacity
+        self.busy = 0
+        self.queued = 0  # waiters still waiting (expired ones may linger in _waiting)
+        self.wait_count = 0
+        self.wait_total = 0.0
+        self._waiting: deque[tuple[simpy.Event, float]] = deque()
+
+    def try_acquire(self) -> bool:
+        """Take a slot if one is free, without any event."""
+        if self.busy < self.capacity:
+            self.busy += 1
+            return True
+        return False
+
+    def wait(self, deadline: float) -> simpy.Event:
+        """An event that fires with True when a slot is handed over, False at ``deadline``."""
+        env = self.env
+        event = env.event()
+        self._waiting.append((event, env.now))
+        self.queued += 1
+        if deadline != math.inf:
+            env.timeout(max(0.0, deadline - env.now)).callbacks.append(partial(self._expire, event))
+        return event
+
+    def release(self) -> None:
+        """Give a slot back: straight to the first live waiter, if any."""
+        if self.busy > self.capacity:  # capacity was cut while this slot was busy
+            self.busy -= 1
+            return
+        if self.queued:
+            self._hand_over()
+        else:
+            self.busy -= 1
+
+    def set_capacity(self, capacity: float) -> None:
+        """Change the number of slots; waiters take newly freed ones at once."""
+        self.capacity = capacity
+        while self.queued and self.busy < self.capacity:
+            self.busy += 1
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        waiting = self._waiting
+        while waiting:
+            event, since = waiting.popleft()
+            if not event.triggered:
+                self.queued -= 1
+                self.wait_count += 1
+                self.wait_total += self.env.now - since
+                event.succeed(True)
+                return
+        self.busy -= 1  # defensive: queued said a live waiter existed
+
+    def _expire(self, event: simpy.Event, _deadline: simpy.Event) -> None:
+        if not event.triggered:
+            self.queued -= 1
+            event.succeed(False)

@@ -1,0 +1,64 @@
+"""What a run emits: flat per-order columns and a few event lists, no pandas.
+
+``analysis`` turns these into DataFrames; the engine only fills them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# Outcomes: every order ends in exactly one.
+COMPLETED = 0
+ABANDONED = 1
+FAILED = 2
+DECLINED = 3
+PENDING = -1  # not decided yet; none may remain after a run
+OUTCOMES = ("completed", "abandoned", "failed", "declined")
+
+BREAKER_STATE_CODES = {
+    "closed": 0,
+    "half_open": 1,
+    "open": 2,
+    "forced_open": 3,
+    "disabled": 4,
+    "metrics_only": 5,
+}
+
+
+@dataclass
+class RunResult:
+    """One configuration x replication: everything analysis needs, as flat records."""
+
+    scenario: str
+    configuration: str
+    replication: int
+    seed: int
+    horizon: float
+    warmup: float
+    end_time: float
+    # Per order (index = order id, in arrival order).
+    arrival: np.ndarray
+    basket: np.ndarray
+    outcome: np.ndarray  # int8, OUTCOMES index
+    cause: np.ndarray  # int16 index into cause_names; -1 when completed
+    checkout_end: np.ndarray  # when the customer saw the result (nan if abandoned in queue)
+    gateway: np.ndarray  # int8 index into gateway_names; -1 when no gateway answered
+    fee: np.ndarray
+    confirmed_by: np.ndarray  # int8 index into channel_names; -1 none; -2 not applicable
+    fulfilled: np.ndarray  # bool; False for orders that did not complete
+    cause_names: list[str]
+    gateway_names: list[str]
+    channel_names: list[str]
+    # Events.
+    transitions: list[tuple[float, str, str, str]]  # (time, breaker, from, to)
+    dependency_calls: dict[str, int]
+    dependency_errors: dict[str, list[float]]  # failure instants per dependency
+    dependency_wait: dict[str, tuple[int, float]]  # queued calls, total queue wait
+    stage_stats: dict[str, tuple[int, float]]  # entries, total time in stage
+    samples: dict[str, list[float]] = field(default_factory=dict)  # per-second monitor
+
+    @property
+    def orders(self) -> int:
+        return int(self.arrival.size)

@@ -1,0 +1,170 @@
+"""Run one configuration for one replication and return its flat records."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import numpy as np
+import simpy
+
+from sim.config.scenario import LoadedScenario
+from sim.dists import poisson_arrivals, rate_breakpoints, stream, uniforms, vector_sampler
+from sim.engine.faults import active_fault, drive_capacity
+from sim.engine.invariants import check_run
+from sim.engine.records import BREAKER_STATE_CODES, FAILED, PENDING, RunResult
+from sim.engine.shop import STAGES, Shop
+
+DRAIN_LIMIT = 3600.0  # after the horizon, orders in flight get this long to finish
+
+
+def customers(
+    loaded: LoadedScenario, seed: int, replication: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Arrival instants, basket values and patience of every customer of a replication.
+
+    Drawn from streams that do not depend on the configuration: every configuration
+    sees the very same customers (common random numbers).
+    """
+    scenario = loaded.scenario
+    traffic = scenario.traffic
+    times, rates = rate_breakpoints(
+        traffic.rate, [(p.at, p.rate, p.ramp) for p in traffic.profile], scenario.horizon
+    )
+    arrivals = poisson_arrivals(
+        stream(seed, replication, "arrivals"), times, rates, scenario.horizon
+    )
+    n = arrivals.size
+    baskets = vector_sampler(traffic.basket)(stream(seed, replication, "basket"), n)
+    patience = vector_sampler(traffic.patience)(stream(seed, replication, "patience"), n)
+    return arrivals, np.asarray(baskets, dtype=float), np.asarray(patience, dtype=float)
+
+
+def simulate(
+    loaded: LoadedScenario,
+    configuration: str,
+    replication: int = 0,
+    seed: int | None = None,
+    *,
+    check: bool = True,
+) -> RunResult:
+    """Run ``configuration`` of the scenario once; the invariants are checked unless told not."""
+    scenario = loaded.scenario
+    seed = scenario.seed if seed is None else seed
+    env = simpy.Environment()
+    faults: dict[str, list[Any]] = {}
+    capacity_faults: dict[str, list[tuple[float, float, int]]] = {}
+    for index, spec in enumerate(scenario.faults):
+        if spec.kind == "capacity":
+            capacity_faults.setdefault(spec.target, []).append(
+                (spec.start, spec.end, spec.capacity)
+            )
+            continue
+        draws = uniforms(stream(seed, replication, f"fault:{index}"))
+        faults.setdefault(spec.target, []).append(active_fault(spec, draws))
+    shop = Shop(env, loaded.shop, scenario.configurations[configuration], seed, replication, faults)
+    for target, windows in capacity_faults.items():
+        env.process(drive_capacity(env, shop.dependencies[target].pool, windows))
+
+    arrivals, baskets, patience = customers(loaded, seed, replication)
+    shop.bind(arrivals.size)
+    env.process(_arrive(env, shop, arrivals.tolist(), baskets.tolist(), patience.tolist()))
+    samples = _new_samples(shop)
+    env.process(_monitor(env, shop, samples))
+
+    horizon = scenario.horizon
+    env.run(until=horizon)
+    while shop.active and env.now < horizon + DRAIN_LIMIT:
+        env.run(until=min(env.now + 60.0, horizon + DRAIN_LIMIT))
+    unfinished = shop.cause("unfinished")
+    for i, outcome in enumerate(shop.outcome):
+        if outcome == PENDING:  # still waiting when the drain limit ran out
+            shop.outcome[i] = FAILED
+            shop.cause_of[i] = unfinished
+
+    result = RunResult(
+        scenario=scenario.name,
+        configuration=configuration,
+        replication=replication,
+        seed=seed,
+        horizon=horizon,
+        warmup=scenario.warmup,
+        end_time=float(env.now),
+        arrival=arrivals,
+        basket=baskets,
+        outcome=np.asarray(shop.outcome, dtype=np.int8),
+        cause=np.asarray(shop.cause_of, dtype=np.int16),
+        checkout_end=np.asarray(shop.checkout_end, dtype=float),
+        gateway=np.asarray(shop.gateway, dtype=np.int8),
+        fee=np.asarray(shop.fee, dtype=float),
+        confirmed_by=np.asarray(shop.confirmed_by, dtype=np.int8),
+        fulfilled=np.asarray(shop.fulfilled, dtype=bool),
+        cause_names=list(shop.cause_codes),
+        gateway_names=shop.gateway_names,
+        channel_names=shop.channel_names,
+        transitions=shop.transitions,
+        dependency_calls={name: d.calls for name, d in shop.dependencies.items()},
+        dependency_errors={name: d.error_times for name, d in shop.dependencies.items()},
+        dependency_wait={
+            name: (d.pool.wait_count, d.pool.wait_total) for name, d in shop.dependencies.items()
+        },
+        stage_stats={stage: (int(s[0]), float(s[2])) for stage, s in shop.stage_stats.items()},
+        samples=samples,
+    )
+    if check:
+        check_run(result)
+    return result
+
+
+def _arrive(
+    env: simpy.Environment,
+    shop: Shop,
+    arrivals: list[float],
+    baskets: list[float],
+    patience: list[float],
+) -> Generator[simpy.Event, Any, None]:
+    order = shop.order
+    process = env.process
+    for i, at in enumerate(arrivals):
+        delay = at - env.now
+        if delay > 0:
+            yield env.timeout(delay)
+        process(order(i, baskets[i], patience[i]))
+
+
+def _new_samples(shop: Shop) -> dict[str, list[float]]:
+    names = ["time", "workers_busy", "checkout_queue", "orders_active"]
+    names += [f"in_stage_{s}" for s in STAGES]
+    for d in shop.dependencies:
+        names += [f"busy_{d}", f"queue_{d}", f"calls_{d}"]
+    names += [f"breaker_{b}" for b in shop.breakers]
+    return {name: [] for name in names}
+
+
+def _monitor(
+    env: simpy.Environment, shop: Shop, samples: dict[str, list[float]]
+) -> Generator[simpy.Event, Any, None]:
+    """Snapshot queues, occupancy and breaker states once per simulated second."""
+    attributes: list[tuple[list[float], object, str]] = []  # (column, object, attribute)
+    for name, dep in shop.dependencies.items():
+        attributes.append((samples[f"busy_{name}"], dep.pool, "busy"))
+        attributes.append((samples[f"queue_{name}"], dep.pool, "queued"))
+        attributes.append((samples[f"calls_{name}"], dep, "calls"))
+    stages = [(samples[f"in_stage_{s}"], shop.stage_stats[s]) for s in STAGES]
+    breakers = [(samples[f"breaker_{n}"], b) for n, b in shop.breakers.items()]
+    times = samples["time"]
+    while True:
+        yield env.timeout(1.0)
+        times.append(env.now)
+        samples["workers_busy"].append(sum(p.busy for p in shop.workers))
+        samples["checkout_queue"].append(sum(p.queued for p in shop.workers))
+        samples["orders_active"].append(shop.active)
+        for column, obj, attribute in attributes:
+            column.append(getattr(obj, attribute))
+        for column, stats in stages:
+            column.append(stats[1])
+        for column, breaker in breakers:
+            column.append(BREAKER_STATE_CODES[breaker.state])
+
+
+__all__ = ["customers", "simulate"]

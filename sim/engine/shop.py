@@ -1,0 +1,264 @@
+"""The shop at run time: checkout workers, guarded dependencies, and one process per order.
+
+An order holds a checkout worker from cart to order record, so a hanging dependency
+exhausts workers, new orders queue, and customers whose patience runs out leave.
+Fulfillment and notification run after the confirmation page, off the worker.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator, Iterator
+from typing import Any
+
+import simpy
+
+from sim.config.model import ShopModel
+from sim.config.scenario import Configuration, StagePolicy
+from sim.dists import draws, stream, uniforms
+from sim.engine.calls import ABANDONED as CALL_ABANDONED
+from sim.engine.calls import GuardedDependency
+from sim.engine.dependency import DECLINED as CALL_DECLINED
+from sim.engine.dependency import SUCCESS, DependencyRuntime
+from sim.engine.faults import ActiveFault
+from sim.engine.pool import SlotPool
+from sim.engine.records import ABANDONED, COMPLETED, DECLINED, FAILED
+from sim.resilience import BreakerPolicy, CircuitBreaker, RetryPolicy
+
+STAGES = ("cart", "inventory", "payment", "order_record", "fulfillment", "notification")
+NO_RETRY = RetryPolicy()
+
+
+class Shop:
+    """Builds the runtime of one configuration and runs its orders."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        shop: ShopModel,
+        configuration: Configuration,
+        seed: int,
+        replication: int,
+        faults: dict[str, list[ActiveFault]],
+    ) -> None:
+        self.env = env
+        self.model = shop
+        self.transitions: list[tuple[float, str, str, str]] = []
+        self.dependencies = {
+            name: DependencyRuntime(
+                env,
+                name,
+                spec,
+                draws(spec.latency, stream(seed, replication, f"dependency:{name}:latency")),
+                uniforms(stream(seed, replication, f"dependency:{name}:outcome")),
+                faults.get(name, []),
+            )
+            for name, spec in shop.dependencies.items()
+        }
+        self.breakers: dict[str, CircuitBreaker] = {}
+        stages = shop.stages
+        jitter = uniforms(stream(seed, replication, "retry-jitter"))
+
+        def guard(
+            stage: str, dependency: str, timeout: float, policy: StagePolicy
+        ) -> GuardedDependency:
+            breaker = None
+            if policy.breaker is not None:
+                spec = policy.breaker
+                name = dependency
+                breaker = CircuitBreaker(
+                    BreakerPolicy(
+                        failure_rate_threshold=spec.failure_rate_threshold,
+                        slow_call_rate_threshold=spec.slow_call_rate_threshold,
+                        slow_call_duration_threshold=spec.slow_call_duration_threshold,
+                        sliding_window_size=spec.sliding_window_size,
+                        minimum_number_of_calls=spec.minimum_number_of_calls,
+                        wait_duration_in_open_state=spec.wait_duration_in_open_state,
+                        permitted_number_of_calls_in_half_open_state=(
+                            spec.permitted_number_of_calls_in_half_open_state
+                        ),
+                        record=frozenset(spec.record),
+                    ),
+                    name=name,
+                    listeners=[self._on_transition(name)],
+                )
+                self.breakers[name] = breaker
+            retry = NO_RETRY
+            if policy.retry is not None:
+                r = policy.retry
+                retry = RetryPolicy(r.max_attempts, r.wait, r.multiplier, r.max_wait, r.jitter)
+            return GuardedDependency(
+                self.dependencies[dependency],
+                policy.timeout if policy.timeout is not None else timeout,
+                retry,
+                breaker,
+                jitter,
+            )
+
+        config = configuration
+        self.inventory = guard(
+            "inventory", stages.inventory.dependency, stages.inventory.timeout, config.inventory
+        )
+        self.order_record = guard(
+            "order_record",
+            stages.order_record.dependency,
+            stages.order_record.timeout,
+            config.order_record,
+        )
+        self.fulfillment = guard(
+            "fulfillment",
+            stages.fulfillment.dependency,
+            stages.fulfillment.timeout,
+            config.fulfillment,
+        )
+        gateways = stages.payment.gateways
+        self.gateway_names = list(gateways)
+        self.primary = guard("payment", gateways[0], stages.payment.timeout, config.payment)
+        fallback = config.payment.fallback
+        self.fallback = (
+            guard("payment", fallback, stages.payment.timeout, config.payment) if fallback else None
+        )
+        self.fallback_code = self.gateway_names.index(fallback) if fallback else -1
+        self.channel_names = list(stages.notification.channels)
+        self.channels = [
+            guard("notification", c, stages.notification.timeout, config.notification)
+            for c in self.channel_names
+        ]
+        self.fees = [
+            (d.fee.percent, d.fee.fixed) if d.fee is not None else (0.0, 0.0)
+            for d in (shop.dependencies[g] for g in gateways)
+        ]
+        nodes = shop.checkout.nodes
+        self.workers = [SlotPool(env, shop.checkout.workers) for _ in range(nodes)]
+        self.cart_latency: Iterator[float] = draws(
+            stages.cart.latency, stream(seed, replication, "cart:latency")
+        )
+        self.cause_codes: dict[str, int] = {}
+        # Per stage: [entries, inside now, total time]; read by the monitor and Little's law.
+        self.stage_stats = {stage: [0, 0, 0.0] for stage in STAGES}
+        self.active = 0  # order processes not yet finished
+
+    def _on_transition(self, name: str) -> Any:
+        transitions = self.transitions
+
+        def listener(now: float, old: str, new: str) -> None:
+            transitions.append((now, name, old, new))
+
+        return listener
+
+    def cause(self, name: str) -> int:
+        """Small integer code of a cause name, allocated on first use."""
+        code = self.cause_codes.get(name)
+        if code is None:
+            code = self.cause_codes[name] = len(self.cause_codes)
+        return code
+
+    def bind(self, n: int) -> None:
+        """Allocate the per-order columns for ``n`` orders."""
+        self.outcome = [-1] * n
+        self.cause_of = [-1] * n
+        self.checkout_end = [math.nan] * n
+        self.gateway = [-1] * n
+        self.fee = [0.0] * n
+        self.confirmed_by = [-2] * n
+        self.fulfilled = [False] * n
+
+    def order(self, i: int, basket: float, patience: float) -> Generator[simpy.Event, Any, None]:
+        """One customer's order, from checkout queue to confirmation."""
+        env = self.env
+        arrival = env.now
+        deadline = arrival + patience
+        stats = self.stage_stats
+        self.active += 1
+        pool = self.workers[i % len(self.workers)]
+        if not pool.try_acquire():
+            granted = yield pool.wait(deadline)
+            if not granted:
+                self._end(i, ABANDONED, "queue")
+                self.active -= 1
+                return
+        # Cart: local work on the worker.
+        st = stats["cart"]
+        st[0] += 1
+        st[1] += 1
+        yield env.timeout(next(self.cart_latency))
+        st[1] -= 1
+        st[2] += env.now - arrival
+        outcome = yield from self._stage("inventory", self.inventory, deadline)
+        if outcome is SUCCESS:
+            outcome, gateway = yield from self._pay(deadline)
+            if outcome is SUCCESS:
+                # Authorised: the order is recorded whether or not the customer still watches.
+                outcome = yield from self._stage("order_record", self.order_record, math.inf)
+                if outcome is not SUCCESS:
+                    # Authorised but never recorded: the authorisation is voided, no fee.
+                    self._lost(i, "order_record", outcome)
+                else:
+                    self.outcome[i] = COMPLETED
+                    self.gateway[i] = gateway
+                    percent, fixed = self.fees[gateway]
+                    self.fee[i] = basket * percent + fixed
+            elif outcome is CALL_DECLINED:
+                self._end(i, DECLINED, "declined")
+                self.gateway[i] = gateway
+            else:
+                self._lost(i, "payment", outcome)
+        else:
+            self._lost(i, "inventory", outcome)
+        self.checkout_end[i] = env.now
+        pool.release()
+        if self.outcome[i] == COMPLETED:
+            yield from self._after_checkout(i)
+        self.active -= 1
+
+    def _after_checkout(self, i: int) -> Generator[simpy.Event, Any, None]:
+        outcome = yield from self._stage("fulfillment", self.fulfillment, math.inf)
+        self.fulfilled[i] = outcome is SUCCESS
+        stats = self.stage_stats["notification"]
+        stats[0] += 1
+        stats[1] += 1
+        start = self.env.now
+        self.confirmed_by[i] = -1
+        for code, channel in enumerate(self.channels):
+            outcome = yield from channel.call()
+            if outcome is SUCCESS:
+                self.confirmed_by[i] = code
+                break
+        stats[1] -= 1
+        stats[2] += self.env.now - start
+
+    def _stage(self, name: str, guarded: GuardedDependency, deadline: float) -> Any:
+        stats = self.stage_stats[name]
+        stats[0] += 1
+        stats[1] += 1
+        start = self.env.now
+        outcome = yield from guarded.call(deadline)
+        stats[1] -= 1
+        stats[2] += self.env.now - start
+        return outcome
+
+    def _pay(self, deadline: float) -> Generator[simpy.Event, Any, tuple[str, int]]:
+        stats = self.stage_stats["payment"]
+        stats[0] += 1
+        stats[1] += 1
+        start = self.env.now
+        outcome = yield from self.primary.call(deadline)
+        gateway = 0
+        if self.fallback is not None and not (
+            outcome is SUCCESS or outcome is CALL_DECLINED or outcome is CALL_ABANDONED
+        ):
+            outcome = yield from self.fallback.call(deadline)
+            gateway = self.fallback_code
+        stats[1] -= 1
+        stats[2] += self.env.now - start
+        return outcome, gateway
+
+    def _lost(self, i: int, stage: str, outcome: str) -> None:
+        if outcome is CALL_ABANDONED:
+            self._end(i, ABANDONED, stage)
+        else:
+            self._end(i, FAILED, f"{stage}_{outcome}")
+
+    def _end(self, i: int, outcome: int, cause: str) -> None:
+        self.outcome[i] = outcome
+        self.cause_of[i] = self.cause(cause)

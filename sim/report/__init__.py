@@ -1,0 +1,1 @@
+"""Drawing and writing: plots, report.md, run directories. Computes no statistics."""

@@ -1,0 +1,84 @@
+"""report.md: what was run, what it cost per configuration, and the pictures."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from sim.config.scenario import LoadedScenario
+from sim.report.tables import headline, markdown_table
+from sim.units import format_duration
+
+
+def render(
+    loaded: LoadedScenario,
+    ci: pd.DataFrame,
+    lost: pd.DataFrame,
+    images: dict[str, str],
+    replications: int,
+    seed: int,
+) -> str:
+    s = loaded.scenario
+    out = [f"# {s.name}", ""]
+    if s.description:
+        out += [s.description.strip(), ""]
+    out += [
+        f"Model **{loaded.shop.name}** · horizon {format_duration(s.horizon)} · "
+        f"warm-up {format_duration(s.warmup)} (orders arriving in it are not counted) · "
+        f"seed {seed} · {replications} replication(s) per configuration · "
+        f"base rate {s.traffic.rate:g}/s",
+        "",
+        "## Faults",
+        "",
+    ]
+    if s.faults:
+        rows = [
+            [
+                f.target,
+                f.kind,
+                format_duration(f.start),
+                format_duration(f.duration),
+                f"{f.probability:.0%}",
+            ]
+            for f in s.faults
+        ]
+        out.append(markdown_table(["target", "kind", "start", "duration", "share of calls"], rows))
+    else:
+        out.append("None: a baseline run.")
+    out += ["", "## Results per configuration", ""]
+    out.append(
+        "Means over replications with the half-width of their 95 % confidence interval. "
+        "Revenue captured is net of gateway fees; latency is checkout latency of completed orders."
+    )
+    out += ["", markdown_table(*headline(ci)), ""]
+    out += ["## Configurations", ""]
+    for name, config in s.configurations.items():
+        policy = config.model_dump(exclude_defaults=True, exclude={"description"})
+        text = config.description or "model defaults"
+        out.append(f"- **{name}**: {text}. `{policy}`" if policy else f"- **{name}**: {text}.")
+    out += ["", "## Revenue lost by cause (mean per run)", ""]
+    causes = [c for c in lost.columns if c not in ("configuration", "total", "ci_low", "ci_high")]
+    rows = [
+        [str(r["configuration"])] + [f"{r[c]:,.0f}" for c in causes] + [f"{r['total']:,.0f}"]
+        for _, r in lost.iterrows()
+    ]
+    out += [markdown_table(["configuration", *causes, "total"], rows), ""]
+    titles = {
+        "revenue_lost": "Revenue lost by configuration",
+        "revenue_over_time": "Revenue captured over time",
+        "latency": "Checkout latency over time",
+        "breakers": "Breaker state over time",
+    }
+    for key, title in titles.items():
+        if key in images:
+            out += [f"## {title}", "", f"![{title}]({images[key]})", ""]
+    out += [
+        "## Files",
+        "",
+        "- `summary.csv`: one row per configuration and replication",
+        "- `summary_ci.csv`: per configuration and metric, mean and 95 % interval",
+        "- `orders.parquet`: one row per order",
+        "- `timeline.parquet`: one row per configuration, replication and second",
+        "- `run.json`: the scenario and model as run, seed and versions",
+        "",
+    ]
+    return "\n".join(out)
