@@ -63,9 +63,11 @@ def latency_over_time(orders: pd.DataFrame, horizon: float, bin_s: float = 30.0)
     return out.reset_index()
 
 
-def revenue_over_time(timeline: pd.DataFrame, bin_s: int = 60) -> pd.DataFrame:
-    """Revenue captured per minute, mean over replications: configuration, time_s, revenue."""
+def revenue_over_time(timeline: pd.DataFrame, horizon: float, bin_s: int = 60) -> pd.DataFrame:
+    """Revenue captured per minute up to the horizon, mean over replications:
+    configuration, time_s, revenue_captured."""
     binned = timeline.assign(time_s=(timeline["second"] // bin_s) * bin_s)
+    binned = binned[binned["time_s"] + bin_s <= horizon]
     per_rep = binned.groupby(["configuration", "replication", "time_s"], observed=True)[
         "revenue_captured"
     ].sum()

@@ -12,7 +12,10 @@ from sim.engine.records import ABANDONED, COMPLETED, FAILED, RunResult
 
 def timeline_frame(results: Iterable[RunResult]) -> pd.DataFrame:
     """One row per configuration x replication x simulated second."""
-    return pd.concat([_one(r) for r in results], ignore_index=True)
+    frame = pd.concat([_one(r) for r in results], ignore_index=True)
+    configs = frame["configuration"]
+    frame["configuration"] = pd.Categorical(configs, categories=list(dict.fromkeys(configs)))
+    return frame
 
 
 def _one(r: RunResult) -> pd.DataFrame:

@@ -81,7 +81,9 @@ def write_report(
     lost = plotdata.revenue_lost(summary)
     images = {
         "revenue_lost": plots.revenue_lost_bars(lost),
-        "revenue_over_time": plots.revenue_lines(plotdata.revenue_over_time(timeline), faults),
+        "revenue_over_time": plots.revenue_lines(
+            plotdata.revenue_over_time(timeline, loaded.scenario.horizon), faults
+        ),
         "latency": plots.latency_lines(
             plotdata.latency_over_time(orders, loaded.scenario.horizon), faults
         ),
