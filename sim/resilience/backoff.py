@@ -25,9 +25,13 @@ class RetryPolicy:
             raise ValueError("max_attempts counts the first call, so it must be at least 1")
         if self.wait < 0 or self.multiplier < 1 or not 0 <= self.jitter <= 1:
             raise ValueError("wait >= 0, multiplier >= 1 and 0 <= jitter <= 1 are required")
+        if self.max_wait is not None and self.max_wait < 0:
+            raise ValueError("max_wait must be >= 0")
 
     def delay(self, retry: int, u: float = 0.5) -> float:
         """Wait before retry number ``retry`` (1-based); ``u`` in [0, 1) drives the jitter."""
+        if retry < 1:
+            raise ValueError("retry numbers start at 1 (the wait after the first failure)")
         base = self.wait * self.multiplier ** (retry - 1)
         if self.jitter:
             base *= 1 - self.jitter + 2 * self.jitter * u

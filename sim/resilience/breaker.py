@@ -59,6 +59,8 @@ class BreakerPolicy:
         the gateway answered, the customer's bank said no."""
         if outcome in self.ignore:
             return -1
+        if outcome == DECLINED:
+            return 0
         return 1 if outcome in self.record else 0
 
 
