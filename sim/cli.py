@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -33,7 +34,7 @@ err = Console(stderr=True)
 
 
 def _fail(exc: BreakerlabError) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
     return typer.Exit(exc.exit_code)
 
 
@@ -72,7 +73,7 @@ def run(
     except BreakerlabError as exc:
         raise _fail(exc) from None
     except KeyboardInterrupt:
-        err.print("interrupted: nothing written")
+        err.print("interrupted: nothing written", markup=False)
         raise typer.Exit(130) from None
     header, rows = headline(result.ci)
     table = Table(title="mean ± 95 % interval half-width", title_justify="left")
@@ -82,7 +83,9 @@ def run(
     for i, metric in enumerate(header[1:], 1):
         table.add_row(metric, *(row[i] for row in rows))
     out.print(table)
-    out.print(f"report: {result.directory / 'report.md'}")
+    out.print(
+        f"report: {result.directory / 'report.md'}", markup=False, highlight=False, soft_wrap=True
+    )
 
 
 @app.command()
@@ -95,7 +98,7 @@ def validate(
         try:
             loaded = load_any(file)
         except BreakerlabError as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             failed = exc
             continue
         if isinstance(loaded, LoadedScenario):
@@ -106,7 +109,7 @@ def validate(
             )
         else:
             what = f"model {loaded.name!r}: {len(loaded.dependencies)} dependencies"
-        out.print(f"ok: {file}: {what}", highlight=False)
+        out.print(f"ok: {file}: {what}", markup=False, highlight=False, soft_wrap=True)
     if failed is not None:
         raise typer.Exit(failed.exit_code)
 
@@ -119,7 +122,7 @@ def schema(
 ) -> None:
     """Write JSON Schema for scenario and model files (for editor completion)."""
     for path in write_schemas(out_dir):
-        out.print(f"wrote {path}", highlight=False)
+        out.print(f"wrote {path}", markup=False, highlight=False, soft_wrap=True)
 
 
 def main() -> None:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
@@ -99,33 +98,23 @@ class Distribution(Strict):
         return sum(self.empirical) / len(self.empirical)
 
 
-def _convert_leaves(parse: Callable[[object], float]) -> Callable[[Any], Any]:
-    """Parse the quantities of a distribution mapping with ``parse`` before validation."""
-
-    def convert(value: Any) -> Any:
-        if not isinstance(value, dict):
-            return value
-        out: dict[str, Any] = {}
-        for kind, params in value.items():
-            try:
-                if isinstance(params, dict):
-                    out[kind] = {k: parse(v) if k != "samples" else v for k, v in params.items()}
-                elif isinstance(params, list):
-                    out[kind] = [parse(v) for v in params]
-                else:
-                    out[kind] = parse(params)
-            except ValueError as exc:
-                raise ValueError(f"{kind}: {exc}") from None
-        return out
-
-    return convert
+class LatencyLognormal(Lognormal):
+    median: PositiveDuration
+    p99: PositiveDuration
 
 
-def _plain_number(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"expected a plain number, got {value!r}")
-    return float(value)
+class LatencyExponential(Exponential):
+    mean: PositiveDuration
 
 
-LatencyDistribution = Annotated[Distribution, BeforeValidator(_convert_leaves(parse_duration))]
-AmountDistribution = Annotated[Distribution, BeforeValidator(_convert_leaves(_plain_number))]
+class LatencyDistribution(Distribution):
+    """A distribution of durations: every quantity takes units (``250ms``, ``2s``)."""
+
+    lognormal: LatencyLognormal | None = None
+    exponential: LatencyExponential | None = None
+    constant: NonNegativeDuration | None = None
+    empirical: list[NonNegativeDuration] | None = Field(default=None, min_length=1)
+
+
+# Amounts (basket values) are plain numbers.
+AmountDistribution = Distribution

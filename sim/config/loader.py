@@ -52,6 +52,7 @@ def _load_model(path: Path) -> tuple[ShopModel, LineMap]:
     for loc, name in shop.stage_dependencies():
         if name not in shop.dependencies:
             errors.append(lines.error(_unknown("dependency", name, shop.dependencies), loc))
+    _raise(errors)  # a misspelt gateway would make the checks below report its fee too
     for name, dep in shop.dependencies.items():
         if name in gateways:
             continue
@@ -108,13 +109,26 @@ def _validate(cls: type[M], data: Any, lines: LineMap) -> M:
     try:
         return cls.model_validate(data)
     except ValidationError as exc:
-        errors = []
-        for err in exc.errors(include_url=False):
-            loc = tuple(err["loc"])
-            message = _message(err, loc, cls)
-            errors.append(lines.error(message, loc))
-        _raise(errors)
-        raise AssertionError("unreachable") from None
+        raw = exc.errors(include_url=False)
+    found: list[tuple[tuple[Any, ...], str]] = []
+    for err in raw:
+        loc = tuple(err["loc"])
+        if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            loc = (*loc, str(err["ctx"]["discriminator"]).strip("'"))
+        found.append((loc, _message(err, loc, cls)))
+    # A misspelt required key gives "unknown 'horizn'" and "missing 'horizon'": keep the first.
+    suggested = {
+        (*loc[:-1], message.split("did you mean '")[1].split("'")[0])
+        for loc, message in found
+        if "did you mean '" in message
+    }
+    errors = [
+        lines.error(message, loc)
+        for loc, message in found
+        if not (message == "required field is missing" and loc in suggested)
+    ]
+    _raise(errors)
+    raise AssertionError("unreachable")
 
 
 def _message(err: Any, loc: tuple[Any, ...], cls: type[BaseModel]) -> str:
@@ -122,44 +136,55 @@ def _message(err: Any, loc: tuple[Any, ...], cls: type[BaseModel]) -> str:
     if kind == "extra_forbidden" and loc:
         known = _fields_at(cls, loc[:-1])
         hint = difflib.get_close_matches(str(loc[-1]), known, n=1)
-        suffix = (
-            f"; did you mean {hint[0]!r}?"
-            if hint
-            else (f"; known: {', '.join(known)}" if known else "")
-        )
-        return f"unknown field {loc[-1]!r}{suffix}"
-    if kind == "missing":
+        if hint:
+            return f"unknown field {loc[-1]!r}; did you mean {hint[0]!r}?"
+        return f"unknown field {loc[-1]!r}" + (f"; known: {', '.join(known)}" if known else "")
+    if kind in ("missing", "union_tag_not_found"):
         return "required field is missing"
-    message = str(err["msg"])
-    return message.removeprefix("Value error, ")
+    if kind == "union_tag_invalid":
+        expected = [t.strip(" '") for t in str(err["ctx"]["expected_tags"]).split(",")]
+        return _unknown(str(loc[-1]), str(err["ctx"]["tag"]), expected)
+    return str(err["msg"]).removeprefix("Value error, ")
 
 
 def _fields_at(cls: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
-    """Field names of the model reached by ``loc``, for "did you mean" hints."""
-    current: Any = cls
+    """Field names of the model reached by ``loc``, for "did you mean" hints.
+
+    Inside a tagged union, pydantic puts the tag (a fault's kind) in the location: it picks
+    the member whose ``kind`` is that tag.
+    """
+    candidates: list[type[BaseModel]] = [cls]
     for element in loc:
-        if isinstance(element, int) or not (
-            isinstance(current, type) and issubclass(current, BaseModel)
-        ):
+        if isinstance(element, int):
             continue
-        field = current.model_fields.get(element)
-        if field is None:
+        by_tag = [c for c in candidates if _tag_of(c) == element]
+        if by_tag:
+            candidates = by_tag
             continue
-        current = _model_in(field.annotation)
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return list(current.model_fields)
-    return []
+        following = [
+            _models_in(c.model_fields[element].annotation)
+            for c in candidates
+            if element in c.model_fields
+        ]
+        if following:
+            candidates = [m for group in following for m in group]
+    return list(candidates[0].model_fields) if len(candidates) == 1 else []
 
 
-def _model_in(annotation: Any) -> Any:
-    """The BaseModel inside ``X | None``, ``list[X]`` or ``dict[str, X]``, if any."""
+def _tag_of(model: type[BaseModel]) -> str | None:
+    field = model.model_fields.get("kind")
+    args: tuple[Any, ...] = getattr(field.annotation, "__args__", ()) if field else ()
+    return str(args[0]) if len(args) == 1 else None
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The BaseModels inside ``X | None``, ``list[X]``, ``dict[str, X]`` or a union."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
+        return [annotation]
+    found: list[type[BaseModel]] = []
     for arg in getattr(annotation, "__args__", ()) or ():
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None
+        found += _models_in(arg)
+    return found
 
 
 def _unknown(kind: str, name: str, known: Any) -> str:

@@ -7,7 +7,6 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from sim.config.fields import (
-    Distribution,
     Fraction,
     LatencyDistribution,
     NonNegativeDuration,
@@ -62,7 +61,7 @@ class Dependency(Strict):
 
 
 class CartStage(Strict):
-    latency: LatencyDistribution = Distribution(constant=0.0)
+    latency: LatencyDistribution = LatencyDistribution(constant=0.0)
 
 
 class CallStage(Strict):

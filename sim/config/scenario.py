@@ -102,6 +102,14 @@ class CapacityFault(FaultBase):
     kind: Literal["capacity"]
     capacity: int = Field(ge=0)
 
+    @model_validator(mode="after")
+    def _whole_dependency(self) -> CapacityFault:
+        if self.probability != 1.0 or self.ramp != 0.0:
+            raise ValueError(
+                "a capacity fault limits the whole dependency: probability and ramp do not apply"
+            )
+        return self
+
 
 class FlappingFault(FaultBase):
     """Alternates ``down`` (an outage) and ``up``, starting down."""

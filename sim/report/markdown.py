@@ -53,8 +53,9 @@ def render(
     out += ["## Configurations", ""]
     for name, config in s.configurations.items():
         policy = config.model_dump(exclude_defaults=True, exclude={"description"})
-        text = config.description or "model defaults"
-        out.append(f"- **{name}**: {text}. `{policy}`" if policy else f"- **{name}**: {text}.")
+        text = f"{config.description}. " if config.description else ""
+        setup = f"`{policy}`" if policy else "the model's timeouts, no retry, no breaker"
+        out.append(f"- **{name}**: {text}{setup}")
     out += ["", "## Revenue lost by cause (mean per run)", ""]
     causes = [c for c in lost.columns if c not in ("configuration", "total", "ci_low", "ci_high")]
     rows = [
