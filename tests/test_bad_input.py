@@ -179,11 +179,11 @@ CASES = [
         says=("'5s'", "rate"),
     ),
     Case(
-        "threshold-without-percent-sign",
-        (("failure_rate_threshold: 50%", "failure_rate_threshold: 50"),),
-        marker="failure_rate_threshold: 50",
+        "threshold-not-a-percentage",
+        (("failure_rate_threshold: 50%", "failure_rate_threshold: half"),),
+        marker="failure_rate_threshold: half",
         path="configurations.breaker-failover.payment.breaker.failure_rate_threshold",
-        says=("'50%'",),
+        says=("percentage",),
     ),
     Case(
         "threshold-above-100-percent",

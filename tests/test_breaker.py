@@ -765,15 +765,14 @@ def test_metrics_only_records_but_never_trips() -> None:
     feed(b, [FAIL] * 100, duration=5.0)
     assert b.state == METRICS_ONLY
     assert b.trips == 0
-    window = b._window
-    assert (window.calls, window.failures, window.slow) == (4, 4, 4)
+    assert b.metrics(10.0) == (4, 4, 4)
 
 
 def test_metrics_only_starts_from_empty_window() -> None:
     b = make(window=4, minimum=4)
     feed(b, [FAIL] * 3)
     b.transition_to(0.0, METRICS_ONLY)
-    assert b._window.calls == 0
+    assert b.metrics(0.0)[0] == 0
 
 
 def test_back_to_closed_after_manual_state_starts_fresh() -> None:

@@ -93,21 +93,24 @@ def _stage_of(cause: str) -> str:
 
 
 def _breakers(result: RunResult) -> dict[str, float | int]:
-    """Trips after the warm-up, and seconds spent open between warm-up and the run's end."""
+    """Trips after the warm-up, seconds spent open between warm-up and the run's end, and
+    when the first trip came (how fast a breaker reacts)."""
     trips = 0
     open_s = 0.0
+    first = math.nan
     opened: dict[str, float] = {}
     for time, name, _old, new in result.transitions:
         if new in OPEN_STATES:
             if time >= result.warmup:
                 trips += 1
+                first = time if math.isnan(first) else first
             opened.setdefault(name, time)
         elif name in opened:
             start = opened.pop(name)
             open_s += max(0.0, time - max(start, result.warmup))
     for start in opened.values():
         open_s += max(0.0, result.end_time - max(start, result.warmup))
-    return {"breaker_trips": trips, "breaker_open_s": open_s}
+    return {"breaker_trips": trips, "breaker_open_s": open_s, "first_trip_s": first}
 
 
 def _dependencies(result: RunResult) -> dict[str, int]:

@@ -172,7 +172,7 @@ def _fields_at(cls: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
 
 
 def _tag_of(model: type[BaseModel]) -> str | None:
-    field = model.model_fields.get("kind")
+    field = model.model_fields.get("kind") or model.model_fields.get("preset")
     args: tuple[Any, ...] = getattr(field.annotation, "__args__", ()) if field else ()
     return str(args[0]) if len(args) == 1 else None
 

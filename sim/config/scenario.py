@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
+from sim.config.breakers import ALL, BreakerChoice
 from sim.config.fields import (
     AmountDistribution,
     Duration,
@@ -125,40 +126,65 @@ Fault = Annotated[
 ]
 
 
-class RetrySpec(Strict):
-    """resilience4j Retry: ``max_attempts`` includes the first call."""
+BackoffFamily = Literal[
+    "fixed",
+    "linear",
+    "exponential",
+    "randomized",
+    "full_jitter",
+    "equal_jitter",
+    "decorrelated_jitter",
+    "polly_decorrelated_v2",
+]
+# Which families take a growth multiplier, and which are randomized by ``jitter``: the
+# others carry their own randomness. sim.resilience.backoff enforces the same sets.
+USES_MULTIPLIER = frozenset({"exponential", "randomized", "full_jitter", "equal_jitter"})
+USES_JITTER = frozenset({"fixed", "linear", "exponential", "randomized"})
 
-    max_attempts: int = Field(default=3, ge=1)
+
+class RetrySpec(Strict):
+    """Retries. ``max_attempts`` includes the first call (resilience4j);
+    ``max_retry_attempts`` does not (Polly): give one of them."""
+
+    max_attempts: int | None = Field(default=None, ge=1)
+    max_retry_attempts: int | None = Field(default=None, ge=0)
     wait: NonNegativeDuration = 0.5
+    backoff: BackoffFamily = "exponential"
     multiplier: float = Field(default=1.0, ge=1)
     max_wait: NonNegativeDuration | None = None
     jitter: Fraction = 0.0
-
-
-def _all_categories() -> list[ErrorCategory]:
-    return ["timeout", "connection", "server_error"]
-
-
-class BreakerSpec(Strict):
-    """Count-based breaker; names and defaults as in resilience4j."""
-
-    failure_rate_threshold: Fraction = Field(default=0.5, gt=0)
-    slow_call_rate_threshold: Fraction = Field(default=1.0, gt=0)
-    slow_call_duration_threshold: NonNegativeDuration = 60.0
-    sliding_window_size: int = Field(default=100, ge=1)
-    minimum_number_of_calls: int = Field(default=100, ge=1)
-    wait_duration_in_open_state: NonNegativeDuration = 60.0
-    permitted_number_of_calls_in_half_open_state: int = Field(default=10, ge=1)
-    record: list[ErrorCategory] = Field(
-        default_factory=_all_categories,
-        description="error categories that count as failures; others count as successes",
+    retry_on: list[ErrorCategory] = Field(default_factory=lambda: list(ALL))
+    deadline: PositiveDuration | None = Field(
+        default=None, description="bound on all attempts together, from the first"
     )
+    budget: Literal["aws", "token_bucket", "envoy"] | None = Field(
+        default=None, description="retry budget shared by every call to the dependency"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RetrySpec:
+        if self.max_attempts is not None and self.max_retry_attempts is not None:
+            raise ValueError("give max_attempts (counts the first call) or max_retry_attempts")
+        if self.backoff not in USES_MULTIPLIER and self.multiplier != 1:
+            raise ValueError(f"backoff {self.backoff!r} takes no multiplier")
+        if self.backoff not in USES_JITTER and self.jitter:
+            raise ValueError(f"backoff {self.backoff!r} is randomized already: drop jitter")
+        if self.backoff == "randomized" and not self.jitter:
+            raise ValueError("backoff 'randomized' needs a jitter (randomization factor) > 0")
+        return self
+
+    @property
+    def attempts(self) -> int:
+        """Attempts including the first call, whichever convention was written."""
+        if self.max_retry_attempts is not None:
+            return self.max_retry_attempts + 1
+        return 3 if self.max_attempts is None else self.max_attempts
 
 
 class StagePolicy(Strict):
     timeout: PositiveDuration | None = Field(default=None, description="default: the model's")
     retry: RetrySpec | None = None
-    breaker: BreakerSpec | None = None
+    breaker: BreakerChoice | None = None
 
 
 class PaymentPolicy(StagePolicy):

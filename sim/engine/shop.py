@@ -8,14 +8,15 @@ Fulfillment and notification run after the confirmation page, off the worker.
 from __future__ import annotations
 
 import math
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 import simpy
 
 from sim.config.model import ShopModel
-from sim.config.scenario import Configuration, StagePolicy
+from sim.config.scenario import Configuration, RetrySpec, StagePolicy
 from sim.dists import draws, stream, uniforms
+from sim.engine.breakers import build_breakers
 from sim.engine.calls import ABANDONED as CALL_ABANDONED
 from sim.engine.calls import GuardedDependency
 from sim.engine.dependency import DECLINED as CALL_DECLINED
@@ -23,10 +24,38 @@ from sim.engine.dependency import SUCCESS, DependencyRuntime
 from sim.engine.faults import ActiveFault
 from sim.engine.pool import SlotPool
 from sim.engine.records import ABANDONED, COMPLETED, DECLINED, FAILED
-from sim.resilience import BreakerPolicy, CircuitBreaker, RetryPolicy
+from sim.resilience import RetryPolicy
+from sim.resilience.budget import (
+    AwsRetryQuota,
+    EnvoyRetryBudget,
+    RetryBudget,
+    TokenBucketBudget,
+)
 
 STAGES = ("cart", "inventory", "payment", "order_record", "fulfillment", "notification")
 NO_RETRY = RetryPolicy()
+BUDGETS: dict[str, Callable[[], RetryBudget]] = {
+    "aws": AwsRetryQuota,
+    "token_bucket": TokenBucketBudget,
+    "envoy": EnvoyRetryBudget,
+}
+
+
+def retry_setup(spec: RetrySpec | None) -> tuple[RetryPolicy, RetryBudget | None]:
+    """The retry policy and budget of a stage's configuration (none: a single attempt)."""
+    if spec is None:
+        return NO_RETRY, None
+    policy = RetryPolicy(
+        max_attempts=spec.attempts,
+        wait=spec.wait,
+        multiplier=spec.multiplier,
+        max_wait=spec.max_wait,
+        jitter=spec.jitter,
+        backoff=spec.backoff,
+        retry_on=frozenset(spec.retry_on),
+        deadline=spec.deadline,
+    )
+    return policy, BUDGETS[spec.budget]() if spec.budget else None
 
 
 class Shop:
@@ -55,7 +84,7 @@ class Shop:
             )
             for name, spec in shop.dependencies.items()
         }
-        self.breakers: dict[str, CircuitBreaker] = {}
+        self.breakers: dict[str, Any] = {}  # every breaker to monitor, by name
         stages = shop.stages
         jitter = uniforms(stream(seed, replication, "retry-jitter"))
 
@@ -64,35 +93,16 @@ class Shop:
         ) -> GuardedDependency:
             breaker = None
             if policy.breaker is not None:
-                spec = policy.breaker
-                name = dependency
-                breaker = CircuitBreaker(
-                    BreakerPolicy(
-                        failure_rate_threshold=spec.failure_rate_threshold,
-                        slow_call_rate_threshold=spec.slow_call_rate_threshold,
-                        slow_call_duration_threshold=spec.slow_call_duration_threshold,
-                        sliding_window_size=spec.sliding_window_size,
-                        minimum_number_of_calls=spec.minimum_number_of_calls,
-                        wait_duration_in_open_state=spec.wait_duration_in_open_state,
-                        permitted_number_of_calls_in_half_open_state=(
-                            spec.permitted_number_of_calls_in_half_open_state
-                        ),
-                        record=frozenset(spec.record),
-                    ),
-                    name=name,
-                    listeners=[self._on_transition(name)],
-                )
-                self.breakers[name] = breaker
-            retry = NO_RETRY
-            if policy.retry is not None:
-                r = policy.retry
-                retry = RetryPolicy(r.max_attempts, r.wait, r.multiplier, r.max_wait, r.jitter)
+                breaker, monitored = build_breakers(policy.breaker, dependency, self._on_transition)
+                self.breakers.update(monitored)
+            retry, budget = retry_setup(policy.retry)
             return GuardedDependency(
                 self.dependencies[dependency],
                 policy.timeout if policy.timeout is not None else timeout,
                 retry,
                 breaker,
                 jitter,
+                budget,
             )
 
         config = configuration
@@ -138,7 +148,7 @@ class Shop:
         self.stage_stats = {stage: [0, 0, 0.0] for stage in STAGES}
         self.active = 0  # order processes not yet finished
 
-    def _on_transition(self, name: str) -> Any:
+    def _on_transition(self, name: str) -> Callable[[float, str, str], None]:
         transitions = self.transitions
 
         def listener(now: float, old: str, new: str) -> None:

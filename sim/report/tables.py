@@ -21,6 +21,7 @@ HEADLINE = [
     ("checkout_p99_s", "p99 s", "{:.2f}"),
     ("breaker_trips", "trips", "{:.1f}"),
     ("breaker_open_s", "open s", "{:,.0f}"),
+    ("first_trip_s", "first trip at s", "{:,.1f}"),
     ("dependency_calls", "dependency calls", "{:,.0f}"),
 ]
 
