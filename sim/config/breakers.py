@@ -20,9 +20,9 @@ from pydantic import (
 )
 
 from sim.config.fields import Fraction, NonNegativeDuration, PositiveDuration, Strict
-from sim.config.model import ErrorCategory
+from sim.config.model import FailureCategory
 
-ALL: list[ErrorCategory] = ["timeout", "connection", "server_error"]
+ALL: list[FailureCategory] = ["timeout", "connection", "server_error", "rejected"]
 
 
 def _percent(value: object) -> float:
@@ -48,7 +48,7 @@ Percent = Annotated[
 Millis = Annotated[float, Field(gt=0, description="milliseconds, as Hystrix writes them")]
 
 
-def _all() -> list[ErrorCategory]:
+def _all() -> list[FailureCategory]:
     return list(ALL)
 
 
@@ -68,8 +68,8 @@ class Resilience4jBreaker(Strict):
     enable_exponential_backoff: bool = False
     exponential_backoff_multiplier: float = Field(default=2.0, ge=1)
     exponential_max_wait_duration_in_open_state: NonNegativeDuration | None = None
-    record_exceptions: list[ErrorCategory] = Field(default_factory=_all)
-    ignore_exceptions: list[ErrorCategory] = Field(default_factory=list)
+    record_exceptions: list[FailureCategory] = Field(default_factory=_all)
+    ignore_exceptions: list[FailureCategory] = Field(default_factory=list)
 
 
 class PollyBreaker(Strict):
@@ -78,7 +78,7 @@ class PollyBreaker(Strict):
     minimum_throughput: int = Field(default=100, ge=2)
     sampling_duration: PositiveDuration = 30.0
     break_duration: NonNegativeDuration = 5.0
-    should_handle: list[ErrorCategory] = Field(default_factory=_all)
+    should_handle: list[FailureCategory] = Field(default_factory=_all)
 
 
 class HystrixBreaker(Strict):
@@ -88,7 +88,7 @@ class HystrixBreaker(Strict):
     circuit_breaker_sleep_window_in_milliseconds: Millis = 5000
     metrics_rolling_statistical_window_in_milliseconds: Millis = 10000
     metrics_health_snapshot_interval_in_milliseconds: Millis = 500
-    ignore_exceptions: list[ErrorCategory] = Field(default_factory=list)
+    ignore_exceptions: list[FailureCategory] = Field(default_factory=list)
 
 
 class PybreakerBreaker(Strict):
@@ -96,14 +96,14 @@ class PybreakerBreaker(Strict):
     fail_max: int = Field(default=5, ge=1)
     reset_timeout: NonNegativeDuration = 60.0
     success_threshold: int = Field(default=1, ge=1)
-    exclude: list[ErrorCategory] = Field(default_factory=list)
+    exclude: list[FailureCategory] = Field(default_factory=list)
 
 
 class CircuitbreakerBreaker(Strict):
     preset: Literal["circuitbreaker"]
     failure_threshold: int = Field(default=5, ge=1)
     recovery_timeout: NonNegativeDuration = 30.0
-    expected_exception: list[ErrorCategory] = Field(default_factory=_all)
+    expected_exception: list[FailureCategory] = Field(default_factory=_all)
 
 
 class EnvoyBreaker(Strict):
@@ -170,7 +170,7 @@ class CategoryBreakers(Strict):
     """One breaker per failure category: each counts only its own category as a failure
     and ignores the others (the paper: timeouts apart from connection errors)."""
 
-    per_category: dict[ErrorCategory, SingleBreaker] = Field(min_length=1)
+    per_category: dict[FailureCategory, SingleBreaker] = Field(min_length=1)
 
 
 BreakerChoice = Annotated[

@@ -15,6 +15,9 @@ from sim.config.fields import (
 )
 
 ErrorCategory = Literal["timeout", "connection", "server_error"]
+# What a resilience policy can see fail: a dependency's errors, plus "rejected" when a
+# bulkhead or rate limiter refuses the call before it reaches the dependency.
+FailureCategory = Literal["timeout", "connection", "server_error", "rejected"]
 STAGES = ("cart", "inventory", "payment", "order_record", "fulfillment", "notification")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Discriminator, Field, Tag, model_validator
 
 from sim.config.breakers import ALL, BreakerChoice
 from sim.config.fields import (
@@ -17,7 +17,7 @@ from sim.config.fields import (
     PositiveRate,
     Strict,
 )
-from sim.config.model import ErrorCategory, ShopModel
+from sim.config.model import ErrorCategory, FailureCategory, ShopModel
 
 
 class ProfilePoint(Strict):
@@ -153,7 +153,7 @@ class RetrySpec(Strict):
     multiplier: float = Field(default=1.0, ge=1)
     max_wait: NonNegativeDuration | None = None
     jitter: Fraction = 0.0
-    retry_on: list[ErrorCategory] = Field(default_factory=lambda: list(ALL))
+    retry_on: list[FailureCategory] = Field(default_factory=lambda: list(ALL))
     deadline: PositiveDuration | None = Field(
         default=None, description="bound on all attempts together, from the first"
     )
@@ -181,10 +181,91 @@ class RetrySpec(Strict):
         return 3 if self.max_attempts is None else self.max_attempts
 
 
+class SemaphoreBulkhead(Strict):
+    """resilience4j Bulkhead: at most ``max_concurrent_calls``; others wait up to
+    ``max_wait_duration`` (0: rejected at once)."""
+
+    type: Literal["semaphore"] = "semaphore"
+    max_concurrent_calls: int = Field(default=25, ge=1)
+    max_wait_duration: NonNegativeDuration = 0.0
+
+
+class ThreadPoolBulkhead(Strict):
+    """resilience4j ThreadPoolBulkhead as a Java ThreadPoolExecutor: core threads first,
+    then the queue, then extra threads up to the maximum, then rejection."""
+
+    type: Literal["thread_pool"]
+    core_thread_pool_size: int = Field(default=9, ge=1)
+    max_thread_pool_size: int = Field(default=10, ge=1)
+    queue_capacity: int = Field(default=100, ge=0)
+
+    @model_validator(mode="after")
+    def _sizes(self) -> ThreadPoolBulkhead:
+        if self.max_thread_pool_size < self.core_thread_pool_size:
+            raise ValueError("max_thread_pool_size must be >= core_thread_pool_size")
+        return self
+
+
+Bulkhead = Annotated[
+    Annotated[SemaphoreBulkhead, Tag("semaphore")]
+    | Annotated[ThreadPoolBulkhead, Tag("thread_pool")],
+    Discriminator(lambda v: v.get("type", "semaphore") if isinstance(v, dict) else v.type),
+]
+
+
+class RateLimiterSpec(Strict):
+    """resilience4j RateLimiter: ``limit_for_period`` calls per ``limit_refresh_period``;
+    a caller waits up to ``timeout_duration`` for a permit, else it is rejected."""
+
+    limit_for_period: int = Field(default=50, ge=1)
+    limit_refresh_period: PositiveDuration = 500e-9
+    timeout_duration: NonNegativeDuration = 5.0
+
+
+class HedgingSpec(Strict):
+    """Polly hedging: up to ``max_hedged_attempts`` extra attempts, each launched when the
+    previous ones have not answered within ``delay`` (0: all at once; negative: only after
+    a failure). The first success wins."""
+
+    max_hedged_attempts: int = Field(default=1, ge=1, le=10)
+    delay: Duration = 2.0
+
+
+Layer = Literal["retry", "hedging", "circuit_breaker", "rate_limiter", "time_limiter", "bulkhead"]
+DEFAULT_ORDER: tuple[Layer, ...] = (
+    "retry",
+    "hedging",
+    "circuit_breaker",
+    "rate_limiter",
+    "time_limiter",
+    "bulkhead",
+)
+
+
 class StagePolicy(Strict):
+    """The resilience stack around one stage's dependency calls, outermost first in
+    ``order`` (default resilience4j's: Retry(CircuitBreaker(RateLimiter(TimeLimiter(
+    Bulkhead(call))))), with hedging, when set, just inside retry)."""
+
     timeout: PositiveDuration | None = Field(default=None, description="default: the model's")
     retry: RetrySpec | None = None
     breaker: BreakerChoice | None = None
+    bulkhead: Bulkhead | None = None
+    rate_limiter: RateLimiterSpec | None = None
+    hedging: HedgingSpec | None = None
+    order: list[Layer] | None = Field(
+        default=None, description="outermost first; must name each layer once"
+    )
+
+    @model_validator(mode="after")
+    def _order_complete(self) -> StagePolicy:
+        if self.order is not None and sorted(self.order) != sorted(DEFAULT_ORDER):
+            raise ValueError(f"order must name each of {', '.join(DEFAULT_ORDER)} exactly once")
+        return self
+
+    @property
+    def layers(self) -> tuple[Layer, ...]:
+        return tuple(self.order) if self.order is not None else DEFAULT_ORDER
 
 
 class PaymentPolicy(StagePolicy):

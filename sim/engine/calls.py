@@ -1,34 +1,52 @@
-"""A dependency call through a resilience set-up: timeout, retry with backoff, breaker.
+"""A dependency call through a resilience stack: retry, hedging, breaker, rate limiter,
+time limiter (the per-attempt timeout) and bulkhead, outermost first.
 
-Order of decoration as in resilience4j's default: Retry(CircuitBreaker(TimeLimiter(call))).
-An open breaker fails the call fast and is not retried: waiting to hit it again would
-only spend the customer's patience.
+The default order is resilience4j's: Retry(CircuitBreaker(RateLimiter(TimeLimiter(
+Bulkhead(call))))). An open breaker fails the call fast and is not retried ("breaker_open"
+is in no retry_on list): waiting to hit it again would only spend the customer's patience.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
+from typing import Any
+
+import simpy
 
 from sim.engine.breakers import Breaker
 from sim.engine.dependency import DECLINED, SUCCESS, TIMEOUT, CallGen, DependencyRuntime
+from sim.engine.pool import SlotPool, ThreadPoolSlots
 from sim.resilience import RetryPolicy
 from sim.resilience.budget import RetryBudget
+from sim.resilience.ratelimit import RateLimiter
 
 BREAKER_OPEN = "breaker_open"
 ABANDONED = "abandoned"  # the customer left before the call could start
+REJECTED = "rejected"  # a bulkhead or rate limiter refused the call
+DEFAULT_LAYERS = ("retry", "hedging", "circuit_breaker", "rate_limiter", "time_limiter", "bulkhead")
 
 
 class GuardedDependency:
-    """A dependency with the timeout, retry policy, budget and breaker of a configuration."""
+    """A dependency with the resilience stack of one stage of one configuration.
+
+    The common stack (retry, breaker, timeout) runs on a short path; any bulkhead, rate
+    limiter, hedging or a custom order runs through the general chain of layers.
+    """
 
     __slots__ = (
+        "_general",
         "_jitter",
         "active",
         "breaker",
         "budget",
+        "bulkhead",
+        "bulkhead_wait",
         "dependency",
         "env",
+        "hedging",
+        "layers",
+        "limiter",
         "retries_denied",
         "retry",
         "retrying",
@@ -43,6 +61,12 @@ class GuardedDependency:
         breaker: Breaker | None,
         jitter: Iterator[float],
         budget: RetryBudget | None = None,
+        *,
+        layers: tuple[str, ...] = DEFAULT_LAYERS,
+        bulkhead: SlotPool | ThreadPoolSlots | None = None,
+        bulkhead_wait: float = 0.0,
+        limiter: RateLimiter | None = None,
+        hedging: tuple[int, float] | None = None,
     ) -> None:
         self.dependency = dependency
         self.env = dependency.env
@@ -51,6 +75,17 @@ class GuardedDependency:
         self.breaker = breaker
         self.budget = budget
         self._jitter = jitter
+        self.bulkhead = bulkhead
+        self.bulkhead_wait = bulkhead_wait
+        self.limiter = limiter
+        self.hedging = hedging  # (extra attempts, delay)
+        self.layers = layers
+        self._general = (
+            bulkhead is not None
+            or limiter is not None
+            or hedging is not None
+            or layers != DEFAULT_LAYERS
+        )
         self.active = 0  # calls in progress, first attempts and retries (Envoy's budget)
         self.retrying = 0  # of which are past their first attempt
         self.retries_denied = 0
@@ -64,14 +99,13 @@ class GuardedDependency:
 
         ``deadline`` is when the waiting customer leaves: no attempt starts after it.
         """
+        if self._general:
+            return (yield from self._layer(0, deadline, math.inf))
         if self.retry.max_attempts == 1 and self.budget is None:
             return (yield from self._attempt(deadline))
-        self.active += 1
-        try:
-            return (yield from self._with_retries(deadline))
-        finally:
-            self.active -= 1
+        return (yield from self._retry(deadline, lambda: self._attempt(deadline)))
 
+    # -- short path ---------------------------------------------------------------------
     def _attempt(self, deadline: float) -> CallGen:
         env = self.env
         if env.now >= deadline:
@@ -87,25 +121,28 @@ class GuardedDependency:
         breaker.record(env.now, outcome, env.now - start, generation)
         return outcome
 
-    def _with_retries(self, deadline: float) -> CallGen:
+    # -- layers ---------------------------------------------------------------------------
+    def _retry(self, deadline: float, attempt: Callable[[], CallGen]) -> CallGen:
+        """Attempts with backoff, within the retry policy's deadline and budget."""
         env = self.env
         retry = self.retry
         budget = self.budget
         started = env.now
-        outcome = yield from self._attempt(deadline)
+        self.active += 1
+        outcome = yield from attempt()
         waits: Iterator[float] | None = None
         retried = False
         last = outcome
         try:
-            for attempt in range(2, retry.max_attempts + 1):
-                if outcome is SUCCESS or outcome is DECLINED:
+            for number in range(2, retry.max_attempts + 1):
+                if outcome is SUCCESS or outcome is DECLINED or outcome is ABANDONED:
                     break
                 if not retry.should_retry(outcome):
                     break
                 if waits is None:
                     waits = retry.delays(self._jitter)
                 wait = next(waits)
-                if not retry.allows(attempt, started, env.now, wait):
+                if not retry.allows(number, started, env.now, wait):
                     break
                 if budget is not None and not budget.acquire(
                     env.now,
@@ -120,12 +157,110 @@ class GuardedDependency:
                     self.retrying += 1
                 yield env.timeout(wait)
                 last = outcome
-                outcome = yield from self._attempt(deadline)
-                if outcome is ABANDONED:
-                    break
+                outcome = yield from attempt()
             if budget is not None and (outcome is SUCCESS or outcome is DECLINED):
                 budget.on_success(env.now, retried, timeout=retried and last == TIMEOUT)
         finally:
+            self.active -= 1
             if retried:
                 self.retrying -= 1
         return outcome
+
+    def _layer(self, index: int, deadline: float, until: float) -> CallGen:
+        """Layer ``index`` of the stack around the rest; ``until``: the time limiter's end."""
+        env = self.env
+        if index == len(self.layers):
+            if env.now >= deadline:
+                return ABANDONED
+            if env.now >= until:
+                return TIMEOUT
+            return (yield from self.dependency.call(min(self.timeout, until - env.now)))
+        layer = self.layers[index]
+        inner = index + 1
+        if layer == "retry":
+            return (yield from self._retry(deadline, lambda: self._layer(inner, deadline, until)))
+        if layer == "time_limiter":
+            return (yield from self._layer(inner, deadline, min(until, env.now + self.timeout)))
+        if layer == "circuit_breaker" and self.breaker is not None:
+            breaker = self.breaker
+            start = env.now
+            if not breaker.allow(start):
+                return BREAKER_OPEN
+            generation = breaker.generation
+            outcome = yield from self._layer(inner, deadline, until)
+            if outcome is not ABANDONED:
+                breaker.record(env.now, outcome, env.now - start, generation)
+            return outcome
+        if layer == "rate_limiter" and self.limiter is not None:
+            wait = self.limiter.acquire(env.now)
+            if wait is None:
+                return REJECTED
+            if wait > 0:
+                if env.now + wait >= until:
+                    yield env.timeout(max(0.0, until - env.now))
+                    return TIMEOUT
+                yield env.timeout(wait)
+            return (yield from self._layer(inner, deadline, until))
+        if layer == "bulkhead" and self.bulkhead is not None:
+            return (yield from self._bulkhead(inner, deadline, until))
+        if layer == "hedging" and self.hedging is not None:
+            return (yield from self._hedge(inner, deadline, until))
+        return (yield from self._layer(inner, deadline, until))
+
+    def _bulkhead(self, inner: int, deadline: float, until: float) -> CallGen:
+        env = self.env
+        slots = self.bulkhead
+        assert slots is not None
+        if not slots.try_acquire():
+            if isinstance(slots, SlotPool):
+                if self.bulkhead_wait <= 0:
+                    return REJECTED
+                limit = env.now + self.bulkhead_wait
+                granted = yield slots.wait(min(limit, until))
+                if not granted:
+                    return TIMEOUT if until <= limit else REJECTED
+            else:
+                event = slots.wait()
+                if event is None:
+                    return REJECTED
+                yield event
+        try:
+            return (yield from self._layer(inner, deadline, until))
+        finally:
+            slots.release()
+
+    def _hedge(self, inner: int, deadline: float, until: float) -> CallGen:
+        """Polly hedging: launch another attempt after ``delay`` without an answer (or at
+        once on a failure); the first success or decline wins, losers finish unheeded."""
+        env = self.env
+        assert self.hedging is not None
+        extra, delay = self.hedging
+        finished: list[str] = []
+        wake: list[simpy.Event] = []
+
+        def attempt() -> Generator[simpy.Event, Any, None]:
+            outcome = yield from self._layer(inner, deadline, until)
+            finished.append(outcome)
+            if wake and not wake[-1].triggered:
+                wake[-1].succeed()
+
+        launched = 1
+        env.process(attempt())
+        while True:
+            for outcome in finished:
+                if outcome is SUCCESS or outcome is DECLINED:
+                    return outcome
+            if len(finished) == launched:
+                if launched > extra or finished[-1] is ABANDONED:
+                    return finished[-1]
+                launched += 1  # every attempt so far failed: hedge at once
+                env.process(attempt())
+                continue
+            wake.append(env.event())
+            if launched <= extra and delay >= 0:
+                yield wake[-1] | env.timeout(delay)
+                if not wake[-1].triggered:
+                    launched += 1
+                    env.process(attempt())
+            else:
+                yield wake[-1]

@@ -77,3 +77,36 @@ class SlotPool:
         if not event.triggered:
             self.queued -= 1
             event.succeed(False)
+
+
+class ThreadPoolSlots:
+    """A Java ThreadPoolExecutor's admission rule, as resilience4j's thread-pool bulkhead
+    uses it: a core thread if one is free, else the queue, else an extra thread up to the
+    maximum, else rejection. Extra threads are kept (no keep-alive), a slight overstatement
+    of capacity after a burst."""
+
+    __slots__ = ("_pool", "core", "queue_capacity", "threads")
+
+    def __init__(self, env: simpy.Environment, core: int, maximum: int, queue: int) -> None:
+        self._pool = SlotPool(env, core)
+        self.core = core
+        self.threads = maximum
+        self.queue_capacity = queue
+
+    def try_acquire(self) -> bool:
+        return self._pool.try_acquire()
+
+    def wait(self) -> simpy.Event | None:
+        """An event granting a thread later, or None when the call is rejected."""
+        pool = self._pool
+        if pool.queued < self.queue_capacity:
+            return pool.wait(math.inf)
+        if pool.capacity < self.threads:
+            # A new thread runs the new task; queued ones keep waiting (Java's rule).
+            pool.capacity += 1
+            pool.busy += 1
+            return pool.env.event().succeed(True)
+        return None
+
+    def release(self) -> None:
+        self._pool.release()

@@ -14,7 +14,7 @@ from typing import Any
 import simpy
 
 from sim.config.model import ShopModel
-from sim.config.scenario import Configuration, RetrySpec, StagePolicy
+from sim.config.scenario import Configuration, RetrySpec, SemaphoreBulkhead, StagePolicy
 from sim.dists import draws, stream, uniforms
 from sim.engine.breakers import build_breakers
 from sim.engine.calls import ABANDONED as CALL_ABANDONED
@@ -22,7 +22,7 @@ from sim.engine.calls import GuardedDependency
 from sim.engine.dependency import DECLINED as CALL_DECLINED
 from sim.engine.dependency import SUCCESS, DependencyRuntime
 from sim.engine.faults import ActiveFault
-from sim.engine.pool import SlotPool
+from sim.engine.pool import SlotPool, ThreadPoolSlots
 from sim.engine.records import ABANDONED, COMPLETED, DECLINED, FAILED
 from sim.resilience import RetryPolicy
 from sim.resilience.budget import (
@@ -31,6 +31,7 @@ from sim.resilience.budget import (
     RetryBudget,
     TokenBucketBudget,
 )
+from sim.resilience.ratelimit import RateLimiter
 
 STAGES = ("cart", "inventory", "payment", "order_record", "fulfillment", "notification")
 NO_RETRY = RetryPolicy()
@@ -39,6 +40,30 @@ BUDGETS: dict[str, Callable[[], RetryBudget]] = {
     "token_bucket": TokenBucketBudget,
     "envoy": EnvoyRetryBudget,
 }
+
+
+def stack_setup(env: simpy.Environment, policy: StagePolicy) -> dict[str, Any]:
+    """Bulkhead, rate limiter and hedging of a stage policy, for GuardedDependency."""
+    out: dict[str, Any] = {}
+    bulkhead = policy.bulkhead
+    if isinstance(bulkhead, SemaphoreBulkhead):
+        out["bulkhead"] = SlotPool(env, bulkhead.max_concurrent_calls)
+        out["bulkhead_wait"] = bulkhead.max_wait_duration
+    elif bulkhead is not None:
+        out["bulkhead"] = ThreadPoolSlots(
+            env,
+            bulkhead.core_thread_pool_size,
+            bulkhead.max_thread_pool_size,
+            bulkhead.queue_capacity,
+        )
+    if policy.rate_limiter is not None:
+        spec = policy.rate_limiter
+        out["limiter"] = RateLimiter(
+            spec.limit_for_period, spec.limit_refresh_period, spec.timeout_duration
+        )
+    if policy.hedging is not None:
+        out["hedging"] = (policy.hedging.max_hedged_attempts, policy.hedging.delay)
+    return out
 
 
 def retry_setup(spec: RetrySpec | None) -> tuple[RetryPolicy, RetryBudget | None]:
@@ -103,6 +128,8 @@ class Shop:
                 breaker,
                 jitter,
                 budget,
+                layers=policy.layers,
+                **stack_setup(env, policy),
             )
 
         config = configuration

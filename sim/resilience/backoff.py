@@ -60,7 +60,9 @@ STATEFUL_BACKOFFS: Final[frozenset[str]] = frozenset(
 _USES_MULTIPLIER: Final = USES_MULTIPLIER
 _USES_JITTER: Final = USES_JITTER
 
-DEFAULT_RETRY_ON: Final[frozenset[str]] = frozenset({"timeout", "connection", "server_error"})
+DEFAULT_RETRY_ON: Final[frozenset[str]] = frozenset(
+    {"timeout", "connection", "server_error", "rejected"}
+)
 NEVER_RETRIED: Final[frozenset[str]] = frozenset({"success", "declined"})
 
 POLLY_JITTER: Final = 0.25  # Polly v8 constant/linear jitter: +-25 %

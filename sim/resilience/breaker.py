@@ -41,7 +41,7 @@ STATES = (CLOSED, OPEN, HALF_OPEN, FORCED_OPEN, DISABLED, METRICS_ONLY)
 SUCCESS = "success"
 DECLINED = "declined"
 CANCELLED = "cancelled"  # a permit taken but not used: always ignored
-FAILURE_CATEGORIES = ("timeout", "connection", "server_error")
+FAILURE_CATEGORIES = ("timeout", "connection", "server_error", "rejected")
 
 WindowKind = Literal["consecutive", "count", "time", "sampling", "rolling", "absolute"]
 TransitionListener = Callable[[float, str, str], None]

@@ -1,0 +1,157 @@
+"""The resilience stack in the engine: bulkheads, rate limiter, hedging and layer order."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator
+from typing import Any
+
+import pytest
+import simpy
+
+from sim.config.model import Dependency
+from sim.config.scenario import StagePolicy
+from sim.dists import draws, stream, uniforms
+from sim.engine.calls import GuardedDependency
+from sim.engine.dependency import DependencyRuntime
+from sim.engine.shop import retry_setup, stack_setup
+from sim.resilience import CircuitBreaker
+from sim.resilience.breaker import BreakerPolicy
+
+
+def guarded(
+    policy: dict[str, Any], latency: dict[str, Any], timeout: float = 10.0
+) -> tuple[simpy.Environment, GuardedDependency]:
+    env = simpy.Environment()
+    spec = Dependency.model_validate({"latency": latency})
+    dep = DependencyRuntime(
+        env,
+        "dep",
+        spec,
+        draws(spec.latency, stream(1, 0, "lat"), block=8),
+        uniforms(stream(1, 0, "u")),
+        [],
+    )
+    stage = StagePolicy.model_validate(policy)
+    retry, budget = retry_setup(stage.retry)
+    g = GuardedDependency(
+        dep,
+        stage.timeout or timeout,
+        retry,
+        None,
+        uniforms(stream(1, 0, "j")),
+        budget,
+        layers=stage.layers,
+        **stack_setup(env, stage),
+    )
+    return env, g
+
+
+def calls_at(
+    env: simpy.Environment, g: GuardedDependency, times: list[float]
+) -> list[tuple[float, str, float]]:
+    out: list[tuple[float, str, float]] = []
+
+    def one(i: int, at: float) -> Generator[simpy.Event, Any, None]:
+        yield env.timeout(at)
+        outcome = yield from g.call()
+        out.append((i, outcome, env.now))
+
+    for i, t in enumerate(times):
+        env.process(one(i, t))
+    env.run(until=1000)
+    return [(t, o, end) for t, o, end in sorted(out)]
+
+
+def test_semaphore_bulkhead_rejects_at_once_without_wait() -> None:
+    env, g = guarded({"bulkhead": {"max_concurrent_calls": 2}}, {"constant": "500ms"})
+    outcomes = [o for _, o, _ in calls_at(env, g, [0.0, 0.0, 0.0])]
+    assert outcomes == ["success", "success", "rejected"]
+    assert g.dependency.calls == 2
+
+
+def test_semaphore_bulkhead_waits_up_to_max_wait() -> None:
+    env, g = guarded(
+        {"bulkhead": {"max_concurrent_calls": 1, "max_wait_duration": "1s"}}, {"constant": "500ms"}
+    )
+    results = calls_at(env, g, [0.0, 0.0, 0.0])
+    assert [o for _, o, _ in results] == ["success", "success", "rejected"]
+    assert results[1][2] == pytest.approx(1.0)  # waited for the first call's slot
+    assert results[2][2] == pytest.approx(1.0)  # gave up after max_wait_duration
+
+
+def test_thread_pool_bulkhead_core_then_queue_then_extra_threads_then_reject() -> None:
+    env, g = guarded(
+        {
+            "bulkhead": {
+                "type": "thread_pool",
+                "core_thread_pool_size": 1,
+                "max_thread_pool_size": 2,
+                "queue_capacity": 1,
+            }
+        },
+        {"constant": "1s"},
+    )
+    results = calls_at(env, g, [0.0, 0.0, 0.0, 0.0])
+    assert [o for _, o, _ in results] == ["success", "success", "success", "rejected"]
+    ends = [end for _, _, end in results]
+    assert ends[0] == pytest.approx(1.0)  # core thread
+    assert ends[2] == pytest.approx(1.0)  # extra thread, because the queue was full
+    assert ends[1] == pytest.approx(2.0)  # queued behind them
+
+
+def test_rate_limiter_rejects_or_waits_for_the_next_cycle() -> None:
+    limiter = {"limit_for_period": 2, "limit_refresh_period": "1s"}
+    env, g = guarded({"rate_limiter": {**limiter, "timeout_duration": 0}}, {"constant": "10ms"})
+    assert [o for _, o, _ in calls_at(env, g, [0.0, 0.0, 0.0])] == [
+        "success",
+        "success",
+        "rejected",
+    ]
+    env, g = guarded({"rate_limiter": {**limiter, "timeout_duration": "2s"}}, {"constant": "10ms"})
+    results = calls_at(env, g, [0.0, 0.0, 0.0])
+    assert [o for _, o, _ in results] == ["success"] * 3
+    assert results[2][2] == pytest.approx(1.01)
+
+
+def test_time_limiter_outside_bulkhead_counts_the_wait_inside_does_not() -> None:
+    """The default order puts the time limiter around the bulkhead: waiting for a slot
+    spends the timeout. Ordered the other way, each call gets its full timeout after."""
+    bulkhead = {"max_concurrent_calls": 1, "max_wait_duration": "10s"}
+    env, g = guarded({"timeout": "3s", "bulkhead": bulkhead}, {"constant": "2s"})
+    default = calls_at(env, g, [0.0, 0.0])
+    assert [(o, end) for _, o, end in default] == [("success", 2.0), ("timeout", 3.0)]
+    order = ["retry", "hedging", "circuit_breaker", "rate_limiter", "bulkhead", "time_limiter"]
+    env, g = guarded({"timeout": "3s", "bulkhead": bulkhead, "order": order}, {"constant": "2s"})
+    swapped = calls_at(env, g, [0.0, 0.0])
+    assert [(o, end) for _, o, end in swapped] == [("success", 2.0), ("success", 4.0)]
+
+
+def test_hedging_with_slow_calls_always_hedges() -> None:
+    env, g = guarded({"hedging": {"max_hedged_attempts": 2, "delay": "1s"}}, {"constant": "3s"})
+    results = calls_at(env, g, [0.0])
+    assert results[0][1:] == ("success", pytest.approx(3.0))  # the first attempt wins
+    assert g.dependency.calls == 3  # both hedges were launched, at 1 s and 2 s
+
+
+def test_hedging_fallback_mode_waits_for_a_failure() -> None:
+    env, g = guarded(
+        {"timeout": "1s", "hedging": {"max_hedged_attempts": 1, "delay": "-1s"}},
+        {"constant": "3s"},
+    )
+    results = calls_at(env, g, [0.0])
+    assert results[0][1:] == ("timeout", pytest.approx(2.0))  # second attempt after the first
+    assert g.dependency.calls == 2
+
+
+def test_breaker_outside_retry_sees_one_result_per_call() -> None:
+    retry = {"max_attempts": 3, "wait": "10ms"}
+    inside = ["retry", "hedging", "circuit_breaker", "rate_limiter", "time_limiter", "bulkhead"]
+    outside = ["circuit_breaker", "retry", "hedging", "rate_limiter", "time_limiter", "bulkhead"]
+    counts = {}
+    for name, order in (("inside", inside), ("outside", outside)):
+        env, g = guarded({"timeout": "1s", "retry": retry, "order": order}, {"constant": "3s"})
+        g.breaker = CircuitBreaker(BreakerPolicy(sliding_window_size=100))
+        calls_at(env, g, [0.0])
+        counts[name] = g.breaker.metrics(math.inf)[0]
+    assert counts == {"inside": 3, "outside": 1}
