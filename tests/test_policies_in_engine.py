@@ -18,7 +18,16 @@ def run(tmp_path: Path, payment: dict[str, object]) -> dict[str, float | int | s
 
 
 def test_every_preset_trips_on_a_hard_outage(tmp_path: Path) -> None:
-    for preset in ("resilience4j", "polly", "hystrix", "pybreaker", "circuitbreaker", "envoy"):
+    presets = (
+        "resilience4j",
+        "polly",
+        "hystrix",
+        "pybreaker",
+        "circuitbreaker",
+        "envoy",
+        "absolute",
+    )
+    for preset in presets:
         breaker: dict[str, object] = {"preset": preset}
         if preset == "resilience4j":
             breaker["minimum_number_of_calls"] = 20

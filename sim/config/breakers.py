@@ -114,6 +114,19 @@ class EnvoyBreaker(Strict):
     max_ejection_time: NonNegativeDuration = 300.0
 
 
+class AbsoluteBreaker(Strict):
+    """The paper's rule: ``failure_count`` failures within ``time_window`` open the breaker
+    (an absolute count, not a rate); after ``open_duration``, ``half_open_calls`` trial
+    calls must all succeed to close it."""
+
+    preset: Literal["absolute"]
+    failure_count: int = Field(default=10, ge=1)
+    time_window: PositiveDuration = 60.0
+    open_duration: NonNegativeDuration = 30.0
+    half_open_calls: int = Field(default=1, ge=1)
+    record: list[FailureCategory] = Field(default_factory=_all)
+
+
 class ExternalBreaker(Strict):
     """Any object with allow/record/state, built from ``package.module:ClassName``.
     This runs code from the user's environment."""
@@ -131,6 +144,7 @@ PRESETS: dict[str, type[Strict]] = {
     "pybreaker": PybreakerBreaker,
     "circuitbreaker": CircuitbreakerBreaker,
     "envoy": EnvoyBreaker,
+    "absolute": AbsoluteBreaker,
 }
 
 
@@ -161,6 +175,7 @@ _SINGLE = (
     | Annotated[PybreakerBreaker, Tag("pybreaker")]
     | Annotated[CircuitbreakerBreaker, Tag("circuitbreaker")]
     | Annotated[EnvoyBreaker, Tag("envoy")]
+    | Annotated[AbsoluteBreaker, Tag("absolute")]
     | Annotated[ExternalBreaker, Tag("class")]
 )
 SingleBreaker = Annotated[_SINGLE, Discriminator(_kind)]

@@ -165,6 +165,25 @@ def _envoy(p: dict[str, Any]) -> BreakerPolicy:
     )
 
 
+def _absolute(p: dict[str, Any]) -> BreakerPolicy:
+    permits = int(p["half_open_calls"])
+    return BreakerPolicy(
+        library="absolute",
+        window="absolute",
+        window_duration=_seconds(p["time_window"]),
+        failure_rate_threshold=None,
+        failure_count_threshold=int(p["failure_count"]),
+        minimum_number_of_calls=1,
+        check="on_failure",
+        wait_duration_in_open_state=_seconds(p["open_duration"]),
+        strict_open_expiry=False,
+        half_open="successes",
+        permitted_number_of_calls_in_half_open_state=permits,
+        success_threshold=permits,
+        record=_categories(p["record"]),
+    )
+
+
 def _replace(policy: BreakerPolicy, **changes: Any) -> BreakerPolicy:
     import dataclasses
 
@@ -178,6 +197,7 @@ BUILDERS: dict[str, Callable[[dict[str, Any]], BreakerPolicy]] = {
     "pybreaker": _pybreaker,
     "circuitbreaker": _circuitbreaker,
     "envoy": _envoy,
+    "absolute": _absolute,
 }
 
 
