@@ -642,6 +642,8 @@ HYSTRIX: dict[str, Any] = {"circuit_breaker_request_volume_threshold": 4}
     ("threshold", "failures", "successes", "state"),
     [
         (50, 499, 501, CLOSED),  # 49.9 % truncates to 49 < 50
+        (49.5, 499, 501, CLOSED),  # truncation shows with a fractional threshold: 49 < 49.5
+        (49.5, 500, 500, OPEN),
         (50, 500, 500, OPEN),
         (50, 10, 10, OPEN),  # volume 20 = threshold
         (50, 9, 11, CLOSED),
@@ -1068,7 +1070,8 @@ def category_group(library: str) -> tuple[BreakerGroup, dict[str, CircuitBreaker
 
 
 def storm(group: BreakerGroup, category: str, start: float, count: int = 10) -> float:
-    """``count`` results of ``category``, 0.1 s apart; returns the last instant."""
+    """``count`` results of ``category``, 0.1 s apart, then time moves on 0.5 s (so
+    Hystrix's snapshot is taken); returns that instant."""
     now = start
     for i in range(count):
         now = start + 0.1 * i
@@ -1281,11 +1284,11 @@ def normalise(value: Any) -> Any:
 
 
 def test_every_library_has_a_policy_file() -> None:
-    assert set(PRESETS) == set(LIBRARIES)
-    assert {path.stem for path in POLICIES.glob("*.yaml")} == set(LIBRARIES)
+    assert set(LIBRARIES) <= set(PRESETS)
+    assert {path.stem for path in POLICIES.glob("*.yaml")} == set(PRESETS)
 
 
-@pytest.mark.parametrize("library", LIBRARIES)
+@pytest.mark.parametrize("library", sorted(PRESETS))
 def test_policy_yaml_defaults_equal_preset_defaults(library: str) -> None:
     document = yaml.safe_load((POLICIES / f"{library}.yaml").read_text(encoding="utf-8"))
     assert document["library"] == library

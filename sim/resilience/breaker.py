@@ -164,7 +164,8 @@ class BreakerPolicy:
             return None
         rate = self.failure_rate_threshold
         if self.truncate_rate:
-            return int(failures * 100 / calls) >= round(rate * 100, 9)
+            # Hystrix: (int) ((double) errorCount / totalCount * 100), double rounding included.
+            return int(failures / calls * 100) >= round(rate * 100, 9)
         # Counts are integers; the epsilon keeps 30 % of 10 calls at exactly 3 despite floats.
         return (
             failures >= rate * calls - 1e-9 or slow >= self.slow_call_rate_threshold * calls - 1e-9
@@ -324,23 +325,27 @@ class CircuitBreaker:
                 self._next_snapshot = at + policy.bucket_duration
                 if self.state == CLOSED and self._judge(at):
                     self._trip(at)
-        state = self.state
-        if state == OPEN:
-            if policy.half_open == "none":
-                # Envoy: the host returns at the first sweep after its ejection time.
-                interval = policy.sweep_interval
-                back = math.ceil(self.open_until / interval - 1e-9) * interval
-                if now >= back:
-                    self._transition(back, CLOSED)
-            elif policy.automatic_transition and now >= self.open_until:
-                self._transition(self.open_until, HALF_OPEN)
-        elif state == HALF_OPEN and policy.max_wait_duration_in_half_open_state > 0:
-            due = self.since + policy.max_wait_duration_in_half_open_state
-            if now >= due:
-                if policy.half_open_timeout_state == "open":
-                    self._trip(due)
-                else:
-                    self._transition(due, CLOSED)
+        while True:  # timers can chain when time jumps: open -> half-open -> open ...
+            generation = self.generation
+            state = self.state
+            if state == OPEN:
+                if policy.half_open == "none":
+                    # Envoy: the host returns at the first sweep after its ejection time.
+                    interval = policy.sweep_interval
+                    back = math.ceil(self.open_until / interval - 1e-9) * interval
+                    if now >= back:
+                        self._transition(back, CLOSED)
+                elif policy.automatic_transition and now >= self.open_until:
+                    self._transition(self.open_until, HALF_OPEN)
+            elif state == HALF_OPEN and policy.max_wait_duration_in_half_open_state > 0:
+                due = self.since + policy.max_wait_duration_in_half_open_state
+                if now >= due:
+                    if policy.half_open_timeout_state == "open":
+                        self._trip(due)
+                    else:
+                        self._transition(due, CLOSED)
+            if self.generation == generation:
+                return
 
     def _transition(self, now: float, state: str) -> None:
         old = self.state

@@ -65,7 +65,10 @@ def _resilience4j(p: dict[str, Any]) -> BreakerPolicy:
         wait_duration_in_open_state=_seconds(p["wait_duration_in_open_state"]),
         open_backoff="exponential" if p["enable_exponential_backoff"] else "fixed",
         open_backoff_multiplier=float(p["exponential_backoff_multiplier"]),
-        max_wait_duration_in_open_state=math.inf if cap is None else _seconds(cap),
+        # The cap belongs to the exponential interval function only.
+        max_wait_duration_in_open_state=(
+            _seconds(cap) if cap is not None and p["enable_exponential_backoff"] else math.inf
+        ),
         strict_open_expiry=True,
         automatic_transition=bool(p["automatic_transition_from_open_to_half_open_enabled"]),
         half_open="rate",
