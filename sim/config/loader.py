@@ -92,6 +92,18 @@ def _check_scenario_refs(scenario: Scenario, shop: ShopModel, lines: LineMap) ->
             errors.append(lines.error(_unknown("gateway", fallback, gateways), loc))
         elif fallback == gateways[0]:
             errors.append(lines.error(f"{fallback!r} is the primary gateway already", loc))
+    if scenario.baseline is not None and scenario.baseline not in scenario.configurations:
+        names = scenario.configurations
+        errors.append(
+            lines.error(_unknown("configuration", scenario.baseline, names), ("baseline",))
+        )
+    for i, hypothesis in enumerate(scenario.hypotheses):
+        for j, name in enumerate(hypothesis.configurations or []):
+            if name not in scenario.configurations:
+                loc = ("hypotheses", i, "configurations", j)
+                errors.append(
+                    lines.error(_unknown("configuration", name, scenario.configurations), loc)
+                )
     for i, point in enumerate(scenario.traffic.profile):
         if point.at >= scenario.horizon:
             errors.append(

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Discriminator, Field, Tag, model_validator
 
 from sim.config.breakers import ALL, BreakerChoice
+from sim.config.experiment import Hypothesis
 from sim.config.fields import (
     AmountDistribution,
     Duration,
@@ -296,6 +297,16 @@ class Scenario(Strict):
     traffic: Traffic
     faults: list[Fault] = Field(default_factory=list)
     configurations: dict[str, Configuration] = Field(min_length=1)
+    baseline: str | None = Field(
+        default=None, description="configuration the others are compared with (default: first)"
+    )
+    hypotheses: list[Hypothesis] = Field(
+        default_factory=list, description="steady-state hypotheses judged on the intervals"
+    )
+
+    @property
+    def baseline_configuration(self) -> str:
+        return self.baseline or next(iter(self.configurations))
 
     @model_validator(mode="after")
     def _times_fit(self) -> Scenario:

@@ -1,0 +1,42 @@
+"""What a scenario says about the experiment itself: the baseline to compare against and
+the steady-state hypotheses judged on confidence intervals."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from sim.config.fields import Strict
+
+_CHECK = re.compile(
+    r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=|<|>)\s*([-+]?[0-9.]+(?:[eE][-+]?\d+)?)\s*(%?)\s*$"
+)
+
+
+class Hypothesis(Strict):
+    """``metric op value``, e.g. ``revenue_lost_pct < 1`` or ``checkout_p99_s < 2``; for
+    every configuration unless ``configurations`` names some."""
+
+    check: str = Field(description="metric, comparison and value: 'checkout_p99_s < 2'")
+    configurations: list[str] | None = None
+    metric: str = ""
+    op: Literal["<", "<=", ">", ">="] = "<"
+    value: float = 0.0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            data = {"check": data}
+        if isinstance(data, dict) and "check" in data:
+            match = _CHECK.match(str(data["check"]))
+            if not match:
+                raise ValueError(
+                    f"cannot read {data['check']!r}: write 'metric < value', e.g. "
+                    "'revenue_lost_pct < 1' or 'checkout_p99_s <= 2'"
+                )
+            metric, op, value, _percent = match.groups()
+            data = {**data, "metric": metric, "op": op, "value": float(value)}
+        return data
