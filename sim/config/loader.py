@@ -100,9 +100,9 @@ def _check_scenario_refs(scenario: Scenario, shop: ShopModel, lines: LineMap) ->
     for i, hypothesis in enumerate(scenario.hypotheses):
         for j, name in enumerate(hypothesis.configurations or []):
             if name not in scenario.configurations:
-                loc = ("hypotheses", i, "configurations", j)
+                where = ("hypotheses", i, "configurations", j)
                 errors.append(
-                    lines.error(_unknown("configuration", name, scenario.configurations), loc)
+                    lines.error(_unknown("configuration", name, scenario.configurations), where)
                 )
     for i, point in enumerate(scenario.traffic.profile):
         if point.at >= scenario.horizon:
