@@ -57,6 +57,7 @@ def summary_row(result: RunResult) -> dict[str, float | int | str]:
     row.update(_breakers(result))
     row.update(_dependencies(result))
     row.update(_post_checkout(result, counted, completed))
+    row.update(_gateways(result, counted, completed))
     _check(row, result)
     return row
 
@@ -129,6 +130,16 @@ def _dependencies(result: RunResult) -> dict[str, int]:
         out[f"errors_{name}"] = int(np.count_nonzero(errors >= result.warmup))
         total += counted
     return {"dependency_calls": total, **out}
+
+
+def _gateways(result: RunResult, counted: np.ndarray, completed: np.ndarray) -> dict[str, float]:
+    """Share of completed orders each gateway captured, and how many payments failed over."""
+    gateway = result.gateway[counted][completed]
+    out: dict[str, float] = {"failovers": int(np.count_nonzero(result.failed_over[counted]))}
+    for code, name in enumerate(result.gateway_names):
+        share = np.count_nonzero(gateway == code) / gateway.size if gateway.size else 0.0
+        out[f"gateway_share_{name}"] = float(share)
+    return out
 
 
 def _post_checkout(result: RunResult, counted: np.ndarray, completed: np.ndarray) -> dict[str, int]:

@@ -16,8 +16,9 @@ _CHECK = re.compile(
 
 
 class Hypothesis(Strict):
-    """``metric op value``, e.g. ``revenue_lost_pct < 1`` or ``checkout_p99_s < 2``; for
-    every configuration unless ``configurations`` names some."""
+    """``metric op value``, e.g. ``revenue_lost_pct < 1%`` or ``checkout_p99_s < 2``; for
+    every configuration unless ``configurations`` names some. ``%`` on a ``*_pct`` metric is
+    its unit already; on any other metric it makes a fraction (``90%`` is 0.9)."""
 
     check: str = Field(description="metric, comparison and value: 'checkout_p99_s < 2'")
     configurations: list[str] | None = None
@@ -37,6 +38,9 @@ class Hypothesis(Strict):
                     f"cannot read {data['check']!r}: write 'metric < value', e.g. "
                     "'revenue_lost_pct < 1' or 'checkout_p99_s <= 2'"
                 )
-            metric, op, value, _percent = match.groups()
-            data = {**data, "metric": metric, "op": op, "value": float(value)}
+            metric, op, value, percent = match.groups()
+            number = float(value)
+            if percent and not metric.endswith("_pct"):
+                number /= 100  # a share such as gateway_share_primary is a fraction
+            data = {**data, "metric": metric, "op": op, "value": number}
         return data

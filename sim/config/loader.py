@@ -84,10 +84,22 @@ def _check_scenario_refs(scenario: Scenario, shop: ShopModel, lines: LineMap) ->
         if fault.start >= scenario.horizon:
             errors.append(lines.error("fault starts after the horizon", ("faults", i, "start")))
     for name, config in scenario.configurations.items():
-        fallback = config.payment.fallback
+        payment = config.payment
+        base = ("configurations", name, "payment")
+        for i, gateway in enumerate(payment.gateways or []):
+            if gateway not in gateways:
+                errors.append(
+                    lines.error(_unknown("gateway", gateway, gateways), (*base, "gateways", i))
+                )
+        for gateway in payment.weights or {}:
+            if gateway not in gateways:
+                errors.append(
+                    lines.error(_unknown("gateway", gateway, gateways), (*base, "weights", gateway))
+                )
+        fallback = payment.fallback
         if fallback is None:
             continue
-        loc = ("configurations", name, "payment", "fallback")
+        loc = (*base, "fallback")
         if fallback not in gateways:
             errors.append(lines.error(_unknown("gateway", fallback, gateways), loc))
         elif fallback == gateways[0]:

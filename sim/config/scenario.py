@@ -269,10 +269,60 @@ class StagePolicy(Strict):
         return tuple(self.order) if self.order is not None else DEFAULT_ORDER
 
 
+class SlowStart(Strict):
+    """Envoy-style slow start: a gateway whose breaker has just closed gets a share of its
+    traffic that grows from ``min_weight`` to full over ``window``, as
+    (time since recovery / window) ** (1 / aggression)."""
+
+    window: PositiveDuration = 60.0
+    aggression: float = Field(default=1.0, gt=0)
+    min_weight: Fraction = 0.1
+
+
 class PaymentPolicy(StagePolicy):
-    fallback: str | None = Field(
-        default=None, description="gateway tried when the primary gives up or its breaker is open"
+    """Payment orchestration: which gateway first, which next, and the stack around each
+    gateway (every gateway gets its own breaker built from ``breaker``)."""
+
+    routing: Literal["priority", "weighted", "health", "least_outstanding"] = Field(
+        default="priority",
+        description="priority: model order; weighted: by weights; health: by moving averages "
+        "of success and latency; least_outstanding: fewest calls in flight",
     )
+    gateways: list[str] | None = Field(
+        default=None, description="gateways used, in priority order (default: the model's)"
+    )
+    weights: dict[str, float] | None = Field(default=None, description="routing: weighted")
+    failover: bool = Field(
+        default=False, description="on a failure or an open breaker, try the next gateway"
+    )
+    fallback: str | None = Field(
+        default=None,
+        description="shorthand: the primary, then this gateway on failure (failover on)",
+    )
+    slow_start: SlowStart | None = None
+    health_smoothing: Fraction = Field(
+        default=0.1, gt=0, description="weight of the newest call in health moving averages"
+    )
+
+    @model_validator(mode="after")
+    def _routing_fits(self) -> PaymentPolicy:
+        if self.routing == "weighted" and not self.weights:
+            raise ValueError("routing 'weighted' needs weights, e.g. {primary: 70, secondary: 30}")
+        if self.weights and any(w < 0 for w in self.weights.values()):
+            raise ValueError("weights must be >= 0")
+        if self.fallback is not None and self.gateways is not None:
+            raise ValueError("give gateways (with failover) or the fallback shorthand, not both")
+        return self
+
+    def gateway_order(self, model_gateways: list[str]) -> list[str]:
+        """The gateways this configuration uses, in priority order."""
+        if self.fallback is not None:
+            return [model_gateways[0], self.fallback]
+        return list(self.gateways) if self.gateways is not None else list(model_gateways)
+
+    @property
+    def fails_over(self) -> bool:
+        return self.failover or self.fallback is not None
 
 
 class Configuration(Strict):

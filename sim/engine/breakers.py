@@ -11,7 +11,7 @@ from sim.resilience.breaker import FAILURE_CATEGORIES, CircuitBreaker
 from sim.resilience.group import BreakerGroup
 from sim.resilience.presets import policy_from_spec
 
-Listener = Callable[[float, str, str], None]
+Listener = Callable[[float, str, str], None]  # (now, old state, new state)
 
 
 class Breaker(Protocol):

@@ -48,6 +48,7 @@ class RunResult:
     fee: np.ndarray
     confirmed_by: np.ndarray  # int8 index into channel_names; -1 none; -2 not applicable
     fulfilled: np.ndarray  # bool; False for orders that did not complete
+    failed_over: np.ndarray  # bool; payment tried more than one gateway
     cause_names: list[str]
     gateway_names: list[str]
     channel_names: list[str]

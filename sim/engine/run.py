@@ -99,6 +99,7 @@ def simulate(
         fee=np.asarray(shop.fee, dtype=float),
         confirmed_by=np.asarray(shop.confirmed_by, dtype=np.int8),
         fulfilled=np.asarray(shop.fulfilled, dtype=bool),
+        failed_over=np.asarray(shop.failed_over, dtype=bool),
         cause_names=list(shop.cause_codes),
         gateway_names=shop.gateway_names,
         channel_names=shop.channel_names,

@@ -16,12 +16,13 @@ import simpy
 from sim.config.model import ShopModel
 from sim.config.scenario import Configuration, RetrySpec, SemaphoreBulkhead, StagePolicy
 from sim.dists import draws, stream, uniforms
-from sim.engine.breakers import build_breakers
+from sim.engine.breakers import Listener, build_breakers
 from sim.engine.calls import ABANDONED as CALL_ABANDONED
 from sim.engine.calls import GuardedDependency
 from sim.engine.dependency import DECLINED as CALL_DECLINED
 from sim.engine.dependency import SUCCESS, DependencyRuntime
 from sim.engine.faults import ActiveFault
+from sim.engine.payment import Gateway, PaymentOrchestrator
 from sim.engine.pool import SlotPool, ThreadPoolSlots
 from sim.engine.records import ABANDONED, COMPLETED, DECLINED, FAILED
 from sim.resilience import RetryPolicy
@@ -111,59 +112,37 @@ class Shop:
         }
         self.breakers: dict[str, Any] = {}  # every breaker to monitor, by name
         stages = shop.stages
-        jitter = uniforms(stream(seed, replication, "retry-jitter"))
-
-        def guard(
-            stage: str, dependency: str, timeout: float, policy: StagePolicy
-        ) -> GuardedDependency:
-            breaker = None
-            if policy.breaker is not None:
-                breaker, monitored = build_breakers(policy.breaker, dependency, self._on_transition)
-                self.breakers.update(monitored)
-            retry, budget = retry_setup(policy.retry)
-            return GuardedDependency(
-                self.dependencies[dependency],
-                policy.timeout if policy.timeout is not None else timeout,
-                retry,
-                breaker,
-                jitter,
-                budget,
-                layers=policy.layers,
-                **stack_setup(env, policy),
-            )
-
+        self._jitter = uniforms(stream(seed, replication, "retry-jitter"))
         config = configuration
-        self.inventory = guard(
-            "inventory", stages.inventory.dependency, stages.inventory.timeout, config.inventory
+        self.inventory = self._guard(
+            stages.inventory.dependency, stages.inventory.timeout, config.inventory
         )
-        self.order_record = guard(
-            "order_record",
-            stages.order_record.dependency,
-            stages.order_record.timeout,
-            config.order_record,
+        self.order_record = self._guard(
+            stages.order_record.dependency, stages.order_record.timeout, config.order_record
         )
-        self.fulfillment = guard(
-            "fulfillment",
-            stages.fulfillment.dependency,
-            stages.fulfillment.timeout,
-            config.fulfillment,
+        self.fulfillment = self._guard(
+            stages.fulfillment.dependency, stages.fulfillment.timeout, config.fulfillment
         )
-        gateways = stages.payment.gateways
-        self.gateway_names = list(gateways)
-        self.primary = guard("payment", gateways[0], stages.payment.timeout, config.payment)
-        fallback = config.payment.fallback
-        self.fallback = (
-            guard("payment", fallback, stages.payment.timeout, config.payment) if fallback else None
+        self.gateway_names = list(stages.payment.gateways)
+        gateways = [
+            Gateway(
+                self.gateway_names.index(name),
+                self._guard(name, stages.payment.timeout, config.payment, listen=self._on_gateway),
+                shop.dependencies[name].latency.mean,
+            )
+            for name in config.payment.gateway_order(self.gateway_names)
+        ]
+        self.payment = PaymentOrchestrator(
+            env, config.payment, gateways, uniforms(stream(seed, replication, "routing"))
         )
-        self.fallback_code = self.gateway_names.index(fallback) if fallback else -1
         self.channel_names = list(stages.notification.channels)
         self.channels = [
-            guard("notification", c, stages.notification.timeout, config.notification)
+            self._guard(c, stages.notification.timeout, config.notification)
             for c in self.channel_names
         ]
         self.fees = [
             (d.fee.percent, d.fee.fixed) if d.fee is not None else (0.0, 0.0)
-            for d in (shop.dependencies[g] for g in gateways)
+            for d in (shop.dependencies[g] for g in self.gateway_names)
         ]
         nodes = shop.checkout.nodes
         self.workers = [SlotPool(env, shop.checkout.workers) for _ in range(nodes)]
@@ -175,7 +154,45 @@ class Shop:
         self.stage_stats = {stage: [0, 0, 0.0] for stage in STAGES}
         self.active = 0  # order processes not yet finished
 
-    def _on_transition(self, name: str) -> Callable[[float, str, str], None]:
+    def _guard(
+        self,
+        dependency: str,
+        timeout: float,
+        policy: StagePolicy,
+        listen: Callable[[str], Listener] | None = None,
+    ) -> GuardedDependency:
+        """``dependency`` wrapped in the stack ``policy`` describes."""
+        breaker = None
+        if policy.breaker is not None:
+            spec = policy.breaker
+            breaker, monitored = build_breakers(spec, dependency, listen or self._on_transition)
+            self.breakers.update(monitored)
+        retry, budget = retry_setup(policy.retry)
+        return GuardedDependency(
+            self.dependencies[dependency],
+            policy.timeout if policy.timeout is not None else timeout,
+            retry,
+            breaker,
+            self._jitter,
+            budget,
+            layers=policy.layers,
+            **stack_setup(self.env, policy),
+        )
+
+    def _on_gateway(self, name: str) -> Listener:
+        """A gateway breaker's listener: record the transition, and start a slow start when
+        the breaker closes again."""
+        record = self._on_transition(name)
+        gateway = name.split(":")[0]
+
+        def listener(now: float, old: str, new: str) -> None:
+            record(now, old, new)
+            if new == "closed" and old != "closed":
+                self.payment.recovered(gateway, now)
+
+        return listener
+
+    def _on_transition(self, name: str) -> Listener:
         transitions = self.transitions
 
         def listener(now: float, old: str, new: str) -> None:
@@ -199,6 +216,7 @@ class Shop:
         self.fee = [0.0] * n
         self.confirmed_by = [-2] * n
         self.fulfilled = [False] * n
+        self.failed_over = [False] * n
 
     def order(self, i: int, basket: float, patience: float) -> Generator[simpy.Event, Any, None]:
         """One customer's order, from checkout queue to confirmation."""
@@ -223,7 +241,7 @@ class Shop:
         st[2] += env.now - arrival
         outcome = yield from self._stage("inventory", self.inventory, deadline)
         if outcome is SUCCESS:
-            outcome, gateway = yield from self._pay(deadline)
+            outcome, gateway = yield from self._pay(i, deadline)
             if outcome is SUCCESS:
                 # Authorised: the order is recorded whether or not the customer still watches.
                 outcome = yield from self._stage("order_record", self.order_record, math.inf)
@@ -274,18 +292,13 @@ class Shop:
         stats[2] += self.env.now - start
         return outcome
 
-    def _pay(self, deadline: float) -> Generator[simpy.Event, Any, tuple[str, int]]:
+    def _pay(self, i: int, deadline: float) -> Generator[simpy.Event, Any, tuple[str, int]]:
         stats = self.stage_stats["payment"]
         stats[0] += 1
         stats[1] += 1
         start = self.env.now
-        outcome = yield from self.primary.call(deadline)
-        gateway = 0
-        if self.fallback is not None and not (
-            outcome is SUCCESS or outcome is CALL_DECLINED or outcome is CALL_ABANDONED
-        ):
-            outcome = yield from self.fallback.call(deadline)
-            gateway = self.fallback_code
+        outcome, gateway, failed_over = yield from self.payment.pay(deadline)
+        self.failed_over[i] = failed_over
         stats[1] -= 1
         stats[2] += self.env.now - start
         return outcome, gateway
