@@ -15,7 +15,7 @@ import pandas as pd
 from sim.engine.records import ABANDONED, COMPLETED, DECLINED, FAILED, OUTCOMES, RunResult
 from sim.errors import InvariantError
 
-LOST_CAUSES = ("abandoned", "inventory", "payment", "order_record", "unfinished")
+LOST_CAUSES = ("abandoned", "inventory", "stockout", "payment", "order_record", "unfinished")
 OPEN_STATES = {"open", "forced_open"}
 
 
@@ -58,6 +58,7 @@ def summary_row(result: RunResult) -> dict[str, float | int | str]:
     row.update(_dependencies(result))
     row.update(_post_checkout(result, counted, completed))
     row.update(_gateways(result, counted, completed))
+    row.update(_stock(result, counted, completed, cause))
     _check(row, result)
     return row
 
@@ -80,6 +81,8 @@ def _lost_by_cause(
         if not mask.any():
             continue
         group = name if name == "unfinished" else _stage_of(name)
+        if name == "inventory_stockout":
+            group = "stockout"
         out[f"revenue_lost_{group}"] = out.get(f"revenue_lost_{group}", 0.0) + float(
             basket[mask].sum()
         )
@@ -130,6 +133,20 @@ def _dependencies(result: RunResult) -> dict[str, int]:
         out[f"errors_{name}"] = int(np.count_nonzero(errors >= result.warmup))
         total += counted
     return {"dependency_calls": total, **out}
+
+
+def _stock(
+    result: RunResult, counted: np.ndarray, completed: np.ndarray, cause: np.ndarray
+) -> dict[str, int]:
+    """Sold from the cache, oversold (sold stock that did not exist) and stockouts."""
+    flag = result.stock_flag[counted][completed]
+    names = result.cause_names
+    stockout = names.index("inventory_stockout") if "inventory_stockout" in names else -2
+    return {
+        "sold_from_cache": int(np.count_nonzero(flag >= 2)),
+        "oversold": int(np.count_nonzero(flag == 3)),
+        "stockouts": int(np.count_nonzero(cause == stockout)),
+    }
 
 
 def _gateways(result: RunResult, counted: np.ndarray, completed: np.ndarray) -> dict[str, float]:

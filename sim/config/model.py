@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from sim.config.fields import (
+    Distribution,
     Fraction,
     LatencyDistribution,
     NonNegativeDuration,
@@ -94,12 +95,21 @@ class Stages(Strict):
     notification: NotificationStage
 
 
+class Catalogue(Strict):
+    """Finite stock: each order buys one unit of a product drawn by Zipf popularity."""
+
+    products: int = Field(ge=1)
+    popularity: float = Field(default=1.0, ge=0, description="Zipf exponent; 0: all alike")
+    stock: Distribution = Field(description="units per product at the start, rounded")
+
+
 class ShopModel(Strict):
     name: str
     description: str = ""
     checkout: Checkout
     stages: Stages
     dependencies: dict[str, Dependency] = Field(min_length=1)
+    catalogue: Catalogue | None = Field(default=None, description="none: unlimited stock")
 
     def stage_dependencies(self) -> list[tuple[tuple[str | int, ...], str]]:
         """Every dependency name a stage refers to, with its field path."""

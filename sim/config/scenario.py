@@ -269,6 +269,16 @@ class StagePolicy(Strict):
         return tuple(self.order) if self.order is not None else DEFAULT_ORDER
 
 
+class InventoryPolicy(StagePolicy):
+    """Cached availability with a grace buffer: while the inventory service fails, checkout
+    may sell up to ``grace_units`` per product from a cache entry younger than ``cache_ttl``
+    (refreshed by every successful reservation). Units sold that no longer existed are
+    oversold."""
+
+    cache_ttl: NonNegativeDuration = Field(default=0.0, description="0: no cache")
+    grace_units: int = Field(default=0, ge=0, description="per product, per outage")
+
+
 class SlowStart(Strict):
     """Envoy-style slow start: a gateway whose breaker has just closed gets a share of its
     traffic that grows from ``min_weight`` to full over ``window``, as
@@ -329,7 +339,7 @@ class Configuration(Strict):
     """A resilience set-up; stages left out keep the model's timeout and no retry or breaker."""
 
     description: str = ""
-    inventory: StagePolicy = StagePolicy()
+    inventory: InventoryPolicy = InventoryPolicy()
     payment: PaymentPolicy = PaymentPolicy()
     order_record: StagePolicy = StagePolicy()
     fulfillment: StagePolicy = StagePolicy()

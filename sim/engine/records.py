@@ -49,6 +49,8 @@ class RunResult:
     confirmed_by: np.ndarray  # int8 index into channel_names; -1 none; -2 not applicable
     fulfilled: np.ndarray  # bool; False for orders that did not complete
     failed_over: np.ndarray  # bool; payment tried more than one gateway
+    product: np.ndarray  # int32; the product bought (0 without a catalogue)
+    stock_flag: np.ndarray  # int8; 1 reserved, 2 sold from cache, 3 from cache and oversold
     cause_names: list[str]
     gateway_names: list[str]
     channel_names: list[str]

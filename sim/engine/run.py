@@ -40,6 +40,17 @@ def customers(
     return arrivals, np.asarray(baskets, dtype=float), np.asarray(patience, dtype=float)
 
 
+def products(loaded: LoadedScenario, seed: int, replication: int, n: int) -> np.ndarray:
+    """The product each customer buys, by Zipf popularity (all zeros without a catalogue)."""
+    catalogue = loaded.shop.catalogue
+    if catalogue is None:
+        return np.zeros(n, dtype=np.int64)
+    ranks = np.arange(1, catalogue.products + 1, dtype=float)
+    weights = ranks**-catalogue.popularity
+    rng = stream(seed, replication, "product")
+    return rng.choice(catalogue.products, size=n, p=weights / weights.sum())
+
+
 def simulate(
     loaded: LoadedScenario,
     configuration: str,
@@ -68,6 +79,7 @@ def simulate(
 
     arrivals, baskets, patience = customers(loaded, seed, replication)
     shop.bind(arrivals.size)
+    shop.product = products(loaded, seed, replication, arrivals.size).tolist()
     env.process(_arrive(env, shop, arrivals.tolist(), baskets.tolist(), patience.tolist()))
     samples = _new_samples(shop)
     env.process(_monitor(env, shop, samples))
@@ -100,6 +112,8 @@ def simulate(
         confirmed_by=np.asarray(shop.confirmed_by, dtype=np.int8),
         fulfilled=np.asarray(shop.fulfilled, dtype=bool),
         failed_over=np.asarray(shop.failed_over, dtype=bool),
+        product=np.asarray(shop.product, dtype=np.int32),
+        stock_flag=np.asarray(shop.stock_flag, dtype=np.int8),
         cause_names=list(shop.cause_codes),
         gateway_names=shop.gateway_names,
         channel_names=shop.channel_names,
@@ -139,6 +153,8 @@ def _new_samples(shop: Shop) -> dict[str, list[float]]:
     for d in shop.dependencies:
         names += [f"busy_{d}", f"queue_{d}", f"calls_{d}"]
     names += [f"breaker_{b}" for b in shop.breakers]
+    if shop.stock.stock is not None:
+        names += ["stock_units", "oversold_units"]
     return {name: [] for name in names}
 
 
@@ -153,6 +169,7 @@ def _monitor(
         attributes.append((samples[f"calls_{name}"], dep, "calls"))
     stages = [(samples[f"in_stage_{s}"], shop.stage_stats[s]) for s in STAGES]
     breakers = [(samples[f"breaker_{n}"], b) for n, b in shop.breakers.items()]
+    stock = shop.stock
     times = samples["time"]
     while True:
         yield env.timeout(1.0)
@@ -166,6 +183,9 @@ def _monitor(
             column.append(stats[1])
         for column, breaker in breakers:
             column.append(BREAKER_STATE_CODES[breaker.state])
+        if stock.stock is not None:
+            samples["stock_units"].append(stock.units_left)
+            samples["oversold_units"].append(stock.oversold_now)
 
 
 __all__ = ["customers", "simulate"]

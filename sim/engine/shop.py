@@ -15,13 +15,14 @@ import simpy
 
 from sim.config.model import ShopModel
 from sim.config.scenario import Configuration, RetrySpec, SemaphoreBulkhead, StagePolicy
-from sim.dists import draws, stream, uniforms
+from sim.dists import draws, stream, uniforms, vector_sampler
 from sim.engine.breakers import Listener, build_breakers
 from sim.engine.calls import ABANDONED as CALL_ABANDONED
 from sim.engine.calls import GuardedDependency
 from sim.engine.dependency import DECLINED as CALL_DECLINED
 from sim.engine.dependency import SUCCESS, DependencyRuntime
 from sim.engine.faults import ActiveFault
+from sim.engine.inventory import Inventory
 from sim.engine.payment import Gateway, PaymentOrchestrator
 from sim.engine.pool import SlotPool, ThreadPoolSlots
 from sim.engine.records import ABANDONED, COMPLETED, DECLINED, FAILED
@@ -65,6 +66,15 @@ def stack_setup(env: simpy.Environment, policy: StagePolicy) -> dict[str, Any]:
     if policy.hedging is not None:
         out["hedging"] = (policy.hedging.max_hedged_attempts, policy.hedging.delay)
     return out
+
+
+def initial_stock(shop: ShopModel, seed: int, replication: int) -> list[int] | None:
+    """Units per product at the start (None: unlimited), the same for every configuration."""
+    catalogue = shop.catalogue
+    if catalogue is None:
+        return None
+    units = vector_sampler(catalogue.stock)(stream(seed, replication, "stock"), catalogue.products)
+    return [max(0, round(u)) for u in units.tolist()]
 
 
 def retry_setup(spec: RetrySpec | None) -> tuple[RetryPolicy, RetryBudget | None]:
@@ -116,6 +126,12 @@ class Shop:
         config = configuration
         self.inventory = self._guard(
             stages.inventory.dependency, stages.inventory.timeout, config.inventory
+        )
+        self.stock = Inventory(
+            self.inventory,
+            config.inventory,
+            initial_stock(shop, seed, replication),
+            shop.checkout.nodes,
         )
         self.order_record = self._guard(
             stages.order_record.dependency, stages.order_record.timeout, config.order_record
@@ -217,6 +233,8 @@ class Shop:
         self.confirmed_by = [-2] * n
         self.fulfilled = [False] * n
         self.failed_over = [False] * n
+        self.stock_flag = [0] * n  # see Inventory.reserve
+        self.product = [0] * n
 
     def order(self, i: int, basket: float, patience: float) -> Generator[simpy.Event, Any, None]:
         """One customer's order, from checkout queue to confirmation."""
@@ -239,7 +257,7 @@ class Shop:
         yield env.timeout(next(self.cart_latency))
         st[1] -= 1
         st[2] += env.now - arrival
-        outcome = yield from self._stage("inventory", self.inventory, deadline)
+        outcome = yield from self._reserve(i, deadline)
         if outcome is SUCCESS:
             outcome, gateway = yield from self._pay(i, deadline)
             if outcome is SUCCESS:
@@ -262,6 +280,8 @@ class Shop:
             self._lost(i, "inventory", outcome)
         self.checkout_end[i] = env.now
         pool.release()
+        if self.stock_flag[i] and self.outcome[i] != COMPLETED:
+            self.stock.release(self.product[i], self.stock_flag, i)
         if self.outcome[i] == COMPLETED:
             yield from self._after_checkout(i)
         self.active -= 1
@@ -281,6 +301,17 @@ class Shop:
                 break
         stats[1] -= 1
         stats[2] += self.env.now - start
+
+    def _reserve(self, i: int, deadline: float) -> Generator[simpy.Event, Any, str]:
+        stats = self.stage_stats["inventory"]
+        stats[0] += 1
+        stats[1] += 1
+        start = self.env.now
+        node = i % len(self.workers)
+        outcome = yield from self.stock.reserve(node, self.product[i], deadline, self.stock_flag, i)
+        stats[1] -= 1
+        stats[2] += self.env.now - start
+        return outcome
 
     def _stage(self, name: str, guarded: GuardedDependency, deadline: float) -> Any:
         stats = self.stage_stats[name]
