@@ -1,7 +1,7 @@
 """Command line: parse arguments, call one library function, map errors to exit codes.
 
-Exit codes: 0 success; 2 bad input (file, line and field named); 3 a run broke an
-invariant or failed internally; 130 interrupted.
+Exit codes: 0 success; 1 a steady-state hypothesis failed; 2 bad input (file, line and
+field named); 3 a run broke an invariant or failed internally; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -13,14 +13,22 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from sim.config import LoadedScenario, load_any
 from sim.config.schema import write_schemas
 from sim.errors import BreakerlabError
 from sim.report.runs import run_scenario
-from sim.report.tables import headline
+from sim.report.tables import differences, headline
 
 app = typer.Typer(
     help="breakerlab: what a circuit breaker policy costs or saves, before production.",
@@ -38,25 +46,71 @@ def _fail(exc: BreakerlabError) -> typer.Exit:
     return typer.Exit(exc.exit_code)
 
 
+def _progress_columns() -> tuple[ProgressColumn, ...]:
+    return (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+    )
+
+
+def _print_table(title: str, header: list[str], rows: list[list[str]]) -> None:
+    """Metrics down, configurations across: readable at 80 columns."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("metric")
+    for row in rows:
+        table.add_column(row[0], justify="right")
+    for i, metric in enumerate(header[1:], 1):
+        table.add_row(metric, *(row[i] for row in rows))
+    out.print(table)
+
+
 @app.command()
 def run(
-    scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
+    scenario: Annotated[
+        Path | None, typer.Argument(help="scenario YAML file (not with --resume)")
+    ] = None,
     replications: Annotated[int | None, typer.Option(min=1, help="override the scenario's")] = None,
     seed: Annotated[int | None, typer.Option(min=0, help="override the scenario's")] = None,
     out_dir: Annotated[Path, typer.Option("--out", help="reports root")] = Path("reports"),
     workers: Annotated[
         int | None, typer.Option(min=1, help="processes (default: all cores)")
     ] = None,
+    baseline: Annotated[
+        str | None, typer.Option(help="configuration to compare with (default: scenario's)")
+    ] = None,
+    precision: Annotated[
+        str | None,
+        typer.Option(help="replicate until the 95 % half-width is below this: '5%' or 0.5"),
+    ] = None,
+    precision_metric: Annotated[
+        str | None, typer.Option(help="metric --precision applies to (default revenue_lost)")
+    ] = None,
+    max_replications: Annotated[
+        int | None, typer.Option(min=2, help="cap for --precision (default 50)")
+    ] = None,
+    warmup: Annotated[
+        str | None, typer.Option(help="override the scenario's warm-up, e.g. 10m")
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler address, e.g. tcp://host:8786")
+    ] = None,
+    dask_local: Annotated[
+        int | None, typer.Option(min=1, help="start a local Dask cluster of N workers")
+    ] = None,
+    resume: Annotated[Path | None, typer.Option(help="finish an interrupted run directory")] = None,
+    strict: Annotated[bool, typer.Option(help="exit 1 on an inconclusive hypothesis too")] = False,
 ) -> None:
-    """Run every configuration of SCENARIO and write a report under --out."""
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-    )
+    """Run every configuration of SCENARIO and write a report under --out.
+
+    Exits 1 when a steady-state hypothesis fails (its whole interval misses).
+    """
+    started: list[Path] = []
     try:
-        with Progress(*columns, console=err, transient=True) as bar:
+        with Progress(*_progress_columns(), console=err, transient=True) as bar:
             task = bar.add_task("simulating", total=None)
 
             def progress(done: int, total: int, label: str) -> None:
@@ -69,23 +123,43 @@ def run(
                 out=out_dir,
                 workers=workers,
                 progress=progress,
+                baseline=baseline,
+                precision=precision,
+                precision_metric=precision_metric,
+                max_replications=max_replications,
+                warmup=warmup,
+                scheduler=scheduler,
+                dask_local=dask_local,
+                resume=resume,
+                on_start=started.append,
             )
     except BreakerlabError as exc:
         raise _fail(exc) from None
     except KeyboardInterrupt:
-        err.print("interrupted: nothing written", markup=False)
+        if started:
+            err.print(
+                f"interrupted: finished runs are saved; complete them with "
+                f"breakerlab run --resume {started[0]}",
+                markup=False,
+                soft_wrap=True,
+            )
+        else:
+            err.print("interrupted: nothing written", markup=False)
         raise typer.Exit(130) from None
-    header, rows = headline(result.ci)
-    table = Table(title="mean ± 95 % interval half-width", title_justify="left")
-    table.add_column("metric")
-    for row in rows:
-        table.add_column(row[0], justify="right")
-    for i, metric in enumerate(header[1:], 1):
-        table.add_row(metric, *(row[i] for row in rows))
-    out.print(table)
+    if not result.differences.empty:
+        _print_table(
+            f"paired difference with {result.baseline} [95 % interval]; *: excludes 0",
+            *differences(result.differences),
+        )
+    _print_table("mean ± 95 % interval half-width", *headline(result.ci))
+    for verdict in result.verdicts:
+        out.print(verdict.describe(), markup=False, highlight=False, soft_wrap=True)
     out.print(
         f"report: {result.directory / 'report.md'}", markup=False, highlight=False, soft_wrap=True
     )
+    inconclusive = any(v.outcome == "inconclusive" for v in result.verdicts)
+    if result.failed or (strict and inconclusive):
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -22,6 +22,7 @@ def metric_names(shop: ShopModel) -> list[str]:
     names += ["fulfillment_failed", "unconfirmed"]
     names += [f"confirmed_{c}" for c in shop.stages.notification.channels]
     names += ["failovers", *(f"gateway_share_{g}" for g in shop.stages.payment.gateways)]
+    names += ["sold_from_cache", "oversold", "stockouts"]
     return names
 
 

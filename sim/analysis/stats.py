@@ -79,7 +79,8 @@ def paired_differences(summary: pd.DataFrame, baseline: str, level: float = 0.95
             a = part.loc[common, metric].to_numpy(dtype=float)
             b = base.loc[common, metric].to_numpy(dtype=float)
             mean, low, high = mean_ci(a - b, level)
-            base_mean = float(np.nanmean(b)) if b.size else math.nan
+            known = b[~np.isnan(b)]
+            base_mean = float(known.mean()) if known.size else math.nan
             rows.append(
                 {
                     "configuration": config,

@@ -1,20 +1,23 @@
-"""Run every configuration x replication of a scenario, in worker processes.
+"""Run every configuration x replication of a scenario, on any backend, keeping each
+finished run on disk when given a store.
 
 Each run's randomness depends only on (seed, replication, source name), never on which
-process ran it or in what order, so serial and parallel runs give identical results.
+process ran it or in what order, so serial, process-pool and Dask runs give identical results.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sim.config.scenario import LoadedScenario
-from sim.engine import RunResult, simulate
+from sim.engine import RunResult
+from sim.experiment.backends import Backend, Executor, Job
+from sim.experiment.store import RunStore
 
 Progress = Callable[[int, int, str], None]
+# Given every result so far (plan order), how many replications each configuration needs.
+NextCount = Callable[[list[RunResult], int], int]
 
 
 @dataclass(frozen=True)
@@ -27,16 +30,79 @@ class RunSpec:
         return f"{self.configuration} #{self.replication}"
 
 
-def plan(loaded: LoadedScenario, replications: int | None = None) -> list[RunSpec]:
-    """Every run of the experiment, configuration-major."""
+def plan(loaded: LoadedScenario, replications: int | None = None, start: int = 0) -> list[RunSpec]:
+    """Every run of the experiment, configuration-major, replications ``start`` and up."""
     count = replications or loaded.scenario.replications
     return [
-        RunSpec(config, rep) for config in loaded.scenario.configurations for rep in range(count)
+        RunSpec(config, rep)
+        for config in loaded.scenario.configurations
+        for rep in range(start, count)
     ]
 
 
-def _run(loaded: LoadedScenario, spec: RunSpec, seed: int) -> RunResult:
-    return simulate(loaded, spec.configuration, spec.replication, seed)
+def run_specs(
+    loaded: LoadedScenario,
+    specs: Sequence[RunSpec],
+    seed: int,
+    backend: Backend,
+    *,
+    store: RunStore | None = None,
+    done: dict[RunSpec, RunResult] | None = None,
+    progress: Progress | None = None,
+    total: int | None = None,
+) -> dict[RunSpec, RunResult]:
+    """Results of ``specs``; runs already in ``done`` are not run again, and each new one
+    is saved to ``store`` as soon as it finishes."""
+    results = dict(done or {})
+    missing = [spec for spec in specs if spec not in results]
+    count = len(results)
+    total = total or count + len(missing)
+    if progress and count:
+        progress(count, total, "resumed")
+    jobs: list[Job] = [(loaded, s.configuration, s.replication, seed) for s in missing]
+    for result in backend.run(jobs):
+        spec = RunSpec(result.configuration, result.replication)
+        if store is not None:
+            store.save(result)
+        results[spec] = result
+        count += 1
+        if progress:
+            progress(count, total, spec.label)
+    return results
+
+
+def replicate(
+    loaded: LoadedScenario,
+    seed: int,
+    backend: Backend,
+    *,
+    replications: int,
+    next_count: NextCount | None = None,
+    cap: int | None = None,
+    store: RunStore | None = None,
+    progress: Progress | None = None,
+) -> list[RunResult]:
+    """``replications`` runs of every configuration; then, with ``next_count``, more until it
+    answers no more (or ``cap``). Results in plan order.
+
+    The stopping rule sees only results, never timing or worker count, so the number of
+    replications, like every result, is the same however the runs were executed.
+    """
+    done: dict[RunSpec, RunResult] = {}
+    if store is not None:
+        done = {RunSpec(c, r): result for (c, r), result in store.load().items()}
+    count = replications
+    limit = max(cap or count, count)
+    while True:
+        specs = plan(loaded, count)
+        done = run_specs(loaded, specs, seed, backend, store=store, done=done, progress=progress)
+        ordered = [done[spec] for spec in specs]
+        if next_count is None or count >= limit:
+            return ordered
+        wanted = min(next_count(ordered, count), limit)
+        if wanted <= count:
+            return ordered
+        count = wanted
 
 
 def run_experiment(
@@ -50,19 +116,6 @@ def run_experiment(
     """All runs' results in plan order. ``workers=1`` runs in this process."""
     specs = plan(loaded, replications)
     seed = loaded.scenario.seed if seed is None else seed
-    workers = min(workers or os.cpu_count() or 1, len(specs))
-    results: dict[RunSpec, RunResult] = {}
-    if workers <= 1:
-        for done, spec in enumerate(specs, 1):
-            results[spec] = _run(loaded, spec, seed)
-            if progress:
-                progress(done, len(specs), spec.label)
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(_run, loaded, spec, seed): spec for spec in specs}
-            for done, future in enumerate(as_completed(futures), 1):
-                spec = futures[future]
-                results[spec] = future.result()
-                if progress:
-                    progress(done, len(specs), spec.label)
+    with Executor(workers, jobs_hint=len(specs)) as backend:
+        results = run_specs(loaded, specs, seed, backend, progress=progress)
     return [results[spec] for spec in specs]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from sim.analysis.hypotheses import Verdict
 from sim.config.scenario import LoadedScenario
+from sim.report.tables import differences as differences_table
 from sim.report.tables import headline, markdown_table
 from sim.units import format_duration
 
@@ -16,7 +18,11 @@ def render(
     images: dict[str, str],
     replications: int,
     seed: int,
+    *,
+    differences: pd.DataFrame | None = None,
+    verdicts: list[Verdict] | None = None,
 ) -> str:
+    """The report: paired differences and verdicts first, then the details."""
     s = loaded.scenario
     out = [f"# {s.name}", ""]
     if s.description:
@@ -27,6 +33,33 @@ def render(
         f"seed {seed} · {replications} replication(s) per configuration · "
         f"base rate {s.traffic.rate:g}/s",
         "",
+    ]
+    if differences is not None and not differences.empty:
+        base = str(differences["baseline"].iloc[0])
+        out += [
+            f"## Compared with the baseline `{base}`",
+            "",
+            "Mean of the per-replication difference (configuration − baseline) with its 95 % "
+            "interval. Every configuration faced the same customers and faults (common random "
+            "numbers), so the differences are paired; `*`: the interval excludes zero.",
+            "",
+            markdown_table(*differences_table(differences)),
+            "",
+        ]
+    if verdicts:
+        out += ["## Steady-state hypotheses", ""]
+        rows = [
+            [
+                f"**{v.outcome}**",
+                v.configuration,
+                f"`{v.check}`",
+                f"{v.mean:.4g} [{v.ci_low:.4g}, {v.ci_high:.4g}]",
+            ]
+            for v in verdicts
+        ]
+        out += [markdown_table(["verdict", "configuration", "hypothesis", "95 % interval"], rows)]
+        out += ["", "Pass: the whole interval meets it; fail: none of it does.", ""]
+    out += [
         "## Faults",
         "",
     ]
@@ -77,6 +110,9 @@ def render(
         "",
         "- `summary.csv`: one row per configuration and replication",
         "- `summary_ci.csv`: per configuration and metric, mean and 95 % interval",
+        "- `differences_ci.csv`: per configuration and metric, paired difference with the "
+        "baseline and its 95 % interval",
+        "- `journal.json`: the scenario as run, versions, seeds, timestamps, every verdict",
         "- `orders.parquet`: one row per order",
         "- `timeline.parquet`: one row per configuration, replication and second",
         "- `run.json`: the scenario and model as run, seed and versions",

@@ -63,3 +63,45 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+# The metrics a comparison with the baseline leads with.
+DIFFERENCES = [
+    ("revenue_lost", "Δ revenue lost", "{:+,.0f}"),
+    ("revenue_lost_pct", "Δ revenue lost %", "{:+.2f}"),
+    ("revenue_captured", "Δ captured (net)", "{:+,.0f}"),
+    ("completed", "Δ completed", "{:+,.0f}"),
+    ("checkout_p99_s", "Δ p99 s", "{:+.2f}"),
+    ("breaker_trips", "Δ trips", "{:+.1f}"),
+]
+
+
+def interval(mean: float, low: float, high: float, fmt: str) -> str:
+    """``mean [low, high]``, with a mark when the interval excludes zero."""
+    if math.isnan(mean):
+        return "–"
+    text = fmt.format(mean)
+    if high > low:
+        text += f" [{fmt.format(low)}, {fmt.format(high)}]"
+        if low > 0 or high < 0:
+            text += " *"
+    return text
+
+
+def differences(diff: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
+    """Header and rows: one row per configuration, cells ``mean difference [95 % interval]``
+    against the baseline; ``*`` marks a difference whose interval excludes zero."""
+    header = ["configuration"] + [h for _, h, _ in DIFFERENCES]
+    rows = []
+    for config, part in diff.groupby("configuration", sort=False):
+        by_metric = {
+            str(m): (float(a), float(lo), float(hi))
+            for m, a, lo, hi in zip(
+                part["metric"], part["mean"], part["ci_low"], part["ci_high"], strict=True
+            )
+        }
+        row = [str(config)]
+        for metric, _, fmt in DIFFERENCES:
+            row.append(interval(*by_metric[metric], fmt) if metric in by_metric else "–")
+        rows.append(row)
+    return header, rows

@@ -1,0 +1,151 @@
+"""Where runs execute: in this process, a local process pool, or a Dask cluster.
+
+A backend takes (scenario, run, seed) jobs and yields their results as they finish. Each
+run's randomness depends only on (seed, replication, source name), so the backend and the
+order of completion never change a result.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from types import TracebackType
+from typing import Any, Protocol
+
+from sim.config.scenario import LoadedScenario
+from sim.engine import RunResult, simulate
+from sim.errors import ConfigError
+
+Job = tuple[LoadedScenario, str, int, int]  # scenario, configuration, replication, seed
+
+
+def run_job(job: Job) -> RunResult:
+    """One run; a module-level function so process pools and Dask can ship it."""
+    loaded, configuration, replication, seed = job
+    return simulate(loaded, configuration, replication, seed)
+
+
+class Backend(Protocol):
+    name: str
+    workers: int
+
+    def run(self, jobs: Sequence[Job]) -> Iterator[RunResult]:
+        """Results of ``jobs`` in the order they finish."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class Serial:
+    name = "serial"
+    workers = 1
+
+    def run(self, jobs: Sequence[Job]) -> Iterator[RunResult]:
+        for job in jobs:
+            yield run_job(job)
+
+    def close(self) -> None:
+        pass
+
+
+class Processes:
+    """A local process pool kept open across batches (tuning runs many small ones)."""
+
+    name = "processes"
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    def run(self, jobs: Sequence[Job]) -> Iterator[RunResult]:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=self.workers)
+        futures: list[Future[RunResult]] = [self._pool.submit(run_job, job) for job in jobs]
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        finally:
+            for future in futures:
+                future.cancel()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+class Dask:
+    """Runs on a Dask cluster: an existing scheduler's address, or a local cluster of
+    ``local`` worker processes started here. Workers need breakerlab installed."""
+
+    name = "dask"
+
+    def __init__(self, address: str | None = None, local: int | None = None) -> None:
+        self._distributed: Any = importlib.import_module("distributed")
+        self._cluster: Any = None
+        self._client: Any = None
+        if address is None:
+            self._cluster = self._distributed.LocalCluster(
+                n_workers=local or 1, threads_per_worker=1, processes=True, dashboard_address=None
+            )
+            address = self._cluster.scheduler_address
+        try:
+            self._client = self._distributed.Client(address, timeout="20s")
+        except (OSError, TimeoutError) as exc:
+            self.close()
+            raise ConfigError(f"cannot reach the Dask scheduler: {exc}", file=address) from None
+        self.workers = max(1, sum(self._client.nthreads().values()))
+
+    def run(self, jobs: Sequence[Job]) -> Iterator[RunResult]:
+        futures = self._client.map(run_job, list(jobs), pure=False)
+        try:
+            for future in self._distributed.as_completed(futures):
+                yield future.result()
+        finally:
+            self._client.cancel(futures)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        if self._cluster is not None:
+            self._cluster.close()
+            self._cluster = None
+
+
+class Executor:
+    """A backend as a context manager: ``with Executor(workers=4) as backend: ...``.
+
+    ``scheduler`` (a ``tcp://host:port`` address) or ``dask_local`` (a worker count) pick
+    Dask; otherwise ``workers`` processes (default: all cores; 1 runs in this process).
+    """
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        *,
+        scheduler: str | None = None,
+        dask_local: int | None = None,
+        jobs_hint: int | None = None,
+    ) -> None:
+        self.backend: Backend
+        if scheduler is not None or dask_local is not None:
+            self.backend = Dask(scheduler, dask_local)
+            return
+        count = workers or os.cpu_count() or 1
+        if jobs_hint is not None:
+            count = min(count, max(1, jobs_hint))
+        self.backend = Serial() if count <= 1 else Processes(count)
+
+    def __enter__(self) -> Backend:
+        return self.backend
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.backend.close()
