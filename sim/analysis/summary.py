@@ -81,7 +81,7 @@ def _lost_by_cause(
         if not mask.any():
             continue
         group = name if name == "unfinished" else _stage_of(name)
-        if name == "inventory_stockout":
+        if name == "inventory_stockout":  # the shelf was empty: not a failure of resilience
             group = "stockout"
         out[f"revenue_lost_{group}"] = out.get(f"revenue_lost_{group}", 0.0) + float(
             basket[mask].sum()
@@ -159,11 +159,25 @@ def _gateways(result: RunResult, counted: np.ndarray, completed: np.ndarray) -> 
     return out
 
 
-def _post_checkout(result: RunResult, counted: np.ndarray, completed: np.ndarray) -> dict[str, int]:
-    confirmed = result.confirmed_by[counted][completed]
-    out = {
-        "fulfillment_failed": int(np.count_nonzero(~result.fulfilled[counted][completed])),
-        "unconfirmed": int(np.count_nonzero(confirmed == -1)),
+def _post_checkout(
+    result: RunResult, counted: np.ndarray, completed: np.ndarray
+) -> dict[str, float | int]:
+    """Fulfilment and the confirmation chain: who confirmed, how fast, what it cost."""
+    done = counted & (result.outcome == COMPLETED)
+    confirmed = result.confirmed_by[done]
+    duplicate = result.duplicate[done]
+    waited = (result.confirmed_at - result.arrival)[done]
+    waited = waited[~np.isnan(waited)]
+    charged_twice = duplicate == 2
+    out: dict[str, float | int] = {
+        "fulfillment_failed": int(np.count_nonzero(~result.fulfilled[done])),
+        "cs_followups": int(np.count_nonzero(confirmed == -1)),
+        "duplicate_submissions": int(np.count_nonzero(duplicate > 0)),
+        "duplicate_orders": int(np.count_nonzero(charged_twice)),
+        "refunds": float(result.basket[done][charged_twice].sum()),
+        "duplicate_fees": float(result.fee[done][charged_twice].sum()),
+        "notifications_sent": int(result.notifications_sent[done].sum()),
+        "confirmation_p95_s": float(np.percentile(waited, 95)) if waited.size else math.nan,
     }
     for code, channel in enumerate(result.channel_names):
         out[f"confirmed_{channel}"] = int(np.count_nonzero(confirmed == code))

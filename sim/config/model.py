@@ -79,8 +79,29 @@ class PaymentStage(Strict):
 
 
 class NotificationStage(Strict):
-    channels: list[str] = Field(min_length=1, description="tried in order until one delivers")
+    """The confirmation chain (the paper's Table 3): in-app while the customer is still on
+    the page; else e-mail, confirmed by a delivery receipt; else SMS; else customer service."""
+
+    in_app: str = Field(description="synchronous; needs the customer's session still open")
+    email: str = Field(description="asynchronous; a delivery receipt is expected")
+    sms: str = Field(description="the last channel; retried with backoff")
     timeout: PositiveDuration
+    acknowledged: Fraction = Field(
+        default=0.9, description="share of in-app confirmations the customer actually sees"
+    )
+    receipt_delay: LatencyDistribution = Field(
+        default=LatencyDistribution(lognormal={"median": 20.0, "p99": 240.0}),
+        description="from the provider accepting an e-mail to its delivery receipt",
+    )
+    receipt_loss: Fraction = Field(default=0.01, description="accepted e-mails never delivered")
+    receipt_timeout: PositiveDuration = Field(
+        default=600.0, description="how long to wait for the receipt before sending an SMS"
+    )
+
+    @property
+    def channels(self) -> list[str]:
+        """The channel dependencies, in the order they are tried."""
+        return [self.in_app, self.email, self.sms]
 
 
 class Stages(Strict):
@@ -123,7 +144,7 @@ class ShopModel(Strict):
             (("stages", "payment", "gateways", i), g) for i, g in enumerate(stages.payment.gateways)
         ]
         refs += [
-            (("stages", "notification", "channels", i), c)
-            for i, c in enumerate(stages.notification.channels)
+            (("stages", "notification", role), getattr(stages.notification, role))
+            for role in ("in_app", "email", "sms")
         ]
         return refs

@@ -36,6 +36,11 @@ class Traffic(Strict):
     patience: LatencyDistribution = Field(
         description="how long a customer waits for checkout before leaving"
     )
+    resubmit: Fraction = Field(
+        default=0.0,
+        description="share of customers with no confirmation within their patience who "
+        "submit the order again",
+    )
 
     @model_validator(mode="after")
     def _profile_in_order(self) -> Traffic:
@@ -279,6 +284,29 @@ class InventoryPolicy(StagePolicy):
     grace_units: int = Field(default=0, ge=0, description="per product, per outage")
 
 
+def _sms_default() -> StagePolicy:
+    return StagePolicy(retry=RetrySpec(max_attempts=4, wait=30.0, multiplier=2.0))
+
+
+class NotificationPolicy(StagePolicy):
+    """The confirmation chain's stack: the fields here apply to every channel, and
+    ``in_app``, ``email``, ``sms`` replace them for one channel (SMS retries with
+    exponential backoff unless told otherwise). ``fallback_chain: false`` stops after the
+    e-mail: no SMS."""
+
+    fallback_chain: bool = True
+    in_app: StagePolicy | None = None
+    email: StagePolicy | None = None
+    sms: StagePolicy = Field(default_factory=_sms_default)
+
+    def channel(self, role: str) -> StagePolicy:
+        """The stack of one channel."""
+        own: StagePolicy | None = getattr(self, role)
+        if own is not None:
+            return own
+        return StagePolicy(**{k: getattr(self, k) for k in StagePolicy.model_fields})
+
+
 class SlowStart(Strict):
     """Envoy-style slow start: a gateway whose breaker has just closed gets a share of its
     traffic that grows from ``min_weight`` to full over ``window``, as
@@ -343,7 +371,10 @@ class Configuration(Strict):
     payment: PaymentPolicy = PaymentPolicy()
     order_record: StagePolicy = StagePolicy()
     fulfillment: StagePolicy = StagePolicy()
-    notification: StagePolicy = StagePolicy()
+    notification: NotificationPolicy = NotificationPolicy()
+    idempotency_keys: bool = Field(
+        default=True, description="a resubmitted order is recognised and costs nothing"
+    )
 
 
 class Scenario(Strict):

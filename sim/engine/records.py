@@ -47,6 +47,9 @@ class RunResult:
     gateway: np.ndarray  # int8 index into gateway_names; -1 when no gateway answered
     fee: np.ndarray
     confirmed_by: np.ndarray  # int8 index into channel_names; -1 none; -2 not applicable
+    confirmed_at: np.ndarray  # when the first confirmation reached the customer (nan: never)
+    notifications_sent: np.ndarray  # int8 confirmation messages sent for the order
+    duplicate: np.ndarray  # int8 0 none, 1 resubmitted and recognised, 2 charged twice
     fulfilled: np.ndarray  # bool; False for orders that did not complete
     failed_over: np.ndarray  # bool; payment tried more than one gateway
     product: np.ndarray  # int32; the product bought (0 without a catalogue)

@@ -73,13 +73,23 @@ def simulate(
             continue
         draws = uniforms(stream(seed, replication, f"fault:{index}"))
         faults.setdefault(spec.target, []).append(active_fault(spec, draws))
-    shop = Shop(env, loaded.shop, scenario.configurations[configuration], seed, replication, faults)
+    shop = Shop(
+        env,
+        loaded.shop,
+        scenario.configurations[configuration],
+        seed,
+        replication,
+        faults,
+        scenario.traffic.resubmit,
+    )
     for target, windows in capacity_faults.items():
         env.process(drive_capacity(env, shop.dependencies[target].pool, windows))
 
     arrivals, baskets, patience = customers(loaded, seed, replication)
     shop.bind(arrivals.size)
     shop.product = products(loaded, seed, replication, arrivals.size).tolist()
+    shop.arrival_of = arrivals.tolist()
+    shop.patience_of = patience.tolist()
     env.process(_arrive(env, shop, arrivals.tolist(), baskets.tolist(), patience.tolist()))
     samples = _new_samples(shop)
     env.process(_monitor(env, shop, samples))
@@ -110,6 +120,9 @@ def simulate(
         gateway=np.asarray(shop.gateway, dtype=np.int8),
         fee=np.asarray(shop.fee, dtype=float),
         confirmed_by=np.asarray(shop.confirmed_by, dtype=np.int8),
+        confirmed_at=np.asarray(shop.confirmed_at, dtype=float),
+        notifications_sent=np.asarray(shop.sent, dtype=np.int8),
+        duplicate=np.asarray(shop.duplicate, dtype=np.int8),
         fulfilled=np.asarray(shop.fulfilled, dtype=bool),
         failed_over=np.asarray(shop.failed_over, dtype=bool),
         product=np.asarray(shop.product, dtype=np.int32),

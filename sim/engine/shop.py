@@ -19,6 +19,8 @@ from sim.dists import draws, stream, uniforms, vector_sampler
 from sim.engine.breakers import Listener, build_breakers
 from sim.engine.calls import ABANDONED as CALL_ABANDONED
 from sim.engine.calls import GuardedDependency
+from sim.engine.confirmation import IN_APP, ROLES, ConfirmationChain
+from sim.engine.confirmation import NONE as NO_CHANNEL
 from sim.engine.dependency import DECLINED as CALL_DECLINED
 from sim.engine.dependency import SUCCESS, DependencyRuntime
 from sim.engine.faults import ActiveFault
@@ -105,6 +107,7 @@ class Shop:
         seed: int,
         replication: int,
         faults: dict[str, list[ActiveFault]],
+        scenario_resubmit: float = 0.0,
     ) -> None:
         self.env = env
         self.model = shop
@@ -151,11 +154,22 @@ class Shop:
         self.payment = PaymentOrchestrator(
             env, config.payment, gateways, uniforms(stream(seed, replication, "routing"))
         )
-        self.channel_names = list(stages.notification.channels)
-        self.channels = [
-            self._guard(c, stages.notification.timeout, config.notification)
-            for c in self.channel_names
-        ]
+        notify = stages.notification
+        self.channel_names = list(ROLES)
+        self.chain = ConfirmationChain(
+            env,
+            [
+                self._guard(dependency, notify.timeout, config.notification.channel(role))
+                for role, dependency in zip(ROLES, notify.channels, strict=True)
+            ],
+            notify,
+            config.notification.fallback_chain,
+            uniforms(stream(seed, replication, "confirmation")),
+            draws(notify.receipt_delay, stream(seed, replication, "email-receipt")),
+        )
+        self.resubmit = scenario_resubmit
+        self.idempotency = config.idempotency_keys
+        self._resubmit_draws = uniforms(stream(seed, replication, "resubmit"))
         self.fees = [
             (d.fee.percent, d.fee.fixed) if d.fee is not None else (0.0, 0.0)
             for d in (shop.dependencies[g] for g in self.gateway_names)
@@ -230,7 +244,12 @@ class Shop:
         self.checkout_end = [math.nan] * n
         self.gateway = [-1] * n
         self.fee = [0.0] * n
-        self.confirmed_by = [-2] * n
+        self.confirmed_by = [-2] * n  # -2 not completed; NO_CHANNEL; else ROLES index
+        self.confirmed_at = [math.nan] * n
+        self.sent = [0] * n  # confirmation messages sent
+        self.duplicate = [0] * n  # 1 resubmitted and recognised, 2 charged twice
+        self.arrival_of: list[float] = []
+        self.patience_of: list[float] = []
         self.fulfilled = [False] * n
         self.failed_over = [False] * n
         self.stock_flag = [0] * n  # see Inventory.reserve
@@ -271,6 +290,8 @@ class Shop:
                     self.gateway[i] = gateway
                     percent, fixed = self.fees[gateway]
                     self.fee[i] = basket * percent + fixed
+                    self.confirmed_by[i] = NO_CHANNEL
+                    yield from self._confirm_in_app(i, deadline)
             elif outcome is CALL_DECLINED:
                 self._end(i, DECLINED, "declined")
                 self.gateway[i] = gateway
@@ -286,21 +307,49 @@ class Shop:
             yield from self._after_checkout(i)
         self.active -= 1
 
-    def _after_checkout(self, i: int) -> Generator[simpy.Event, Any, None]:
-        outcome = yield from self._stage("fulfillment", self.fulfillment, math.inf)
-        self.fulfilled[i] = outcome is SUCCESS
+    def _confirm_in_app(self, i: int, deadline: float) -> Generator[simpy.Event, Any, None]:
         stats = self.stage_stats["notification"]
         stats[0] += 1
         stats[1] += 1
         start = self.env.now
-        self.confirmed_by[i] = -1
-        for code, channel in enumerate(self.channels):
-            outcome = yield from channel.call()
-            if outcome is SUCCESS:
-                self.confirmed_by[i] = code
-                break
+        confirmed, sent = yield from self.chain.in_app(deadline)
+        self.sent[i] = sent
+        if confirmed:
+            self.confirmed_by[i] = IN_APP
+            self.confirmed_at[i] = self.env.now
         stats[1] -= 1
         stats[2] += self.env.now - start
+
+    def _after_checkout(self, i: int) -> Generator[simpy.Event, Any, None]:
+        env = self.env
+        outcome = yield from self._stage("fulfillment", self.fulfillment, math.inf)
+        self.fulfilled[i] = outcome is SUCCESS
+        if self.confirmed_by[i] != IN_APP:
+            stats = self.stage_stats["notification"]
+            stats[0] += 1
+            stats[1] += 1
+            start = env.now
+            channel, sent = yield from self.chain.after_checkout()
+            self.sent[i] += sent
+            self.confirmed_by[i] = channel
+            if channel != NO_CHANNEL:
+                self.confirmed_at[i] = env.now
+            stats[1] -= 1
+            stats[2] += env.now - start
+        self._maybe_resubmit(i)
+
+    def _maybe_resubmit(self, i: int) -> None:
+        """A customer with no confirmation within their patience may submit again: with
+        idempotency keys the duplicate is recognised, without it is a second charge."""
+        if not self.resubmit:
+            return
+        at = self.confirmed_at[i]
+        if at == at and at - self.arrival_of[i] <= self.patience_of[i]:  # nan: never
+            return
+        if next(self._resubmit_draws) < self.resubmit:
+            self.duplicate[i] = 1 if self.idempotency else 2
+            if not self.idempotency:
+                self.sent[i] += 1  # the duplicate order is confirmed too
 
     def _reserve(self, i: int, deadline: float) -> Generator[simpy.Event, Any, str]:
         stats = self.stage_stats["inventory"]

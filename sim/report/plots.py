@@ -84,6 +84,7 @@ def latency_lines(data: pd.DataFrame, faults: pd.DataFrame) -> Figure:
 
 def breaker_bands(data: pd.DataFrame, faults: pd.DataFrame) -> Figure:
     """One band per configuration x breaker, coloured by state (first replication)."""
+    data = data.dropna(subset=["state"])  # seconds the first replication did not reach
     pairs = data[["configuration", "breaker"]].drop_duplicates()
     keys = [(str(c), str(b)) for c, b in pairs.itertuples(index=False)]
     fig, ax = plt.subplots(figsize=(9, 0.45 * max(len(keys), 1) + 1.6))
