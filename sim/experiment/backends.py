@@ -19,6 +19,7 @@ from sim.engine import RunResult, simulate
 from sim.errors import ConfigError
 
 Job = tuple[LoadedScenario, str, int, int]  # scenario, configuration, replication, seed
+CONNECT_TIMEOUT = "20s"  # how long to wait for a Dask scheduler before giving up
 
 
 def run_job(job: Job) -> RunResult:
@@ -92,7 +93,7 @@ class Dask:
             )
             address = self._cluster.scheduler_address
         try:
-            self._client = self._distributed.Client(address, timeout="20s")
+            self._client = self._distributed.Client(address, timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError) as exc:
             self.close()
             raise ConfigError(f"cannot reach the Dask scheduler: {exc}", file=address) from None

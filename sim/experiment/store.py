@@ -44,7 +44,7 @@ class RunStore:
 
     def create(self, manifest: dict[str, Any]) -> None:
         self.runs.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(manifest, indent=2, sort_keys=True)
+        text = json.dumps(manifest, indent=2)  # key order is meaningful: configurations
         write_atomically(self.directory / MANIFEST, text.encode("utf-8"))
 
     def manifest(self) -> dict[str, Any]:

@@ -75,7 +75,6 @@ def run_scenario(
         manifest = store.manifest()
         loaded = LoadedScenario.model_validate(manifest["loaded"])
         settings = manifest["settings"]
-        directory = Path(resume)
     else:
         if path is None:
             raise ConfigError("give a scenario file or --resume DIR")
@@ -85,22 +84,18 @@ def run_scenario(
             max_replications, warmup,
         )  # fmt: skip
         loaded = _with_warmup(loaded, settings["warmup"])
-        directory = _new_directory(Path(out) / loaded.scenario.name, settings["seed"])
-        store = RunStore(directory)
-        store.create(
-            {"loaded": loaded.model_dump(mode="json"), "settings": settings, "created": _now()}
-        )
-    if on_start:
-        on_start(directory)
-    started = _now()
     rule = Precision(**settings["precision"]) if settings["precision"] else None
     count = settings["replications"]
-    with Executor(
-        workers,
-        scheduler=scheduler,
-        dask_local=dask_local,
-        jobs_hint=count * len(loaded.scenario.configurations) if rule is None else None,
-    ) as backend:
+    hint = count * len(loaded.scenario.configurations) if rule is None else None
+    # The backend first: an unreachable scheduler is bad input, and must leave nothing.
+    with Executor(workers, scheduler=scheduler, dask_local=dask_local, jobs_hint=hint) as backend:
+        if resume is None:
+            store = RunStore(_new_directory(Path(out) / loaded.scenario.name, settings["seed"]))
+            manifest = {"loaded": loaded.model_dump(mode="json"), "settings": settings}
+            store.create(manifest)
+        directory = store.directory
+        if on_start:
+            on_start(directory)
         results = replicate(
             loaded,
             settings["seed"],
@@ -123,7 +118,7 @@ def run_scenario(
         seed=settings["seed"],
         replications=done,
         baseline=base,
-        started=settings.get("started", started),
+        started=settings["started"],
         finished=_now(),
         backend=backend_name,
         verdicts=verdicts,
