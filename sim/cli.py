@@ -28,6 +28,7 @@ from sim.config import LoadedScenario, load_any
 from sim.config.schema import write_schemas
 from sim.errors import BreakerlabError
 from sim.report.runs import run_scenario
+from sim.report.sweep import run_sweep
 from sim.report.tables import differences, headline
 
 app = typer.Typer(
@@ -160,6 +161,73 @@ def run(
     inconclusive = any(v.outcome == "inconclusive" for v in result.verdicts)
     if result.failed or (strict and inconclusive):
         raise typer.Exit(1)
+
+
+@app.command()
+def sweep(
+    scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
+    param: Annotated[
+        list[str],
+        typer.Option(
+            help="PATH=start:stop:count, PATH=a,b,c, or PATH=low:high with --lhs; repeatable"
+        ),
+    ],
+    lhs: Annotated[
+        int | None, typer.Option(min=2, help="N Latin-hypercube points instead of a grid")
+    ] = None,
+    configuration: Annotated[
+        str | None, typer.Option(help="configuration to vary (default: the baseline)")
+    ] = None,
+    replications: Annotated[int | None, typer.Option(min=1, help="override the scenario's")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="override the scenario's")] = None,
+    out_dir: Annotated[Path, typer.Option("--out", help="reports root")] = Path("reports"),
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="processes (default: all cores)")
+    ] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address")] = None,
+    dask_local: Annotated[int | None, typer.Option(min=1, help="local Dask workers")] = None,
+) -> None:
+    """Run a grid (or Latin hypercube) of parameter values on one configuration."""
+    try:
+        with Progress(*_progress_columns(), console=err, transient=True) as bar:
+            task = bar.add_task("simulating", total=None)
+
+            def progress(done: int, total: int, label: str) -> None:
+                bar.update(task, completed=done, total=total, description=f"done {label}")
+
+            result = run_sweep(
+                scenario,
+                param,
+                lhs=lhs,
+                configuration=configuration,
+                replications=replications,
+                seed=seed,
+                out=out_dir,
+                workers=workers,
+                scheduler=scheduler,
+                dask_local=dask_local,
+                progress=progress,
+            )
+    except BreakerlabError as exc:
+        raise _fail(exc) from None
+    except KeyboardInterrupt:
+        err.print("interrupted", markup=False)
+        raise typer.Exit(130) from None
+    shown = result.table[result.table["metric"].isin(["revenue_lost_pct", "checkout_p99_s"])]
+    table = Table(title=f"{result.points} points: mean [95 % interval]", title_justify="left")
+    for column in ("configuration", "metric", "mean", "interval"):
+        table.add_column(column)
+    for row in shown.itertuples(index=False):
+        table.add_row(
+            str(row.configuration),
+            str(row.metric),
+            f"{row.mean:.4g}",
+            f"[{row.ci_low:.4g}, {row.ci_high:.4g}]",
+        )
+    out.print(table)
+    out.print(
+        f"results: {result.directory / 'sweep.csv'}", markup=False, highlight=False, soft_wrap=True
+    )
 
 
 @app.command()

@@ -90,7 +90,7 @@ def run_scenario(
     # The backend first: an unreachable scheduler is bad input, and must leave nothing.
     with Executor(workers, scheduler=scheduler, dask_local=dask_local, jobs_hint=hint) as backend:
         if resume is None:
-            store = RunStore(_new_directory(Path(out) / loaded.scenario.name, settings["seed"]))
+            store = RunStore(new_directory(Path(out) / loaded.scenario.name, settings["seed"]))
             manifest = {"loaded": loaded.model_dump(mode="json"), "settings": settings}
             store.create(manifest)
         directory = store.directory
@@ -119,7 +119,7 @@ def run_scenario(
         replications=done,
         baseline=base,
         started=settings["started"],
-        finished=_now(),
+        finished=now(),
         backend=backend_name,
         verdicts=verdicts,
         extra={"precision": settings["precision"], "resumed": resume is not None},
@@ -176,7 +176,7 @@ def _settings(
         "baseline": base,
         "precision": rule.as_dict() if rule else None,
         "warmup": warm,
-        "started": _now(),
+        "started": now(),
     }
 
 
@@ -287,7 +287,7 @@ def _write(
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _new_directory(root: Path, seed: int) -> Path:
+def new_directory(root: Path, seed: int) -> Path:
     """A fresh run directory under ``root``, created here (never one that exists)."""
     root.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
@@ -301,5 +301,5 @@ def _new_directory(root: Path, seed: int) -> Path:
             n += 1
 
 
-def _now() -> str:
+def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
