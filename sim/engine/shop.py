@@ -256,13 +256,18 @@ class Shop:
         self.product = [0] * n
 
     def order(self, i: int, basket: float, patience: float) -> Generator[simpy.Event, Any, None]:
-        """One customer's order, from checkout queue to confirmation."""
+        """One customer's order, from checkout queue to confirmation.
+
+        Hot path: stage statistics are kept inline, and sub-processes are entered
+        directly, because every wrapping generator level costs on every resume.
+        """
         env = self.env
         arrival = env.now
         deadline = arrival + patience
         stats = self.stage_stats
         self.active += 1
-        pool = self.workers[i % len(self.workers)]
+        node = i % len(self.workers)
+        pool = self.workers[node]
         if not pool.try_acquire():
             granted = yield pool.wait(deadline)
             if not granted:
@@ -276,12 +281,36 @@ class Shop:
         yield env.timeout(next(self.cart_latency))
         st[1] -= 1
         st[2] += env.now - arrival
-        outcome = yield from self._reserve(i, deadline)
+        # Inventory: reserve a unit (or just ask, with unlimited stock).
+        st = stats["inventory"]
+        st[0] += 1
+        st[1] += 1
+        start = env.now
+        if self.stock.stock is None:
+            outcome = yield from self.inventory.call(deadline)
+        else:
+            outcome = yield from self.stock.reserve(
+                node, self.product[i], deadline, self.stock_flag, i
+            )
+        st[1] -= 1
+        st[2] += env.now - start
         if outcome is SUCCESS:
-            outcome, gateway = yield from self._pay(i, deadline)
+            st = stats["payment"]
+            st[0] += 1
+            st[1] += 1
+            start = env.now
+            outcome, gateway, self.failed_over[i] = yield from self.payment.pay(deadline)
+            st[1] -= 1
+            st[2] += env.now - start
             if outcome is SUCCESS:
                 # Authorised: the order is recorded whether or not the customer still watches.
-                outcome = yield from self._stage("order_record", self.order_record, math.inf)
+                st = stats["order_record"]
+                st[0] += 1
+                st[1] += 1
+                start = env.now
+                outcome = yield from self.order_record.call()
+                st[1] -= 1
+                st[2] += env.now - start
                 if outcome is not SUCCESS:
                     # Authorised but never recorded: the authorisation is voided, no fee.
                     self._lost(i, "order_record", outcome)
@@ -291,7 +320,17 @@ class Shop:
                     percent, fixed = self.fees[gateway]
                     self.fee[i] = basket * percent + fixed
                     self.confirmed_by[i] = NO_CHANNEL
-                    yield from self._confirm_in_app(i, deadline)
+                    # In-app confirmation, on the page, while the worker still serves it.
+                    st = stats["notification"]
+                    st[0] += 1
+                    st[1] += 1
+                    start = env.now
+                    confirmed, self.sent[i] = yield from self.chain.in_app(deadline)
+                    if confirmed:
+                        self.confirmed_by[i] = IN_APP
+                        self.confirmed_at[i] = env.now
+                    st[1] -= 1
+                    st[2] += env.now - start
             elif outcome is CALL_DECLINED:
                 self._end(i, DECLINED, "declined")
                 self.gateway[i] = gateway
@@ -301,42 +340,34 @@ class Shop:
             self._lost(i, "inventory", outcome)
         self.checkout_end[i] = env.now
         pool.release()
-        if self.stock_flag[i] and self.outcome[i] != COMPLETED:
-            self.stock.release(self.product[i], self.stock_flag, i)
-        if self.outcome[i] == COMPLETED:
-            yield from self._after_checkout(i)
-        self.active -= 1
-
-    def _confirm_in_app(self, i: int, deadline: float) -> Generator[simpy.Event, Any, None]:
-        stats = self.stage_stats["notification"]
-        stats[0] += 1
-        stats[1] += 1
-        start = self.env.now
-        confirmed, sent = yield from self.chain.in_app(deadline)
-        self.sent[i] = sent
-        if confirmed:
-            self.confirmed_by[i] = IN_APP
-            self.confirmed_at[i] = self.env.now
-        stats[1] -= 1
-        stats[2] += self.env.now - start
-
-    def _after_checkout(self, i: int) -> Generator[simpy.Event, Any, None]:
-        env = self.env
-        outcome = yield from self._stage("fulfillment", self.fulfillment, math.inf)
+        if self.outcome[i] != COMPLETED:
+            if self.stock_flag[i]:
+                self.stock.release(self.product[i], self.stock_flag, i)
+            self.active -= 1
+            return
+        # After the confirmation page, off the worker: fulfilment, then the async chain.
+        st = stats["fulfillment"]
+        st[0] += 1
+        st[1] += 1
+        start = env.now
+        outcome = yield from self.fulfillment.call()
+        st[1] -= 1
+        st[2] += env.now - start
         self.fulfilled[i] = outcome is SUCCESS
         if self.confirmed_by[i] != IN_APP:
-            stats = self.stage_stats["notification"]
-            stats[0] += 1
-            stats[1] += 1
+            st = stats["notification"]
+            st[0] += 1
+            st[1] += 1
             start = env.now
             channel, sent = yield from self.chain.after_checkout()
             self.sent[i] += sent
             self.confirmed_by[i] = channel
             if channel != NO_CHANNEL:
                 self.confirmed_at[i] = env.now
-            stats[1] -= 1
-            stats[2] += env.now - start
+            st[1] -= 1
+            st[2] += env.now - start
         self._maybe_resubmit(i)
+        self.active -= 1
 
     def _maybe_resubmit(self, i: int) -> None:
         """A customer with no confirmation within their patience may submit again: with
@@ -350,38 +381,6 @@ class Shop:
             self.duplicate[i] = 1 if self.idempotency else 2
             if not self.idempotency:
                 self.sent[i] += 1  # the duplicate order is confirmed too
-
-    def _reserve(self, i: int, deadline: float) -> Generator[simpy.Event, Any, str]:
-        stats = self.stage_stats["inventory"]
-        stats[0] += 1
-        stats[1] += 1
-        start = self.env.now
-        node = i % len(self.workers)
-        outcome = yield from self.stock.reserve(node, self.product[i], deadline, self.stock_flag, i)
-        stats[1] -= 1
-        stats[2] += self.env.now - start
-        return outcome
-
-    def _stage(self, name: str, guarded: GuardedDependency, deadline: float) -> Any:
-        stats = self.stage_stats[name]
-        stats[0] += 1
-        stats[1] += 1
-        start = self.env.now
-        outcome = yield from guarded.call(deadline)
-        stats[1] -= 1
-        stats[2] += self.env.now - start
-        return outcome
-
-    def _pay(self, i: int, deadline: float) -> Generator[simpy.Event, Any, tuple[str, int]]:
-        stats = self.stage_stats["payment"]
-        stats[0] += 1
-        stats[1] += 1
-        start = self.env.now
-        outcome, gateway, failed_over = yield from self.payment.pay(deadline)
-        self.failed_over[i] = failed_over
-        stats[1] -= 1
-        stats[2] += self.env.now - start
-        return outcome, gateway
 
     def _lost(self, i: int, stage: str, outcome: str) -> None:
         if outcome is CALL_ABANDONED:
