@@ -26,10 +26,11 @@ from rich.table import Table
 
 from sim.config import LoadedScenario, load_any
 from sim.config.schema import write_schemas
-from sim.errors import BreakerlabError
+from sim.errors import BreakerlabError, ConfigError
 from sim.report.runs import run_scenario
 from sim.report.sweep import run_sweep
 from sim.report.tables import differences, headline
+from sim.report.tune import run_tune
 
 app = typer.Typer(
     help="breakerlab: what a circuit breaker policy costs or saves, before production.",
@@ -228,6 +229,91 @@ def sweep(
     out.print(
         f"results: {result.directory / 'sweep.csv'}", markup=False, highlight=False, soft_wrap=True
     )
+
+
+@app.command()
+def tune(
+    scenario: Annotated[
+        list[Path] | None, typer.Argument(help="scenario files or directories")
+    ] = None,
+    also: Annotated[
+        list[Path] | None, typer.Option("--scenario", help="more scenarios (repeatable)")
+    ] = None,
+    param: Annotated[
+        list[str] | None, typer.Option(help="PATH=LOW:HIGH[:log] or PATH=a,b,c; repeatable")
+    ] = None,
+    objective: Annotated[
+        list[str] | None, typer.Option(help="metric to minimise (METRIC:max); two for Pareto")
+    ] = None,
+    constraint: Annotated[
+        list[str] | None, typer.Option(help="e.g. 'checkout_p99_s<2'; repeatable")
+    ] = None,
+    trials: Annotated[int, typer.Option(min=1, help="Optuna trials")] = 20,
+    aggregate: Annotated[str, typer.Option(help="across scenarios: mean or worst")] = "mean",
+    configuration: Annotated[
+        str | None, typer.Option(help="configuration to tune (default: each baseline)")
+    ] = None,
+    replications: Annotated[int | None, typer.Option(min=1, help="per trial and scenario")] = None,
+    fresh_replications: Annotated[
+        int | None, typer.Option(min=2, help="re-evaluation of the winner on fresh seeds")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="override the scenario's")] = None,
+    storage: Annotated[
+        str | None, typer.Option(help="Optuna storage URL (default: SQLite under --out)")
+    ] = None,
+    study_name: Annotated[str | None, typer.Option(help="default: tune-<scenarios>")] = None,
+    out_dir: Annotated[Path, typer.Option("--out", help="reports root")] = Path("reports"),
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="processes (default: all cores)")
+    ] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address")] = None,
+    dask_local: Annotated[int | None, typer.Option(min=1, help="local Dask workers")] = None,
+) -> None:
+    """Tune parameters of a configuration with Optuna against one or several scenarios."""
+    try:
+        if aggregate not in ("mean", "worst"):
+            raise ConfigError(f"expected mean or worst, got {aggregate!r}", path="--aggregate")
+        with Progress(*_progress_columns(), console=err, transient=True) as bar:
+            task = bar.add_task("trials", total=trials)
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total, description="trials")
+
+            result = run_tune(
+                [*(scenario or []), *(also or [])],
+                param or [],
+                objectives=objective or ["revenue_lost"],
+                constraints=constraint or [],
+                trials=trials,
+                aggregate="worst" if aggregate == "worst" else "mean",
+                configuration=configuration,
+                replications=replications,
+                fresh_replications=fresh_replications,
+                seed=seed,
+                storage=storage,
+                study_name=study_name,
+                out=out_dir,
+                workers=workers,
+                scheduler=scheduler,
+                dask_local=dask_local,
+                progress=progress,
+            )
+    except BreakerlabError as exc:
+        raise _fail(exc) from None
+    except KeyboardInterrupt:
+        err.print("interrupted: finished trials are in the study storage", markup=False)
+        raise typer.Exit(130) from None
+    out.print(f"winner: {result.winner}", markup=False, highlight=False, soft_wrap=True)
+    diff = result.fresh[result.fresh["kind"] == "tuned − base"]
+    for row in diff[diff["metric"].isin(["revenue_lost", "checkout_p99_s"])].itertuples():
+        out.print(
+            f"fresh seeds, {row.scenario}: tuned − base {row.metric} = {row.mean:+.4g} "
+            f"[{row.ci_low:+.4g}, {row.ci_high:+.4g}]",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+    out.print(f"policy: {result.directory / 'policy.yaml'}", markup=False, soft_wrap=True)
 
 
 @app.command()

@@ -75,3 +75,26 @@ def scatter(table: pd.DataFrame, params: list[str], metric: str) -> Figure:
     fig.suptitle(f"{metric} at each sampled point (95 % intervals)")
     fig.tight_layout()
     return fig
+
+
+def pareto(table: pd.DataFrame, x: str, y: str, best_first: pd.DataFrame) -> Figure:
+    """Every trial on two objectives with 95 % intervals; the non-dominated ones joined
+    (both minimised: lower left is better), infeasible trials hollow."""
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    for feasible, marker in ((True, "o"), (False, "x")):
+        part = table[table["feasible"] == feasible]
+        if part.empty:
+            continue
+        xerr = [part[x] - part[f"{x}_ci_low"], part[f"{x}_ci_high"] - part[x]]
+        yerr = [part[y] - part[f"{y}_ci_low"], part[f"{y}_ci_high"] - part[y]]
+        ax.errorbar(part[x], part[y], xerr=xerr, yerr=yerr, fmt=marker, alpha=0.6,
+                    label="feasible" if feasible else "violates a constraint")  # fmt: skip
+    ok = table[table["feasible"]].sort_values(x)
+    front = ok[ok[y] <= ok[y].cummin()]
+    ax.plot(front[x], front[y], color="black", linewidth=1, label="Pareto front")
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    ax.set_title("Trials on both objectives (bars: 95 % intervals)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
