@@ -59,6 +59,7 @@ def summary_row(result: RunResult) -> dict[str, float | int | str]:
     row.update(_post_checkout(result, counted, completed))
     row.update(_gateways(result, counted, completed))
     row.update(_stock(result, counted, completed, cause))
+    row.update(_capture(result, counted))
     _check(row, result)
     return row
 
@@ -90,6 +91,8 @@ def _lost_by_cause(
 
 
 def _stage_of(cause: str) -> str:
+    if cause == "queue_full":
+        return "payment"  # the capture queue stands in for payment
     for stage in ("order_record", "inventory", "payment"):
         if cause.startswith(stage):
             return stage
@@ -133,6 +136,32 @@ def _dependencies(result: RunResult) -> dict[str, int]:
         out[f"errors_{name}"] = int(np.count_nonzero(errors >= result.warmup))
         total += counted
     return {"dependency_calls": total, **out}
+
+
+def _capture(result: RunResult, counted: np.ndarray) -> dict[str, float | int]:
+    """Asynchronous capture: how much was queued, how deep and how long the queue got,
+    what the deferred charges gave, and when orders were definitively confirmed."""
+    outcome = result.outcome[counted]
+    queued = result.queued[counted]
+    names = result.cause_names
+    full = names.index("queue_full") if "queue_full" in names else -2
+    final = (result.final_at - result.arrival)[counted]
+    final = final[~np.isnan(final)]
+    depth = np.asarray(result.samples.get("capture_queue", []), dtype=float)
+    drain = 0.0
+    if depth.size and depth.max() > 0:
+        peak = int(depth.argmax())
+        empty = np.nonzero(depth[peak:] == 0)[0]
+        drain = float(empty[0]) if empty.size else float(depth.size - peak)
+    return {
+        "queued": int(np.count_nonzero(queued)),
+        "queue_max_depth": int(depth.max()) if depth.size else 0,
+        "drain_time_s": drain,
+        "deferred_captured": int(np.count_nonzero(queued & (outcome == COMPLETED))),
+        "deferred_failed": int(np.count_nonzero(queued & (outcome != COMPLETED))),
+        "queue_rejected": int(np.count_nonzero(result.cause[counted] == full)),
+        "final_confirmation_p95_s": float(np.percentile(final, 95)) if final.size else math.nan,
+    }
 
 
 def _stock(

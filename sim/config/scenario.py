@@ -41,6 +41,11 @@ class Traffic(Strict):
         description="share of customers with no confirmation within their patience who "
         "submit the order again",
     )
+    cancel_after: LatencyDistribution | None = Field(
+        default=None,
+        description="how long after an asynchronous order was accepted its customer cancels "
+        "it if it is still not charged (none: never)",
+    )
 
     @model_validator(mode="after")
     def _profile_in_order(self) -> Traffic:
@@ -363,6 +368,20 @@ class PaymentPolicy(StagePolicy):
         return self.failover or self.fallback is not None
 
 
+class Processing(Strict):
+    """Synchronous or asynchronous capture (the paper's Table 4). ``async``: checkout
+    reserves stock and queues the order; ``consumers`` competing consumers charge and record
+    it later. ``hybrid``: synchronous while the primary gateway's breaker is closed,
+    asynchronous while it is open."""
+
+    mode: Literal["sync", "async", "hybrid"] = "sync"
+    consumers: int = Field(default=8, ge=1)
+    queue_capacity: int = Field(default=100_000, ge=1, description="full: orders rejected")
+    retry_delay: PositiveDuration = Field(
+        default=5.0, description="a consumer's pause before retrying a charge that failed"
+    )
+
+
 class Configuration(Strict):
     """A resilience set-up; stages left out keep the model's timeout and no retry or breaker."""
 
@@ -375,6 +394,7 @@ class Configuration(Strict):
     idempotency_keys: bool = Field(
         default=True, description="a resubmitted order is recognised and costs nothing"
     )
+    processing: Processing = Field(default_factory=lambda: Processing())
 
 
 class Scenario(Strict):

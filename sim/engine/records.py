@@ -50,6 +50,8 @@ class RunResult:
     confirmed_at: np.ndarray  # when the first confirmation reached the customer (nan: never)
     notifications_sent: np.ndarray  # int8 confirmation messages sent for the order
     duplicate: np.ndarray  # int8 0 none, 1 resubmitted and recognised, 2 charged twice
+    queued: np.ndarray  # bool; accepted into the asynchronous capture queue
+    final_at: np.ndarray  # when the order was definitively confirmed (nan: never)
     fulfilled: np.ndarray  # bool; False for orders that did not complete
     failed_over: np.ndarray  # bool; payment tried more than one gateway
     product: np.ndarray  # int32; the product bought (0 without a catalogue)

@@ -90,6 +90,11 @@ def simulate(
     shop.product = products(loaded, seed, replication, arrivals.size).tolist()
     shop.arrival_of = arrivals.tolist()
     shop.patience_of = patience.tolist()
+    shop.basket_of = baskets.tolist()
+    cancel_after = scenario.traffic.cancel_after
+    if cancel_after is not None:
+        rng = stream(seed, replication, "cancel")
+        shop.cancel_delay = vector_sampler(cancel_after)(rng, arrivals.size).tolist()
     env.process(_arrive(env, shop, arrivals.tolist(), baskets.tolist(), patience.tolist()))
     samples = _new_samples(shop)
     env.process(_monitor(env, shop, samples))
@@ -123,6 +128,8 @@ def simulate(
         confirmed_at=np.asarray(shop.confirmed_at, dtype=float),
         notifications_sent=np.asarray(shop.sent, dtype=np.int8),
         duplicate=np.asarray(shop.duplicate, dtype=np.int8),
+        queued=np.asarray(shop.queued, dtype=bool),
+        final_at=np.asarray(shop.final_at, dtype=float),
         fulfilled=np.asarray(shop.fulfilled, dtype=bool),
         failed_over=np.asarray(shop.failed_over, dtype=bool),
         product=np.asarray(shop.product, dtype=np.int32),
@@ -168,6 +175,8 @@ def _new_samples(shop: Shop) -> dict[str, list[float]]:
     names += [f"breaker_{b}" for b in shop.breakers]
     if shop.stock.stock is not None:
         names += ["stock_units", "oversold_units"]
+    if shop.capture is not None:
+        names += ["capture_queue", "capture_busy"]
     return {name: [] for name in names}
 
 
@@ -183,6 +192,7 @@ def _monitor(
     stages = [(samples[f"in_stage_{s}"], shop.stage_stats[s]) for s in STAGES]
     breakers = [(samples[f"breaker_{n}"], b) for n, b in shop.breakers.items()]
     stock = shop.stock
+    capture = shop.capture
     times = samples["time"]
     while True:
         yield env.timeout(1.0)
@@ -199,6 +209,9 @@ def _monitor(
         if stock.stock is not None:
             samples["stock_units"].append(stock.units_left)
             samples["oversold_units"].append(stock.oversold_now)
+        if capture is not None:
+            samples["capture_queue"].append(capture.depth)
+            samples["capture_busy"].append(capture.busy)
 
 
 __all__ = ["customers", "simulate"]

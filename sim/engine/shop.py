@@ -19,6 +19,7 @@ from sim.dists import draws, stream, uniforms, vector_sampler
 from sim.engine.breakers import Listener, build_breakers
 from sim.engine.calls import ABANDONED as CALL_ABANDONED
 from sim.engine.calls import GuardedDependency
+from sim.engine.capture import CaptureQueue
 from sim.engine.confirmation import IN_APP, ROLES, ConfirmationChain
 from sim.engine.confirmation import NONE as NO_CHANNEL
 from sim.engine.dependency import DECLINED as CALL_DECLINED
@@ -39,6 +40,7 @@ from sim.resilience.ratelimit import RateLimiter
 
 STAGES = ("cart", "inventory", "payment", "order_record", "fulfillment", "notification")
 NO_RETRY = RetryPolicy()
+QUEUE_FULL = "queue_full"
 BUDGETS: dict[str, Callable[[], RetryBudget]] = {
     "aws": AwsRetryQuota,
     "token_bucket": TokenBucketBudget,
@@ -167,6 +169,19 @@ class Shop:
             uniforms(stream(seed, replication, "confirmation")),
             draws(notify.receipt_delay, stream(seed, replication, "email-receipt")),
         )
+        processing = config.processing
+        self.mode = processing.mode
+        self.capture = (
+            CaptureQueue(
+                env,
+                processing.queue_capacity,
+                processing.consumers,
+                self._deferred,
+                processing.retry_delay,
+            )
+            if processing.mode != "sync"
+            else None
+        )
         self.resubmit = scenario_resubmit
         self.idempotency = config.idempotency_keys
         self._resubmit_draws = uniforms(stream(seed, replication, "resubmit"))
@@ -250,6 +265,11 @@ class Shop:
         self.duplicate = [0] * n  # 1 resubmitted and recognised, 2 charged twice
         self.arrival_of: list[float] = []
         self.patience_of: list[float] = []
+        self.basket_of: list[float] = []
+        self.cancel_delay: list[float] = [math.inf] * n  # after acceptance, if still queued
+        self.cancel_at = [math.inf] * n
+        self.queued = [False] * n
+        self.final_at = [math.nan] * n  # when the order was definitively confirmed
         self.fulfilled = [False] * n
         self.failed_over = [False] * n
         self.stock_flag = [0] * n  # see Inventory.reserve
@@ -294,6 +314,14 @@ class Shop:
             )
         st[1] -= 1
         st[2] += env.now - start
+        if outcome is SUCCESS and self.capture is not None and self._defer():
+            if self.capture.offer(i):
+                self.queued[i] = True
+                self.cancel_at[i] = env.now + self.cancel_delay[i]
+                self.checkout_end[i] = env.now  # the customer sees "order received"
+                pool.release()
+                return  # a consumer finishes this order; it stays counted as active
+            outcome = QUEUE_FULL
         if outcome is SUCCESS:
             st = stats["payment"]
             st[0] += 1
@@ -315,11 +343,7 @@ class Shop:
                     # Authorised but never recorded: the authorisation is voided, no fee.
                     self._lost(i, "order_record", outcome)
                 else:
-                    self.outcome[i] = COMPLETED
-                    self.gateway[i] = gateway
-                    percent, fixed = self.fees[gateway]
-                    self.fee[i] = basket * percent + fixed
-                    self.confirmed_by[i] = NO_CHANNEL
+                    self._complete(i, gateway, basket)
                     # In-app confirmation, on the page, while the worker still serves it.
                     st = stats["notification"]
                     st[0] += 1
@@ -336,6 +360,8 @@ class Shop:
                 self.gateway[i] = gateway
             else:
                 self._lost(i, "payment", outcome)
+        elif outcome is QUEUE_FULL:
+            self._end(i, FAILED, "queue_full")
         else:
             self._lost(i, "inventory", outcome)
         self.checkout_end[i] = env.now
@@ -345,7 +371,12 @@ class Shop:
                 self.stock.release(self.product[i], self.stock_flag, i)
             self.active -= 1
             return
-        # After the confirmation page, off the worker: fulfilment, then the async chain.
+        yield from self._after_checkout(i)
+
+    def _after_checkout(self, i: int) -> Generator[simpy.Event, Any, None]:
+        """Off the checkout worker: fulfilment, then the asynchronous confirmations."""
+        env = self.env
+        stats = self.stage_stats
         st = stats["fulfillment"]
         st[0] += 1
         st[1] += 1
@@ -366,7 +397,53 @@ class Shop:
                 self.confirmed_at[i] = env.now
             st[1] -= 1
             st[2] += env.now - start
-        self._maybe_resubmit(i)
+        if not self.queued[i]:  # "order received" was on the page: no reason to resubmit
+            self._maybe_resubmit(i)
+        self.active -= 1
+
+    def _complete(self, i: int, gateway: int, basket: float) -> None:
+        self.outcome[i] = COMPLETED
+        self.gateway[i] = gateway
+        percent, fixed = self.fees[gateway]
+        self.fee[i] = basket * percent + fixed
+        self.confirmed_by[i] = NO_CHANNEL
+        self.final_at[i] = self.env.now
+
+    def _defer(self) -> bool:
+        """Asynchronous now? Always in async mode; in hybrid while the primary is open."""
+        return self.mode == "async" or self.payment.gateways[0].is_open()
+
+    def _deferred(self, i: int) -> Generator[simpy.Event, Any, bool]:
+        """A consumer's attempt at a queued order: True when the order is settled, False
+        when the charge or the record failed and the order must wait its turn again."""
+        env = self.env
+        cancel_at = self.cancel_at[i]
+        if env.now < cancel_at:
+            outcome, gateway, failed_over = yield from self.payment.pay(cancel_at)
+            self.failed_over[i] = self.failed_over[i] or failed_over
+            if outcome is SUCCESS:
+                outcome = yield from self.order_record.call()
+                if outcome is not SUCCESS:
+                    return False  # authorisation voided; charge again later
+                self._complete(i, gateway, self.basket_of[i])
+                env.process(self._after_checkout(i))
+                return True
+            if outcome is CALL_DECLINED:
+                self._end(i, DECLINED, "declined")
+                self.gateway[i] = gateway
+                self._settle_failed(i)
+                return True
+            if outcome is not CALL_ABANDONED:
+                return False
+        self._end(i, ABANDONED, "cancelled")  # the customer gave up on the order
+        self._settle_failed(i)
+        return True
+
+    def _settle_failed(self, i: int) -> None:
+        """A queued order that will never be charged: stock back, the customer told."""
+        if self.stock_flag[i]:
+            self.stock.release(self.product[i], self.stock_flag, i)
+        self.sent[i] += 1
         self.active -= 1
 
     def _maybe_resubmit(self, i: int) -> None:

@@ -1,0 +1,61 @@
+"""Asynchronous order capture: a persistent queue between acceptance and processing,
+drained by competing consumers. Checkout only reserves stock and queues the order; a
+consumer charges and records it later, retrying while payment is down, unless the customer
+cancels first."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from typing import Any
+
+import simpy
+
+
+class CaptureQueue:
+    """FIFO of order ids with a capacity; ``consumers`` processes run ``process(i)``."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        capacity: int,
+        consumers: int,
+        process: Callable[[int], Generator[simpy.Event, Any, bool]],
+        retry_delay: float,
+    ) -> None:
+        self.env = env
+        self.capacity = capacity
+        self.store: simpy.Store = simpy.Store(env)
+        self.process = process
+        self.retry_delay = retry_delay
+        self.rejected = 0
+        self.max_depth = 0
+        self.busy = 0
+        for _ in range(consumers):
+            env.process(self._consume())
+
+    @property
+    def depth(self) -> int:
+        return len(self.store.items)
+
+    def offer(self, i: int) -> bool:
+        """Queue order ``i``; False (rejected) when the queue is full. An order a consumer
+        is working on still holds its place: it is acknowledged only once settled."""
+        if len(self.store.items) + self.busy >= self.capacity:
+            self.rejected += 1
+            return False
+        self.store.put(i)
+        self.max_depth = max(self.max_depth, len(self.store.items))
+        return True
+
+    def _consume(self) -> Generator[simpy.Event, Any, None]:
+        store = self.store
+        while True:
+            i = yield store.get()
+            self.busy += 1
+            done = yield from self.process(i)
+            self.busy -= 1
+            if not done:
+                # The charge failed for a technical reason: back of the queue, and a pause
+                # so a consumer does not spin against a gateway that is down.
+                store.put(i)
+                yield self.env.timeout(self.retry_delay)
