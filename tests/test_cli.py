@@ -464,3 +464,20 @@ def test_parquet_tables_match_the_summary(tiny_run: TinyRun) -> None:
     counted = orders[~orders["warmup"]]["configuration"].value_counts().to_dict()
     for row in summary.to_dict("records"):
         assert counted[row["configuration"]] == row["orders"]
+
+
+def test_run_leads_with_paired_differences_and_writes_the_journal(tiny_run: TinyRun) -> None:
+    stdout = tiny_run.result.stdout
+    assert "paired difference with plain" in stdout
+    assert stdout.index("paired difference with plain") < stdout.index("mean ± 95")
+    directory = run_directory(tiny_run)
+    journal = json.loads((directory / "journal.json").read_text("utf-8"))
+    assert journal["result"] == "pass" and journal["verdicts"] == []
+    assert (directory / "differences_ci.csv").is_file()
+
+
+def test_run_with_neither_scenario_nor_resume_exits_2(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["run", "--out", str(tmp_path / "r")])
+    no_traceback(result)
+    assert result.exit_code == 2
+    assert not (tmp_path / "r").exists()

@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, GetJsonSchemaHandler, model_validator
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from sim.config.fields import Strict
 
@@ -25,6 +27,15 @@ class Hypothesis(Strict):
     metric: str = ""
     op: Literal["<", "<=", ">", ">="] = "<"
     value: float = 0.0
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        """The shorthand ``"checkout_p99_s < 2"`` is valid too: editors must not flag it."""
+        schema = handler(core_schema)
+        text = {"type": "string", "description": "metric, comparison and value"}
+        return {"anyOf": [text, handler.resolve_ref_schema(schema)]}
 
     @model_validator(mode="before")
     @classmethod
