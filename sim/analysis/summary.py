@@ -15,7 +15,15 @@ import pandas as pd
 from sim.engine.records import ABANDONED, COMPLETED, DECLINED, FAILED, OUTCOMES, RunResult
 from sim.errors import InvariantError
 
-LOST_CAUSES = ("abandoned", "inventory", "stockout", "payment", "order_record", "unfinished")
+LOST_CAUSES = (
+    "abandoned",
+    "inventory",
+    "stockout",
+    "payment",
+    "order_record",
+    "fulfillment",
+    "unfinished",
+)
 OPEN_STATES = {"open", "forced_open"}
 
 
@@ -60,6 +68,7 @@ def summary_row(result: RunResult) -> dict[str, float | int | str]:
     row.update(_gateways(result, counted, completed))
     row.update(_stock(result, counted, completed, cause))
     row.update(_capture(result, counted))
+    row.update(_saga(result, counted))
     _check(row, result)
     return row
 
@@ -91,9 +100,9 @@ def _lost_by_cause(
 
 
 def _stage_of(cause: str) -> str:
-    if cause == "queue_full":
-        return "payment"  # the capture queue stands in for payment
-    for stage in ("order_record", "inventory", "payment"):
+    if cause == "queue_full" or cause.startswith("capture_"):
+        return "payment"  # the capture queue and the saga's capture are payment's
+    for stage in ("order_record", "inventory", "payment", "fulfillment"):
         if cause.startswith(stage):
             return stage
     return cause
@@ -136,6 +145,15 @@ def _dependencies(result: RunResult) -> dict[str, int]:
         out[f"errors_{name}"] = int(np.count_nonzero(errors >= result.warmup))
         total += counted
     return {"dependency_calls": total, **out}
+
+
+def _saga(result: RunResult, counted: np.ndarray) -> dict[str, int]:
+    """Compensated sagas, and the charges idempotency keys exist to prevent."""
+    return {
+        "compensations": int(np.count_nonzero(result.compensated[counted])),
+        "double_charges": int(result.double_charges[counted].sum()),
+        "charged_without_order": int(result.charged_without_order[counted].sum()),
+    }
 
 
 def _capture(result: RunResult, counted: np.ndarray) -> dict[str, float | int]:
@@ -203,7 +221,8 @@ def _post_checkout(
         "cs_followups": int(np.count_nonzero(confirmed == -1)),
         "duplicate_submissions": int(np.count_nonzero(duplicate > 0)),
         "duplicate_orders": int(np.count_nonzero(charged_twice)),
-        "refunds": float(result.basket[done][charged_twice].sum()),
+        "refunds": float(result.basket[done][charged_twice].sum())
+        + float(result.refunded[counted].sum()),
         "duplicate_fees": float(result.fee[done][charged_twice].sum()),
         "notifications_sent": int(result.notifications_sent[done].sum()),
         "confirmation_p95_s": float(np.percentile(waited, 95)) if waited.size else math.nan,

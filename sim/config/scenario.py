@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Discriminator, Field, Tag, model_validator
+from pydantic import Discriminator, Field, Tag, WithJsonSchema, model_validator
 
 from sim.config.breakers import ALL, BreakerChoice
 from sim.config.experiment import Hypothesis
@@ -375,6 +375,11 @@ class Processing(Strict):
     asynchronous while it is open."""
 
     mode: Literal["sync", "async", "hybrid"] = "sync"
+    workflow: Literal["simple", "saga"] = Field(
+        default="simple",
+        description="saga: reserve, authorise, record, capture, hand to fulfilment, each "
+        "compensated (release, void, refund) if a later step fails after its retries",
+    )
     consumers: int = Field(default=8, ge=1)
     queue_capacity: int = Field(default=100_000, ge=1, description="full: orders rejected")
     retry_delay: PositiveDuration = Field(
@@ -397,6 +402,28 @@ class Configuration(Strict):
     processing: Processing = Field(default_factory=lambda: Processing())
 
 
+# A hypothesis is written as text or as a mapping; the schema says so for editors.
+HypothesisEntry = Annotated[
+    Hypothesis,
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "description": "metric < value, e.g. checkout_p99_s < 2"},
+                {
+                    "type": "object",
+                    "properties": {
+                        "check": {"type": "string"},
+                        "configurations": {"type": "array", "items": {"type": "string"}},
+                    },
+                    "required": ["check"],
+                    "additionalProperties": False,
+                },
+            ]
+        }
+    ),
+]
+
+
 class Scenario(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     description: str = ""
@@ -411,7 +438,7 @@ class Scenario(Strict):
     baseline: str | None = Field(
         default=None, description="configuration the others are compared with (default: first)"
     )
-    hypotheses: list[Hypothesis] = Field(
+    hypotheses: list[HypothesisEntry] = Field(
         default_factory=list, description="steady-state hypotheses judged on the intervals"
     )
 

@@ -100,7 +100,7 @@ class GuardedDependency:
     def name(self) -> str:
         return self.dependency.name
 
-    def call(self, deadline: float = math.inf) -> CallGen:
+    def call(self, deadline: float = math.inf, ledger: list[int] | None = None) -> CallGen:
         """A sub-process returning success, declined, a failure category, breaker_open or
         abandoned. ``deadline`` is when the waiting customer leaves: no attempt starts
         after it.
@@ -109,28 +109,28 @@ class GuardedDependency:
         common case pays for no extra generator level on every resume.
         """
         if self._general:
-            return self._layer(0, deadline, math.inf)
+            return self._layer(0, deadline, math.inf, ledger)
         if self.retry.max_attempts == 1 and self.budget is None:
             if self.breaker is None:
                 if self.env.now >= deadline:
                     return _returns(ABANDONED)
-                return self.dependency.call(self.timeout)
-            return self._attempt(deadline)
-        return self._retry(deadline, lambda: self._attempt(deadline))
+                return self.dependency.call(self.timeout, ledger)
+            return self._attempt(deadline, ledger)
+        return self._retry(deadline, lambda: self._attempt(deadline, ledger))
 
     # -- short path ---------------------------------------------------------------------
-    def _attempt(self, deadline: float) -> CallGen:
+    def _attempt(self, deadline: float, ledger: list[int] | None = None) -> CallGen:
         env = self.env
         if env.now >= deadline:
             return ABANDONED
         breaker = self.breaker
         if breaker is None:
-            return (yield from self.dependency.call(self.timeout))
+            return (yield from self.dependency.call(self.timeout, ledger))
         start = env.now
         if not breaker.allow(start):
             return BREAKER_OPEN
         generation = breaker.generation
-        outcome = yield from self.dependency.call(self.timeout)
+        outcome = yield from self.dependency.call(self.timeout, ledger)
         breaker.record(env.now, outcome, env.now - start, generation)
         return outcome
 
@@ -179,7 +179,9 @@ class GuardedDependency:
                 self.retrying -= 1
         return outcome
 
-    def _layer(self, index: int, deadline: float, until: float) -> CallGen:
+    def _layer(
+        self, index: int, deadline: float, until: float, ledger: list[int] | None = None
+    ) -> CallGen:
         """Layer ``index`` of the stack around the rest; ``until``: the time limiter's end."""
         env = self.env
         if index == len(self.layers):
@@ -187,20 +189,27 @@ class GuardedDependency:
                 return ABANDONED
             if env.now >= until:
                 return TIMEOUT
-            return (yield from self.dependency.call(min(self.timeout, until - env.now)))
+            remaining = min(self.timeout, until - env.now)
+            return (yield from self.dependency.call(remaining, ledger))
         layer = self.layers[index]
         inner = index + 1
         if layer == "retry":
-            return (yield from self._retry(deadline, lambda: self._layer(inner, deadline, until)))
+            return (
+                yield from self._retry(
+                    deadline, lambda: self._layer(inner, deadline, until, ledger)
+                )
+            )
         if layer == "time_limiter":
-            return (yield from self._layer(inner, deadline, min(until, env.now + self.timeout)))
+            return (
+                yield from self._layer(inner, deadline, min(until, env.now + self.timeout), ledger)
+            )
         if layer == "circuit_breaker" and self.breaker is not None:
             breaker = self.breaker
             start = env.now
             if not breaker.allow(start):
                 return BREAKER_OPEN
             generation = breaker.generation
-            outcome = yield from self._layer(inner, deadline, until)
+            outcome = yield from self._layer(inner, deadline, until, ledger)
             if outcome is not ABANDONED:
                 breaker.record(env.now, outcome, env.now - start, generation)
             return outcome
@@ -213,14 +222,16 @@ class GuardedDependency:
                     yield env.timeout(max(0.0, until - env.now))
                     return TIMEOUT
                 yield env.timeout(wait)
-            return (yield from self._layer(inner, deadline, until))
+            return (yield from self._layer(inner, deadline, until, ledger))
         if layer == "bulkhead" and self.bulkhead is not None:
-            return (yield from self._bulkhead(inner, deadline, until))
+            return (yield from self._bulkhead(inner, deadline, until, ledger))
         if layer == "hedging" and self.hedging is not None:
-            return (yield from self._hedge(inner, deadline, until))
-        return (yield from self._layer(inner, deadline, until))
+            return (yield from self._hedge(inner, deadline, until, ledger))
+        return (yield from self._layer(inner, deadline, until, ledger))
 
-    def _bulkhead(self, inner: int, deadline: float, until: float) -> CallGen:
+    def _bulkhead(
+        self, inner: int, deadline: float, until: float, ledger: list[int] | None
+    ) -> CallGen:
         env = self.env
         slots = self.bulkhead
         assert slots is not None
@@ -238,11 +249,13 @@ class GuardedDependency:
                     return REJECTED
                 yield event
         try:
-            return (yield from self._layer(inner, deadline, until))
+            return (yield from self._layer(inner, deadline, until, ledger))
         finally:
             slots.release()
 
-    def _hedge(self, inner: int, deadline: float, until: float) -> CallGen:
+    def _hedge(
+        self, inner: int, deadline: float, until: float, ledger: list[int] | None
+    ) -> CallGen:
         """Polly hedging: launch another attempt after ``delay`` without an answer (or at
         once on a failure); the first success or decline wins, losers finish unheeded."""
         env = self.env
@@ -252,7 +265,10 @@ class GuardedDependency:
         wake: list[simpy.Event] = []
 
         def attempt() -> Generator[simpy.Event, Any, None]:
-            outcome = yield from self._layer(inner, deadline, until)
+            outcome = yield from self._layer(inner, deadline, until, ledger)
+            won = any(o is SUCCESS or o is DECLINED for o in finished)
+            if won and ledger is not None and (outcome is SUCCESS or outcome is DECLINED):
+                ledger.append(1)  # a losing attempt that went through all the same
             finished.append(outcome)
             if wake and not wake[-1].triggered:
                 wake[-1].succeed()

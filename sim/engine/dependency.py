@@ -67,8 +67,12 @@ class DependencyRuntime:
         self.errors = 0
         self.error_times: list[float] = []
 
-    def call(self, timeout: float) -> CallGen:
-        """One call with the caller's ``timeout``; returns an outcome string."""
+    def call(self, timeout: float, ledger: list[int] | None = None) -> CallGen:
+        """One call with the caller's ``timeout``; returns an outcome string.
+
+        ``ledger`` collects the calls the dependency carried out although the caller saw a
+        timeout (it gave up, the server finished): a retried charge may then charge twice.
+        """
         env = self.env
         now = env.now
         self.calls += 1
@@ -109,6 +113,8 @@ class DependencyRuntime:
             else:
                 # The server still works on the call after the caller gave up.
                 env.timeout(latency - remaining).callbacks.append(lambda _: pool.release())
+                if ledger is not None and (outcome is SUCCESS or outcome is DECLINED):
+                    ledger.append(1)
             return self._failed(TIMEOUT)
         yield env.timeout(latency)
         pool.release()

@@ -52,6 +52,7 @@ class PaymentOrchestrator:
         self.env = env
         self.policy = policy
         self.gateways = gateways  # in priority order
+        self.by_code = {g.code: g.guarded for g in gateways}
         self.weights = [
             (policy.weights or {}).get(g.guarded.name, 0.0) if policy.routing == "weighted" else 1.0
             for g in gateways

@@ -51,6 +51,10 @@ class RunResult:
     notifications_sent: np.ndarray  # int8 confirmation messages sent for the order
     duplicate: np.ndarray  # int8 0 none, 1 resubmitted and recognised, 2 charged twice
     queued: np.ndarray  # bool; accepted into the asynchronous capture queue
+    compensated: np.ndarray  # bool; a saga step failed and the earlier ones were undone
+    double_charges: np.ndarray  # int8 charges beyond the one the order needed
+    charged_without_order: np.ndarray  # int8 charges left standing with no order
+    refunded: np.ndarray  # money given back (saga compensations and double charges)
     final_at: np.ndarray  # when the order was definitively confirmed (nan: never)
     fulfilled: np.ndarray  # bool; False for orders that did not complete
     failed_over: np.ndarray  # bool; payment tried more than one gateway
@@ -66,6 +70,7 @@ class RunResult:
     dependency_wait: dict[str, tuple[int, float]]  # queued calls, total queue wait
     stage_stats: dict[str, tuple[int, float]]  # entries, total time in stage
     samples: dict[str, list[float]] = field(default_factory=dict)  # per-second monitor
+    idempotency: bool = True  # the configuration's idempotency keys
 
     @property
     def orders(self) -> int:

@@ -29,6 +29,7 @@ from sim.engine.inventory import Inventory
 from sim.engine.payment import Gateway, PaymentOrchestrator
 from sim.engine.pool import SlotPool, ThreadPoolSlots
 from sim.engine.records import ABANDONED, COMPLETED, DECLINED, FAILED
+from sim.engine.saga import SagaLedger, run_saga
 from sim.resilience import RetryPolicy
 from sim.resilience.budget import (
     AwsRetryQuota,
@@ -171,6 +172,7 @@ class Shop:
         )
         processing = config.processing
         self.mode = processing.mode
+        self.workflow = processing.workflow
         self.capture = (
             CaptureQueue(
                 env,
@@ -269,6 +271,7 @@ class Shop:
         self.cancel_delay: list[float] = [math.inf] * n  # after acceptance, if still queued
         self.cancel_at = [math.inf] * n
         self.queued = [False] * n
+        self.saga = SagaLedger(n)
         self.final_at = [math.nan] * n  # when the order was definitively confirmed
         self.fulfilled = [False] * n
         self.failed_over = [False] * n
@@ -343,7 +346,7 @@ class Shop:
                     # Authorised but never recorded: the authorisation is voided, no fee.
                     self._lost(i, "order_record", outcome)
                 else:
-                    self._complete(i, gateway, basket)
+                    self._recorded(i, gateway, basket)
                     # In-app confirmation, on the page, while the worker still serves it.
                     st = stats["notification"]
                     st[0] += 1
@@ -366,25 +369,39 @@ class Shop:
             self._lost(i, "inventory", outcome)
         self.checkout_end[i] = env.now
         pool.release()
+        yield from self._finish(i)
+
+    def _finish(self, i: int) -> Generator[simpy.Event, Any, None]:
+        """After checkout (or a consumer's record): the saga's remaining steps, then
+        fulfilment and confirmations, or the release of what a failed order held."""
+        env = self.env
+        stats = self.stage_stats
+        if self.saga.pending[i]:
+            gateway = self.payment.by_code[self.gateway[i]]
+            failed = yield from run_saga(
+                self.saga, i, self.basket_of[i], gateway, self.fulfillment, self.idempotency
+            )
+            if failed is None:
+                self.fulfilled[i] = True
+                self._complete(i, self.gateway[i], self.basket_of[i])
+            else:
+                self._end(i, FAILED, failed)
+                self.gateway[i] = -1
+                self.sent[i] += 1  # the customer is told the order was cancelled
         if self.outcome[i] != COMPLETED:
             if self.stock_flag[i]:
                 self.stock.release(self.product[i], self.stock_flag, i)
             self.active -= 1
             return
-        yield from self._after_checkout(i)
-
-    def _after_checkout(self, i: int) -> Generator[simpy.Event, Any, None]:
-        """Off the checkout worker: fulfilment, then the asynchronous confirmations."""
-        env = self.env
-        stats = self.stage_stats
-        st = stats["fulfillment"]
-        st[0] += 1
-        st[1] += 1
-        start = env.now
-        outcome = yield from self.fulfillment.call()
-        st[1] -= 1
-        st[2] += env.now - start
-        self.fulfilled[i] = outcome is SUCCESS
+        if not self.fulfilled[i]:
+            st = stats["fulfillment"]
+            st[0] += 1
+            st[1] += 1
+            start = env.now
+            outcome = yield from self.fulfillment.call()
+            st[1] -= 1
+            st[2] += env.now - start
+            self.fulfilled[i] = outcome is SUCCESS
         if self.confirmed_by[i] != IN_APP:
             st = stats["notification"]
             st[0] += 1
@@ -401,12 +418,22 @@ class Shop:
             self._maybe_resubmit(i)
         self.active -= 1
 
+    def _recorded(self, i: int, gateway: int, basket: float) -> None:
+        """The order is recorded: complete now, or leave capture and fulfilment to the saga."""
+        if self.workflow == "saga":
+            self.saga.pending[i] = True
+            self.gateway[i] = gateway
+            self.confirmed_by[i] = NO_CHANNEL
+        else:
+            self._complete(i, gateway, basket)
+
     def _complete(self, i: int, gateway: int, basket: float) -> None:
         self.outcome[i] = COMPLETED
         self.gateway[i] = gateway
         percent, fixed = self.fees[gateway]
         self.fee[i] = basket * percent + fixed
-        self.confirmed_by[i] = NO_CHANNEL
+        if self.confirmed_by[i] == -2:  # a saga keeps the in-app confirmation it had
+            self.confirmed_by[i] = NO_CHANNEL
         self.final_at[i] = self.env.now
 
     def _defer(self) -> bool:
@@ -425,8 +452,8 @@ class Shop:
                 outcome = yield from self.order_record.call()
                 if outcome is not SUCCESS:
                     return False  # authorisation voided; charge again later
-                self._complete(i, gateway, self.basket_of[i])
-                env.process(self._after_checkout(i))
+                self._recorded(i, gateway, self.basket_of[i])
+                env.process(self._finish(i))
                 return True
             if outcome is CALL_DECLINED:
                 self._end(i, DECLINED, "declined")
