@@ -89,7 +89,7 @@ class Dask:
         self._client: Any = None
         if address is None:
             self._cluster = self._distributed.LocalCluster(
-                n_workers=local or 1, threads_per_worker=1, processes=True, dashboard_address=None
+                n_workers=local or 1, threads_per_worker=1, processes=True, dashboard_address=":0"
             )
             address = self._cluster.scheduler_address
         try:
