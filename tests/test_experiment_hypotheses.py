@@ -137,3 +137,17 @@ def test_bad_options_exit_2_and_write_nothing(
     assert code == 2
     assert message in stderr
     assert not (tmp_path / "reports").exists()
+
+
+def test_every_summary_column_is_a_known_metric(tmp_path: Path) -> None:
+    """Hypotheses, objectives and precision targets are checked against the known metrics
+    before anything runs; every column of a real run must be among them."""
+    from sim.analysis.metrics import known_metrics
+    from sim.analysis.summary import summary_row
+    from sim.config import load_scenario
+    from sim.engine import simulate
+
+    loaded = load_scenario(write_scenario(tmp_path, horizon="3m", warmup="0s"))
+    row = summary_row(simulate(loaded, "breaker", 0))
+    missing = set(row) - {"configuration", "replication"} - set(known_metrics(loaded))
+    assert not missing, f"the probe run of sim/analysis/metrics.py misses {sorted(missing)}"

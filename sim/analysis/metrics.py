@@ -4,9 +4,12 @@ or precision target naming a metric that does not exist is refused as bad input.
 from __future__ import annotations
 
 import difflib
+from functools import cache
 
-from sim.analysis.summary import LOST_CAUSES
+from sim.analysis.summary import LOST_CAUSES, summary_row
 from sim.config.model import ShopModel
+from sim.config.scenario import LoadedScenario
+from sim.engine import simulate
 from sim.engine.records import OUTCOMES
 
 
@@ -26,9 +29,36 @@ def metric_names(shop: ShopModel) -> list[str]:
     return names
 
 
-def unknown_metric(name: str, shop: ShopModel) -> str | None:
+def known_metrics(loaded: LoadedScenario) -> list[str]:
+    """The columns a run of ``loaded`` gives: the documented ones, and whatever a two-second
+    probe run without faults adds (the engine grows new summary columns over time)."""
+    return _probe(loaded.model_dump_json())
+
+
+@cache
+def _probe(data: str) -> list[str]:
+    loaded = LoadedScenario.model_validate_json(data)
+    names = metric_names(loaded.shop)
+    scenario = loaded.scenario
+    traffic = scenario.traffic.model_copy(update={"profile": []})
+    short = scenario.model_copy(
+        update={"horizon": 2.0, "warmup": 0.0, "faults": [], "traffic": traffic}
+    )
+    try:
+        result = simulate(
+            loaded.model_copy(update={"scenario": short}),
+            next(iter(scenario.configurations)),
+            check=False,
+        )
+        row = summary_row(result)
+    except Exception:  # the probe only adds names; the documented ones are known anyway
+        return names
+    return names + [k for k in row if k not in names and k not in ("configuration", "replication")]
+
+
+def unknown_metric(name: str, loaded: LoadedScenario) -> str | None:
     """None when ``name`` is a metric; else a message with a "did you mean"."""
-    known = metric_names(shop)
+    known = known_metrics(loaded)
     if name in known:
         return None
     hint = difflib.get_close_matches(name, known, n=1)

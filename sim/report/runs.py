@@ -153,7 +153,7 @@ def _settings(
     rule = None
     if precision is not None:
         metric = precision_metric or "revenue_lost"
-        problem = unknown_metric(metric, loaded.shop)
+        problem = unknown_metric(metric, loaded)
         if problem:
             raise ConfigError(problem, path="--precision-metric")
         try:
@@ -185,7 +185,7 @@ def check_hypothesis_metrics(loaded: LoadedScenario) -> None:
     problems = [
         (i, message)
         for i, h in enumerate(loaded.scenario.hypotheses)
-        if (message := unknown_metric(h.metric, loaded.shop))
+        if (message := unknown_metric(h.metric, loaded))
     ]
     if not problems:
         return

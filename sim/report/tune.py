@@ -84,7 +84,7 @@ def run_tune(
     bases = [base_configuration(s, configuration) for s in loaded]
     for s, (_, base) in zip(loaded, bases, strict=True):
         for metric in [g.metric for g in goals] + [c.metric for c in limits]:
-            if problem := unknown_metric(metric, s.shop):
+            if problem := unknown_metric(metric, s):
                 raise ConfigError(problem, file=s.source, path="--objective/--constraint")
         apply(base, _corner(parsed), s.source)  # a bad path fails here, before anything runs
     seed = loaded[0].scenario.seed if seed is None else seed
