@@ -22,8 +22,12 @@ def metric_names(shop: ShopModel) -> list[str]:
     names += ["breaker_trips", "breaker_open_s", "first_trip_s", "dependency_calls"]
     for dependency in shop.dependencies:
         names += [f"calls_{dependency}", f"errors_{dependency}"]
-    names += ["fulfillment_failed", "unconfirmed"]
-    names += [f"confirmed_{c}" for c in shop.stages.notification.channels]
+    names += ["fulfillment_failed", "cs_followups", "notifications_sent", "confirmation_p95_s"]
+    names += ["duplicate_submissions", "duplicate_orders", "refunds", "duplicate_fees"]
+    names += ["queued", "queue_max_depth", "drain_time_s", "deferred_captured"]
+    names += ["deferred_failed", "queue_rejected", "final_confirmation_p95_s"]
+    names += ["compensations", "double_charges", "charged_without_order"]
+    names += [f"confirmed_{role}" for role in ("in_app", "email", "sms")]
     names += ["failovers", *(f"gateway_share_{g}" for g in shop.stages.payment.gateways)]
     names += ["sold_from_cache", "oversold", "stockouts"]
     return names

@@ -101,6 +101,10 @@ def render(
         "revenue_over_time": "Revenue captured over time",
         "latency": "Checkout latency over time",
         "breakers": "Breaker state over time",
+        "gateway_shares": "Gateway share over time",
+        "stock": "Stock and oversells over time",
+        "confirmations": "Confirmations by channel",
+        "queue": "Capture queue over time",
     }
     for key, title in titles.items():
         if key in images:

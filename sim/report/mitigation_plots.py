@@ -80,6 +80,20 @@ def confirmation_bars(data: pd.DataFrame) -> Figure:
     ax.invert_yaxis()
     ax.set_xlabel("completed orders per run (mean)")
     ax.set_title("Confirmations by channel")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=4, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def queue_lines(data: pd.DataFrame, faults: pd.DataFrame) -> Figure:
+    """Orders waiting in the capture queue over time, per configuration."""
+    fig, ax = plt.subplots(figsize=(9, 3.6))
+    shade_faults(ax, faults)
+    for i, (config, part) in enumerate(data.groupby("configuration", sort=False, observed=True)):
+        ax.plot(part["second"] / 60, part["capture_queue"], color=f"C{i}", label=str(config))
+    ax.set_xlabel("time (min)")
+    ax.set_ylabel("orders queued")
+    ax.set_title("Capture queue depth (mean over replications); grey: fault windows")
+    ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

@@ -20,7 +20,14 @@ from typing import Any
 
 import pandas as pd
 
-from sim.analysis import by_configuration, orders_frame, plotdata, summarize, timeline_frame
+from sim.analysis import (
+    by_configuration,
+    mitigations,
+    orders_frame,
+    plotdata,
+    summarize,
+    timeline_frame,
+)
 from sim.analysis.hypotheses import Verdict, judge
 from sim.analysis.metrics import unknown_metric
 from sim.analysis.precision import Precision
@@ -31,7 +38,7 @@ from sim.engine import RunResult
 from sim.errors import ConfigError
 from sim.experiment import Executor, RunStore, replicate
 from sim.experiment.runner import Progress
-from sim.report import markdown, plots
+from sim.report import markdown, mitigation_plots, plots
 from sim.report.journal import dumps, journal, versions
 
 
@@ -230,6 +237,19 @@ def write_report(
     states = plotdata.breaker_states(timeline)
     if not states.empty:
         images["breakers"] = plots.breaker_bands(states, faults)
+    horizon = loaded.scenario.horizon
+    shares = mitigations.gateway_shares(orders, horizon)
+    if shares["gateway"].nunique() > 1:
+        images["gateway_shares"] = mitigation_plots.gateway_share_areas(shares, faults)
+    stock = mitigations.stock_over_time(timeline)
+    if not stock.empty:
+        images["stock"] = mitigation_plots.stock_lines(stock, faults)
+    confirmed = mitigations.confirmations(summary)
+    if mitigations.chain_used(confirmed):
+        images["confirmations"] = mitigation_plots.confirmation_bars(confirmed)
+    queue = mitigations.queue_over_time(timeline)
+    if not queue.empty:
+        images["queue"] = mitigation_plots.queue_lines(queue, faults)
     names = {}
     for key, fig in images.items():
         names[key] = f"{key}.png"
