@@ -300,6 +300,17 @@ def _write(
     ]
     body = yaml.safe_dump({"tuned": policy}, sort_keys=False)
     (directory / "policy.yaml").write_text("\n".join(header) + "\n" + body, encoding="utf-8")
+    breaker = tuned.payment.breaker
+    preset = getattr(breaker, "preset", None)
+    if breaker is not None and preset is not None:
+        # The tuned payment breaker in the layout of models/policies/<library>.yaml.
+        defaults = breaker.model_dump(mode="json", exclude={"preset"})
+        text = (
+            f"# The {preset} breaker of {base_name!r}, tuned by breakerlab tune; the layout of "
+            "models/policies/*.yaml\n"
+            + yaml.safe_dump({"library": preset, "defaults": defaults}, sort_keys=False)
+        )
+        (directory / "breaker_policy.yaml").write_text(text, encoding="utf-8")
     if len(goals) == 2 and not table.empty:
         fig = sweep_plots.pareto(table, goals[0].metric, goals[1].metric, best_first=best)
         plots.save(fig, directory / "pareto.png")
