@@ -9,7 +9,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from sim.config.model import ShopModel
-from sim.config.scenario import LoadedScenario, Scenario
+from sim.config.scenario import LoadedScenario, Scenario, TraceFault
+from sim.config.trace import load_trace
 from sim.config.yamlio import LineMap, load_yaml
 from sim.errors import ConfigError, ConfigErrors
 
@@ -31,6 +32,7 @@ def load_scenario(path: str | Path) -> LoadedScenario:
     if not model_path.is_file():
         raise lines.error(f"model file not found: {model_path}", ("model",))
     shop, _ = _load_model(model_path)
+    scenario = _attach_traces(scenario, path, lines)
     _check_scenario_refs(scenario, shop, lines)
     return LoadedScenario(scenario=scenario, shop=shop, source=str(path))
 
@@ -69,6 +71,23 @@ def _load_model(path: Path) -> tuple[ShopModel, LineMap]:
             )
     _raise(errors)
     return shop, lines
+
+
+def _attach_traces(scenario: Scenario, path: Path, lines: LineMap) -> Scenario:
+    """Load every trace fault's CSV, relative to the scenario file."""
+    faults = list(scenario.faults)
+    changed = False
+    for i, fault in enumerate(faults):
+        if not isinstance(fault, TraceFault):
+            continue
+        file = (path.parent / fault.file).resolve()
+        if not file.is_file():
+            raise lines.error(f"trace file not found: {file}", ("faults", i, "file"))
+        trace = load_trace(file)
+        duration = fault.duration if fault.duration > 1e-9 else trace.length
+        faults[i] = fault.model_copy(update={"trace": trace, "duration": duration})
+        changed = True
+    return scenario.model_copy(update={"faults": faults}) if changed else scenario
 
 
 def _check_scenario_refs(scenario: Scenario, shop: ShopModel, lines: LineMap) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import Discriminator, Field, Tag, WithJsonSchema, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from sim.config.breakers import ALL, BreakerChoice
 from sim.config.experiment import Hypothesis
@@ -19,6 +20,7 @@ from sim.config.fields import (
     Strict,
 )
 from sim.config.model import ErrorCategory, FailureCategory, ShopModel
+from sim.config.trace import Trace
 
 
 class ProfilePoint(Strict):
@@ -131,8 +133,18 @@ class FlappingFault(FaultBase):
     up: PositiveDuration
 
 
+class TraceFault(FaultBase):
+    """Replays an incident trace (a CSV from monitoring) against the dependency from
+    ``start``; ``duration`` defaults to the trace's length. See sim/config/trace.py."""
+
+    kind: Literal["trace"]
+    file: str = Field(description="CSV path, relative to the scenario file")
+    duration: PositiveDuration = Field(default=1e-9, description="default: the trace's length")
+    trace: SkipJsonSchema[Trace | None] = Field(default=None, exclude=True)  # set on load
+
+
 Fault = Annotated[
-    Outage | ErrorRateFault | LatencyFault | HangFault | CapacityFault | FlappingFault,
+    Outage | ErrorRateFault | LatencyFault | HangFault | CapacityFault | FlappingFault | TraceFault,
     Field(discriminator="kind"),
 ]
 

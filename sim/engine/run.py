@@ -72,7 +72,8 @@ def simulate(
             )
             continue
         draws = uniforms(stream(seed, replication, f"fault:{index}"))
-        faults.setdefault(spec.target, []).append(active_fault(spec, draws))
+        baseline = loaded.shop.dependencies[spec.target].latency
+        faults.setdefault(spec.target, []).append(active_fault(spec, draws, baseline))
     shop = Shop(
         env,
         loaded.shop,
