@@ -27,7 +27,7 @@ from rich.table import Table
 from sim.config import LoadedScenario, load_any
 from sim.config.schema import write_schemas
 from sim.errors import BreakerlabError, ConfigError
-from sim.report.runs import run_scenario
+from sim.report.runs import rebuild_report, run_scenario
 from sim.report.sweep import run_sweep
 from sim.report.tables import differences, headline
 from sim.report.tune import run_tune
@@ -159,6 +159,8 @@ def run(
     out.print(
         f"report: {result.directory / 'report.md'}", markup=False, highlight=False, soft_wrap=True
     )
+    page = result.directory / "report.html"
+    out.print(f"html: {page}", markup=False, highlight=False, soft_wrap=True)
     inconclusive = any(v.outcome == "inconclusive" for v in result.verdicts)
     if result.failed or (strict and inconclusive):
         raise typer.Exit(1)
@@ -314,6 +316,21 @@ def tune(
             soft_wrap=True,
         )
     out.print(f"policy: {result.directory / 'policy.yaml'}", markup=False, soft_wrap=True)
+
+
+@app.command()
+def report(
+    directory: Annotated[Path, typer.Argument(help="a run directory, reports/<scenario>/<run-id>")],
+) -> None:
+    """Rebuild report.md, report.html and the figures of a run from its stored results."""
+    try:
+        page = rebuild_report(directory)
+    except BreakerlabError as exc:
+        raise _fail(exc) from None
+    out.print(
+        f"report: {page.with_name('report.md')}", markup=False, highlight=False, soft_wrap=True
+    )
+    out.print(f"html: {page}", markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()

@@ -174,3 +174,41 @@ def test_overlapping_faults_outage_wins_over_latency() -> None:
     assert results[10.0] == ("success", pytest.approx(0.5))
     assert results[55.0][0] == "connection"
     assert results[70.0] == ("success", pytest.approx(0.5))
+
+
+def serve_three_calls(serves_abandoned: bool) -> tuple[str, str, str]:
+    env = simpy.Environment()
+    spec = Dependency.model_validate(
+        {"latency": {"constant": "1s"}, "capacity": 1, "serves_abandoned": serves_abandoned}
+    )
+    dep = DependencyRuntime(
+        env, "dep", spec, draws(spec.latency, stream(1, 0, "lat")), uniforms(stream(1, 0, "u")), []
+    )
+    out: dict[str, str] = {}
+
+    def call(name: str, at: float, timeout: float) -> Generator[simpy.Event, Any, None]:
+        yield env.timeout(at)
+        out[name] = yield from dep.call(timeout)
+
+    env.process(call("a", 0.0, 5.0))  # served 0 -> 1
+    env.process(call("b", 0.05, 0.5))  # queued; its caller leaves at 0.55
+    env.process(call("c", 0.6, 1.5))  # must be served by 2.1
+    env.run()
+    return out["a"], out["b"], out["c"]
+
+
+def test_a_server_that_cannot_cancel_works_for_callers_who_left() -> None:
+    """Queued calls whose caller timed out are dropped, unless the dependency
+    serves_abandoned: then they still take a slot when their turn comes."""
+    assert serve_three_calls(False) == ("success", "timeout", "success")
+    assert serve_three_calls(True) == ("success", "timeout", "timeout")
+
+
+def test_model_overrides_change_the_model_for_one_scenario(tmp_path: Any) -> None:
+    from sim.config import load_scenario
+    from tests.conftest import write_scenario
+
+    path = write_scenario(tmp_path, model_overrides={"dependencies": {"primary": {"capacity": 7}}})
+    loaded = load_scenario(path)
+    assert loaded.shop.dependencies["primary"].capacity == 7
+    assert loaded.shop.dependencies["secondary"].capacity == 80  # untouched

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from sim.analysis.recovery import recovery_row
 from sim.engine.records import ABANDONED, COMPLETED, DECLINED, FAILED, OUTCOMES, RunResult
 from sim.errors import InvariantError
 
@@ -69,6 +70,7 @@ def summary_row(result: RunResult) -> dict[str, float | int | str]:
     row.update(_stock(result, counted, completed, cause))
     row.update(_capture(result, counted))
     row.update(_saga(result, counted))
+    row.update(recovery_row(result))
     _check(row, result)
     return row
 

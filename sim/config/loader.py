@@ -31,7 +31,17 @@ def load_scenario(path: str | Path) -> LoadedScenario:
     model_path = (path.parent / scenario.model).resolve()
     if not model_path.is_file():
         raise lines.error(f"model file not found: {model_path}", ("model",))
-    shop, _ = _load_model(model_path)
+    try:
+        shop, _ = _load_model(model_path, scenario.model_overrides)
+    except ConfigError as exc:
+        if not scenario.model_overrides:
+            raise
+        raise ConfigError(
+            f"{exc.message} (in the model with this scenario's model_overrides applied)",
+            file=exc.file,
+            line=exc.line,
+            path=exc.path,
+        ) from None
     scenario = _attach_traces(scenario, path, lines)
     _check_scenario_refs(scenario, shop, lines)
     return LoadedScenario(scenario=scenario, shop=shop, source=str(path))
@@ -46,8 +56,10 @@ def load_any(path: str | Path) -> ShopModel | LoadedScenario:
     return load_scenario(path)
 
 
-def _load_model(path: Path) -> tuple[ShopModel, LineMap]:
+def _load_model(path: Path, overrides: dict[str, Any] | None = None) -> tuple[ShopModel, LineMap]:
     data, lines = load_yaml(path)
+    if overrides:
+        data = _merge(data, overrides)
     shop = _validate(ShopModel, data, lines)
     errors: list[ConfigError] = []
     gateways = set(shop.stages.payment.gateways)
@@ -71,6 +83,21 @@ def _load_model(path: Path) -> tuple[ShopModel, LineMap]:
             )
     _raise(errors)
     return shop, lines
+
+
+def _merge(base: Any, overrides: dict[str, Any]) -> Any:
+    """``base`` with ``overrides`` merged in, mapping by mapping (lists are replaced)."""
+    if not isinstance(base, dict):
+        return overrides
+    merged = dict(base)
+    for key, value in overrides.items():
+        current = merged.get(key)
+        merged[key] = (
+            _merge(current, value)
+            if isinstance(value, dict) and isinstance(current, dict)
+            else value
+        )
+    return merged
 
 
 def _attach_traces(scenario: Scenario, path: Path, lines: LineMap) -> Scenario:

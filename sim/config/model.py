@@ -60,6 +60,11 @@ class Dependency(Strict):
     refuse_latency: NonNegativeDuration = Field(
         default=0.005, description="how long a refused connection takes to fail"
     )
+    serves_abandoned: bool = Field(
+        default=False,
+        description="queued calls whose caller timed out are still served (no cancellation): "
+        "the wasted work behind retry storms and metastable failures",
+    )
     fee: Fee | None = Field(default=None, description="payment gateways only")
     decline_rate: Fraction = Field(default=0.0, description="payment gateways only")
 

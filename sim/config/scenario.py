@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, WithJsonSchema, model_validator
 from pydantic.json_schema import SkipJsonSchema
@@ -440,6 +440,11 @@ class Scenario(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     description: str = ""
     model: str = Field(description="path to the shop model, relative to this file")
+    model_overrides: dict[str, Any] = Field(
+        default_factory=dict,
+        description="merged into the model before it is checked, e.g. "
+        "{dependencies: {primary: {capacity: 20}}}: what-ifs without copying the model",
+    )
     horizon: PositiveDuration = Field(description="arrivals stop here; orders in flight finish")
     warmup: NonNegativeDuration = 0.0
     seed: int = Field(default=0, ge=0)
@@ -449,6 +454,9 @@ class Scenario(Strict):
     configurations: dict[str, Configuration] = Field(min_length=1)
     baseline: str | None = Field(
         default=None, description="configuration the others are compared with (default: first)"
+    )
+    recovery: RecoveryCheck | None = Field(
+        default=None, description="check that goodput recovers after a trigger (metastability)"
     )
     hypotheses: list[HypothesisEntry] = Field(
         default_factory=list, description="steady-state hypotheses judged on the intervals"
@@ -462,6 +470,23 @@ class Scenario(Strict):
     def _times_fit(self) -> Scenario:
         if self.warmup >= self.horizon:
             raise ValueError("warmup must be shorter than the horizon")
+        return self
+
+
+class RecoveryCheck(Strict):
+    """A metastability check: after the trigger ends, does goodput (orders completed per
+    second) come back to ``goodput`` of its pre-trigger level within ``within``?"""
+
+    trigger_start: NonNegativeDuration
+    trigger_end: NonNegativeDuration
+    within: PositiveDuration = 600.0
+    goodput: Fraction = Field(default=0.9, gt=0)
+    bin: PositiveDuration = Field(default=30.0, description="goodput is averaged per bin")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RecoveryCheck:
+        if self.trigger_end <= self.trigger_start:
+            raise ValueError("trigger_end must come after trigger_start")
         return self
 
 

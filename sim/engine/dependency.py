@@ -39,6 +39,7 @@ class DependencyRuntime:
         "name",
         "pool",
         "refuse_latency",
+        "serves_abandoned",
     )
 
     def __init__(
@@ -54,6 +55,7 @@ class DependencyRuntime:
         self.name = name
         self.pool = SlotPool(env, spec.capacity if spec.capacity is not None else math.inf)
         self.refuse_latency = spec.refuse_latency
+        self.serves_abandoned = spec.serves_abandoned
         self.faults = tuple(f for f in faults if f.kind != "capacity")
         self._latency = latency
         self._draws = draws
@@ -102,7 +104,8 @@ class DependencyRuntime:
         pool = self.pool
         remaining = timeout
         if not pool.try_acquire():
-            granted = yield pool.wait(now + timeout)
+            work = latency if self.serves_abandoned and not hang else None
+            granted = yield pool.wait(now + timeout, work)
             if not granted:
                 return self._failed(TIMEOUT)
             remaining = now + timeout - env.now

@@ -22,10 +22,10 @@ class SlotPool:
         self.env = env
         self.capacity = capacity
         self.busy = 0
-        self.queued = 0  # waiters still waiting (expired ones may linger in _waiting)
+        self.queued = 0  # entries that will still take a slot (expired ones may linger)
         self.wait_count = 0
         self.wait_total = 0.0
-        self._waiting: deque[tuple[simpy.Event, float]] = deque()
+        self._waiting: deque[tuple[simpy.Event, float, float | None]] = deque()
 
     def try_acquire(self) -> bool:
         """Take a slot if one is free, without any event."""
@@ -34,14 +34,20 @@ class SlotPool:
             return True
         return False
 
-    def wait(self, deadline: float) -> simpy.Event:
-        """An event that fires with True when a slot is handed over, False at ``deadline``."""
+    def wait(self, deadline: float, work: float | None = None) -> simpy.Event:
+        """An event that fires with True when a slot is handed over, False at ``deadline``.
+
+        With ``work``, the request stays queued after its caller gave up and, once its turn
+        comes, occupies a slot for ``work`` seconds: a server that cannot cancel.
+        """
         env = self.env
         event = env.event()
-        self._waiting.append((event, env.now))
+        self._waiting.append((event, env.now, work))
         self.queued += 1
         if deadline != math.inf:
-            env.timeout(max(0.0, deadline - env.now)).callbacks.append(partial(self._expire, event))
+            env.timeout(max(0.0, deadline - env.now)).callbacks.append(
+                partial(self._expire, event, work is None)
+            )
         return event
 
     def release(self) -> None:
@@ -64,18 +70,24 @@ class SlotPool:
     def _hand_over(self) -> None:
         waiting = self._waiting
         while waiting:
-            event, since = waiting.popleft()
+            event, since, work = waiting.popleft()
             if not event.triggered:
                 self.queued -= 1
                 self.wait_count += 1
                 self.wait_total += self.env.now - since
                 event.succeed(True)
                 return
+            if work is not None:
+                # Work whose caller already left: the slot is spent on it all the same.
+                self.queued -= 1
+                self.env.timeout(work).callbacks.append(lambda _: self.release())
+                return
         self.busy -= 1  # defensive: queued said a live waiter existed
 
-    def _expire(self, event: simpy.Event, _deadline: simpy.Event) -> None:
+    def _expire(self, event: simpy.Event, drop: bool, _deadline: simpy.Event) -> None:
         if not event.triggered:
-            self.queued -= 1
+            if drop:
+                self.queued -= 1
             event.succeed(False)
 
 

@@ -71,6 +71,8 @@ class RunResult:
     stage_stats: dict[str, tuple[int, float]]  # entries, total time in stage
     samples: dict[str, list[float]] = field(default_factory=dict)  # per-second monitor
     idempotency: bool = True  # the configuration's idempotency keys
+    # (trigger start, trigger end, time limit, goodput share, bin) of a recovery check.
+    recovery: tuple[float, float, float, float, float] | None = None
 
     @property
     def orders(self) -> int:

@@ -135,6 +135,17 @@ def simulate(
         charged_without_order=np.asarray(shop.saga.without_order, dtype=np.int8),
         refunded=np.asarray(shop.saga.refunded, dtype=float),
         idempotency=shop.idempotency,
+        recovery=(
+            None
+            if scenario.recovery is None
+            else (
+                scenario.recovery.trigger_start,
+                scenario.recovery.trigger_end,
+                scenario.recovery.within,
+                scenario.recovery.goodput,
+                scenario.recovery.bin,
+            )
+        ),
         final_at=np.asarray(shop.final_at, dtype=float),
         fulfilled=np.asarray(shop.fulfilled, dtype=bool),
         failed_over=np.asarray(shop.failed_over, dtype=bool),

@@ -1,4 +1,5 @@
-"""report.md: what was run, what it cost per configuration, and the pictures."""
+"""report.md: what was run, what it cost per configuration, and the pictures (the same
+figures report.html embeds; ``breakerlab report DIR`` rebuilds both)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import pandas as pd
 
 from sim.analysis.hypotheses import Verdict
 from sim.config.scenario import LoadedScenario
+from sim.report.figures import TITLES
 from sim.report.tables import differences as differences_table
 from sim.report.tables import headline, markdown_table
 from sim.units import format_duration
@@ -96,17 +98,7 @@ def render(
         for _, r in lost.iterrows()
     ]
     out += [markdown_table(["configuration", *causes, "total"], rows), ""]
-    titles = {
-        "revenue_lost": "Revenue lost by configuration",
-        "revenue_over_time": "Revenue captured over time",
-        "latency": "Checkout latency over time",
-        "breakers": "Breaker state over time",
-        "gateway_shares": "Gateway share over time",
-        "stock": "Stock and oversells over time",
-        "confirmations": "Confirmations by channel",
-        "queue": "Capture queue over time",
-    }
-    for key, title in titles.items():
+    for key, title in TITLES.items():
         if key in images:
             out += [f"## {title}", "", f"![{title}]({images[key]})", ""]
     out += [
@@ -119,6 +111,8 @@ def render(
         "- `journal.json`: the scenario as run, versions, seeds, timestamps, every verdict",
         "- `orders.parquet`: one row per order",
         "- `timeline.parquet`: one row per configuration, replication and second",
+        "- `transitions.parquet`: every breaker transition, at its instant",
+        "- `report.html`: this report as one self-contained page (images embedded)",
         "- `run.json`: the scenario and model as run, seed and versions",
         "",
     ]

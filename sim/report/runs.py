@@ -20,15 +20,9 @@ from typing import Any
 
 import pandas as pd
 
-from sim.analysis import (
-    by_configuration,
-    mitigations,
-    orders_frame,
-    plotdata,
-    summarize,
-    timeline_frame,
-)
+from sim.analysis import by_configuration, orders_frame, plotdata, summarize, timeline_frame
 from sim.analysis.hypotheses import Verdict, judge
+from sim.analysis.load import RunData, load_run, transitions_frame
 from sim.analysis.metrics import unknown_metric
 from sim.analysis.precision import Precision
 from sim.analysis.stats import paired_differences
@@ -38,7 +32,8 @@ from sim.engine import RunResult
 from sim.errors import ConfigError
 from sim.experiment import Executor, RunStore, replicate
 from sim.experiment.runner import Progress
-from sim.report import markdown, mitigation_plots, plots
+from sim.report import html, markdown
+from sim.report.figures import draw_all
 from sim.report.journal import dumps, journal, versions
 
 
@@ -210,54 +205,42 @@ def _with_warmup(loaded: LoadedScenario, warmup: float) -> LoadedScenario:
     return loaded.model_copy(update={"scenario": scenario})
 
 
-def write_report(
-    directory: Path,
-    loaded: LoadedScenario,
-    summary: pd.DataFrame,
-    ci: pd.DataFrame,
-    orders: pd.DataFrame,
-    timeline: pd.DataFrame,
-    replications: int,
-    seed: int,
-    differences: pd.DataFrame | None = None,
-    verdicts: list[Verdict] | None = None,
-) -> None:
-    """Plots and report.md from the tables of a run."""
-    faults = plotdata.fault_windows(loaded.scenario)
-    lost = plotdata.revenue_lost(summary)
-    images = {
-        "revenue_lost": plots.revenue_lost_bars(lost),
-        "revenue_over_time": plots.revenue_lines(
-            plotdata.revenue_over_time(timeline, loaded.scenario.horizon), faults
-        ),
-        "latency": plots.latency_lines(
-            plotdata.latency_over_time(orders, loaded.scenario.horizon), faults
-        ),
-    }
-    states = plotdata.breaker_states(timeline)
-    if not states.empty:
-        images["breakers"] = plots.breaker_bands(states, faults)
-    horizon = loaded.scenario.horizon
-    shares = mitigations.gateway_shares(orders, horizon)
-    if shares["gateway"].nunique() > 1:
-        images["gateway_shares"] = mitigation_plots.gateway_share_areas(shares, faults)
-    stock = mitigations.stock_over_time(timeline)
-    if not stock.empty:
-        images["stock"] = mitigation_plots.stock_lines(stock, faults)
-    confirmed = mitigations.confirmations(summary)
-    if mitigations.chain_used(confirmed):
-        images["confirmations"] = mitigation_plots.confirmation_bars(confirmed)
-    queue = mitigations.queue_over_time(timeline)
-    if not queue.empty:
-        images["queue"] = mitigation_plots.queue_lines(queue, faults)
-    names = {}
-    for key, fig in images.items():
-        names[key] = f"{key}.png"
-        plots.save(fig, directory / names[key])
+def write_report(directory: Path, data: RunData) -> list[Path]:
+    """The figures (PNG), report.md and report.html of a run, from its tables; the paths
+    written. report.html embeds the very PNG bytes report.md links to."""
+    images = draw_all(data)
+    written = []
+    for image in images:
+        (directory / image.filename).write_bytes(image.png)
+        written.append(directory / image.filename)
+    lost = plotdata.revenue_lost(data.summary)
     text = markdown.render(
-        loaded, ci, lost, names, replications, seed, differences=differences, verdicts=verdicts
+        data.loaded,
+        data.ci,
+        lost,
+        {image.key: image.filename for image in images},
+        data.replications,
+        data.seed,
+        differences=data.differences,
+        verdicts=data.verdicts,
     )
     (directory / "report.md").write_text(text, encoding="utf-8")
+    (directory / "report.html").write_text(html.render(data, images), encoding="utf-8")
+    return [*written, directory / "report.md", directory / "report.html"]
+
+
+def rebuild_report(directory: str | Path) -> Path:
+    """``breakerlab report DIR``: report.md, report.html and the figures again from the
+    stored tables (no simulation), each file replaced atomically; the report.html path."""
+    data = load_run(directory)
+    root = Path(directory)
+    staging = Path(tempfile.mkdtemp(prefix=".report-", dir=root))
+    try:
+        for path in write_report(staging, data):
+            path.replace(root / path.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return root / "report.html"
 
 
 def _write(
@@ -279,15 +262,18 @@ def _write(
         seed = int(record["seeds"]["seed"])
         orders = orders_frame(results)
         timeline = timeline_frame(results)
+        transitions = transitions_frame(results)
         summary.to_csv(staging / "summary.csv", index=False, float_format="%.6f")
         ci.to_csv(staging / "summary_ci.csv", index=False, float_format="%.6f")
         differences.to_csv(staging / "differences_ci.csv", index=False, float_format="%.6f")
         orders.to_parquet(staging / "orders.parquet", index=False)
         timeline.to_parquet(staging / "timeline.parquet", index=False)
-        write_report(
-            staging, loaded, summary, ci, orders, timeline, replications, seed,
-            differences=differences, verdicts=verdicts,
+        transitions.to_parquet(staging / "transitions.parquet", index=False)
+        data = RunData(
+            loaded, summary, ci, differences, orders, timeline, transitions,
+            baseline, replications, seed, verdicts=verdicts,
         )  # fmt: skip
+        write_report(staging, data)
         meta = {
             "scenario": loaded.scenario.model_dump(mode="json"),
             "model": loaded.shop.model_dump(mode="json"),

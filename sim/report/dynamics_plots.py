@@ -1,0 +1,129 @@
+"""Drawings of a run's dynamics: the scenario and fault timeline, queue depths and dependency
+call amplification (data from ``sim.analysis.dynamics``). Draws only."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+from sim.report.plots import shade_faults
+
+KIND_COLORS = {
+    "outage": "#d1495b",
+    "error_rate": "#f2a541",
+    "latency": "#6c8ebf",
+    "hang": "#7a1f2b",
+    "capacity": "#8e6c8a",
+    "flapping": "#e07a5f",
+    "trace": "#3d405b",
+}
+
+
+def fault_gantt(
+    schedule: pd.DataFrame, arrivals: pd.DataFrame, dependencies: list[str], horizon: float
+) -> Figure:
+    """Top: arrivals per second (mean over replications). Bottom: one row per dependency,
+    a bar for each interval a fault is active, coloured by kind, hatched while it ramps."""
+    rows = list(dict.fromkeys([*schedule["target"], *dependencies]))
+    fig, (top, ax) = plt.subplots(
+        2,
+        1,
+        figsize=(9, 1.6 + 0.32 * len(rows) + 1.6),
+        sharex=True,
+        gridspec_kw={"height_ratios": [1.3, 0.3 * len(rows) + 0.4]},
+    )
+    for i, (config, part) in enumerate(arrivals.groupby("configuration", observed=True)):
+        if i == 0:  # every configuration faces the same customers
+            top.plot(part["time_s"] / 60, part["arrivals"], color="0.3")
+            top.set_title(f"Arrivals (configuration {config}; all see the same)", fontsize=9)
+    top.set_ylabel("orders/s")
+    top.set_ylim(bottom=0)
+    for _, f in schedule.iterrows():
+        y = rows.index(str(f["target"]))
+        color = KIND_COLORS.get(str(f["kind"]), "0.5")
+        start, end = f["start_s"] / 60, f["end_s"] / 60
+        ramp = min(float(f["ramp_s"]), float(f["end_s"] - f["start_s"])) / 60
+        ax.barh(y, end - start, left=start, height=0.6, color=color, alpha=0.9)
+        if ramp > 0:
+            ax.barh(y, ramp, left=start, height=0.6, color="white", alpha=0.5, hatch="///")
+        ax.text(end, y, f" {f['label']}", va="center", fontsize=7)
+        top.axvspan(start, end, color="0.9", zorder=0)
+    ax.set_yticks(range(len(rows)), rows, fontsize=8)
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.set_xlim(0, horizon / 60)
+    ax.set_xlabel("time (min)")
+    kinds = list(dict.fromkeys(schedule["kind"]))
+    if kinds:
+        ax.legend(
+            handles=[Patch(color=KIND_COLORS.get(str(k), "0.5"), label=str(k)) for k in kinds],
+            fontsize=7,
+            loc="lower right",
+        )
+    else:
+        ax.text(0.5, 0.5, "no faults", transform=ax.transAxes, ha="center", color="0.4")
+    ax.set_title("Faults per dependency (hatched: ramping up)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def queue_depth_lines(data: pd.DataFrame, faults: pd.DataFrame) -> Figure:
+    """One panel per queue (checkout, and capture when used): mean depth per configuration."""
+    queues = list(dict.fromkeys(data["queue"]))
+    fig, axes = plt.subplots(
+        len(queues), 1, figsize=(9, 2.8 * len(queues) + 0.6), sharex=True, squeeze=False
+    )
+    for ax, queue in zip(axes[:, 0], queues, strict=True):
+        shade_faults(ax, faults)
+        part = data[data["queue"] == queue]
+        for i, (config, lines) in enumerate(
+            part.groupby("configuration", sort=False, observed=True)
+        ):
+            ax.plot(lines["time_s"] / 60, lines["depth"], color=f"C{i}", label=str(config))
+        ax.set_ylabel(f"{queue} queue (orders)")
+        ax.set_ylim(bottom=0)
+    axes[0, 0].set_title("Queue depth over time (mean over replications); grey: fault windows")
+    axes[0, 0].legend(fontsize=8)
+    axes[-1, 0].set_xlabel("time (min)")
+    fig.tight_layout()
+    return fig
+
+
+def amplification_lines(data: pd.DataFrame, faults: pd.DataFrame) -> Figure:
+    """Left: all dependency calls per arriving order per configuration. Right: the same per
+    dependency for the dependencies whose ratio moved the most."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8), sharex=True)
+    for ax in (left, right):
+        shade_faults(ax, faults)
+    total = data[data["dependency"] == "all"]
+    for i, (config, part) in enumerate(total.groupby("configuration", sort=False, observed=True)):
+        left.step(part["time_s"] / 60, part["calls_per_order"], where="post", color=f"C{i}",
+                  label=str(config))  # fmt: skip
+    left.set_ylabel("dependency calls per arriving order")
+    left.set_title("All dependencies", fontsize=9)
+    left.legend(fontsize=8)
+    each = data[data["dependency"] != "all"]
+    spread = each.groupby("dependency")["calls_per_order"].agg(lambda s: s.max() - s.min())
+    shown = list(spread.sort_values(ascending=False).index[:3])
+    styles = ["-", "--", ":"]
+    for i, (config, part) in enumerate(each.groupby("configuration", sort=False, observed=True)):
+        for style, dependency in zip(styles, shown, strict=False):
+            lines = part[part["dependency"] == dependency]
+            label = f"{config}: {dependency}"
+            right.step(lines["time_s"] / 60, lines["calls_per_order"], where="post",
+                       color=f"C{i}", ls=style, label=label)  # fmt: skip
+    right.set_title("Dependencies whose ratio moved most", fontsize=9)
+    right.legend(fontsize=6, ncol=2)
+    for ax in (left, right):
+        ax.set_xlabel("time (min)")
+        ax.set_ylim(bottom=0)
+    fig.suptitle(
+        "Dependency call amplification (calls per arriving order, per minute; steps: bins)"
+    )
+    fig.tight_layout()
+    return fig
