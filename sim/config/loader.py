@@ -9,7 +9,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from sim.config.model import ShopModel
-from sim.config.scenario import LoadedScenario, Scenario, TraceFault
+from sim.config.scenario import Configuration, LoadedScenario, Scenario, TraceFault
+from sim.config.settings import with_settings
 from sim.config.trace import load_trace
 from sim.config.yamlio import LineMap, load_yaml
 from sim.errors import ConfigError, ConfigErrors
@@ -155,13 +156,39 @@ def _check_scenario_refs(scenario: Scenario, shop: ShopModel, lines: LineMap) ->
         errors.append(
             lines.error(_unknown("configuration", scenario.baseline, names), ("baseline",))
         )
+    for i, change in enumerate(scenario.config_changes):
+        targets = change.configurations or list(scenario.configurations)
+        for j, name in enumerate(targets):
+            if name not in scenario.configurations:
+                at_name = ("config_changes", i, "configurations", j)
+                unknown = _unknown("configuration", name, scenario.configurations)
+                errors.append(lines.error(unknown, at_name))
+                continue
+            written = scenario.configurations[name]
+            try:
+                changed = with_settings(written, change.set)
+                for stage in ("inventory", "payment", "order_record", "fulfillment"):
+                    before, after = getattr(written, stage), getattr(changed, stage)
+                    for layer in ("breaker", "bulkhead", "rate_limiter", "hedging"):
+                        if (getattr(before, layer) is None) != (getattr(after, layer) is None):
+                            raise ValueError(
+                                f"{stage}.{layer}: a change may tune a layer the configuration "
+                                "has, not add or remove one"
+                            )
+            except ValidationError as exc:
+                first = exc.errors(include_url=False)[0]
+                field = ".".join(str(p) for p in first["loc"])
+                message = _message(first, tuple(first["loc"]), Configuration)
+                at_set = ("config_changes", i, "set")
+                errors.append(lines.error(f"{field}: {message} (in {name!r})", at_set))
+            except ValueError as exc:
+                errors.append(lines.error(f"{exc} (in {name!r})", ("config_changes", i, "set")))
     for i, hypothesis in enumerate(scenario.hypotheses):
         for j, name in enumerate(hypothesis.configurations or []):
             if name not in scenario.configurations:
-                where = ("hypotheses", i, "configurations", j)
-                errors.append(
-                    lines.error(_unknown("configuration", name, scenario.configurations), where)
-                )
+                at_hypothesis = ("hypotheses", i, "configurations", j)
+                unknown = _unknown("configuration", name, scenario.configurations)
+                errors.append(lines.error(unknown, at_hypothesis))
     for i, point in enumerate(scenario.traffic.profile):
         if point.at >= scenario.horizon:
             errors.append(

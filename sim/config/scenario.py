@@ -455,6 +455,9 @@ class Scenario(Strict):
     baseline: str | None = Field(
         default=None, description="configuration the others are compared with (default: first)"
     )
+    config_changes: list[ConfigChange] = Field(
+        default_factory=list, description="policy changes while the scenario runs"
+    )
     recovery: RecoveryCheck | None = Field(
         default=None, description="check that goodput recovers after a trigger (metastability)"
     )
@@ -487,6 +490,22 @@ class RecoveryCheck(Strict):
     def _ordered(self) -> RecoveryCheck:
         if self.trigger_end <= self.trigger_start:
             raise ValueError("trigger_end must come after trigger_start")
+        return self
+
+
+class ConfigChange(Strict):
+    """At ``at``, set policy parameters by dotted path (``payment.breaker.failure_rate_
+    threshold: 90``) in the named configurations (default: all); back at ``until``."""
+
+    at: NonNegativeDuration
+    until: NonNegativeDuration | None = None
+    configurations: list[str] | None = None
+    set: dict[str, Any] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ConfigChange:
+        if self.until is not None and self.until <= self.at:
+            raise ValueError("until must come after at")
         return self
 
 

@@ -59,6 +59,14 @@ class PaymentOrchestrator:
         ]
         self._draws = draws
 
+    def set_policy(self, policy: PaymentPolicy) -> None:
+        """New routing at run time (the gateways themselves stay)."""
+        self.policy = policy
+        self.weights = [
+            (policy.weights or {}).get(g.guarded.name, 0.0) if policy.routing == "weighted" else 1.0
+            for g in self.gateways
+        ]
+
     def recovered(self, gateway: str, now: float) -> None:
         """A gateway's breaker closed again: start its slow start."""
         for g in self.gateways:

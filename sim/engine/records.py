@@ -73,6 +73,7 @@ class RunResult:
     idempotency: bool = True  # the configuration's idempotency keys
     # (trigger start, trigger end, time limit, goodput share, bin) of a recovery check.
     recovery: tuple[float, float, float, float, float] | None = None
+    config_events: list[tuple[float, str]] = field(default_factory=list)  # run-time changes
 
     @property
     def orders(self) -> int:

@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 import simpy
 
-from sim.config.scenario import LoadedScenario
+from sim.config.scenario import ConfigChange, Configuration, LoadedScenario
+from sim.config.settings import with_settings
 from sim.dists import poisson_arrivals, rate_breakpoints, stream, uniforms, vector_sampler
 from sim.engine.faults import active_fault, drive_capacity
 from sim.engine.invariants import check_run
@@ -83,6 +84,15 @@ def simulate(
         faults,
         scenario.traffic.resubmit,
     )
+    changes = [
+        c
+        for c in scenario.config_changes
+        if c.configurations is None or configuration in c.configurations
+    ]
+    config_events: list[tuple[float, str]] = []
+    if changes:
+        base = scenario.configurations[configuration]
+        env.process(_change_config(env, shop, base, changes, config_events))
     for target, windows in capacity_faults.items():
         env.process(drive_capacity(env, shop.dependencies[target].pool, windows))
 
@@ -135,6 +145,7 @@ def simulate(
         charged_without_order=np.asarray(shop.saga.without_order, dtype=np.int8),
         refunded=np.asarray(shop.saga.refunded, dtype=float),
         idempotency=shop.idempotency,
+        config_events=config_events,
         recovery=(
             None
             if scenario.recovery is None
@@ -166,6 +177,28 @@ def simulate(
     if check:
         check_run(result)
     return result
+
+
+def _change_config(
+    env: simpy.Environment,
+    shop: Shop,
+    base: Configuration,
+    changes: list[ConfigChange],
+    events: list[tuple[float, str]],
+) -> Generator[simpy.Event, Any, None]:
+    """Apply each change at its time and undo it at its end; overlapping changes stack in
+    the order the scenario lists them."""
+    edges = sorted({c.at for c in changes} | {c.until for c in changes if c.until is not None})
+    for t in edges:
+        if t > env.now:
+            yield env.timeout(t - env.now)
+        active = [c for c in changes if c.at <= t and (c.until is None or t < c.until)]
+        config = base
+        for change in active:
+            config = with_settings(config, change.set)
+        shop.reconfigure(config)
+        settings = ", ".join(f"{k}={v}" for c in active for k, v in c.set.items())
+        events.append((t, settings or "back to the configuration as written"))
 
 
 def _arrive(

@@ -13,6 +13,7 @@ from typing import Any
 
 import simpy
 
+from sim.config.breakers import CategoryBreakers, ExternalBreaker
 from sim.config.model import ShopModel
 from sim.config.scenario import Configuration, RetrySpec, SemaphoreBulkhead, StagePolicy
 from sim.dists import draws, stream, uniforms, vector_sampler
@@ -31,12 +32,14 @@ from sim.engine.pool import SlotPool, ThreadPoolSlots
 from sim.engine.records import ABANDONED, COMPLETED, DECLINED, FAILED
 from sim.engine.saga import SagaLedger, run_saga
 from sim.resilience import RetryPolicy
+from sim.resilience.breaker import CircuitBreaker
 from sim.resilience.budget import (
     AwsRetryQuota,
     EnvoyRetryBudget,
     RetryBudget,
     TokenBucketBudget,
 )
+from sim.resilience.presets import policy_from_spec
 from sim.resilience.ratelimit import RateLimiter
 
 STAGES = ("cart", "inventory", "payment", "order_record", "fulfillment", "notification")
@@ -225,6 +228,45 @@ class Shop:
             layers=policy.layers,
             **stack_setup(self.env, policy),
         )
+
+    def reconfigure(self, config: Configuration) -> None:
+        """Apply a configuration change while running: timeouts, retries, breaker
+        parameters, routing, grace buffers, the confirmation chain, processing mode and
+        idempotency. Breakers keep their state; layers are neither added nor removed."""
+        stages = self.model.stages
+        self._restack(self.inventory, config.inventory, stages.inventory.timeout)
+        self._restack(self.order_record, config.order_record, stages.order_record.timeout)
+        self._restack(self.fulfillment, config.fulfillment, stages.fulfillment.timeout)
+        for gateway in self.payment.gateways:
+            self._restack(gateway.guarded, config.payment, stages.payment.timeout)
+        self.payment.set_policy(config.payment)
+        channels = (self.chain.in_app_channel, self.chain.email_channel, self.chain.sms_channel)
+        for role, guarded in zip(ROLES, channels, strict=True):
+            self._restack(guarded, config.notification.channel(role), stages.notification.timeout)
+        self.chain.fallback_chain = config.notification.fallback_chain
+        self.stock.ttl = config.inventory.cache_ttl
+        self.stock.grace = config.inventory.grace_units
+        self.idempotency = config.idempotency_keys
+        processing = config.processing
+        self.mode, self.workflow = processing.mode, processing.workflow
+        if processing.mode != "sync" and self.capture is None:
+            self.capture = CaptureQueue(
+                self.env,
+                processing.queue_capacity,
+                processing.consumers,
+                self._deferred,
+                processing.retry_delay,
+            )
+
+    def _restack(self, guarded: GuardedDependency, policy: StagePolicy, timeout: float) -> None:
+        guarded.timeout = policy.timeout if policy.timeout is not None else timeout
+        guarded.retry, guarded.budget = retry_setup(policy.retry)
+        breaker, spec = guarded.breaker, policy.breaker
+        if not isinstance(breaker, CircuitBreaker) or spec is None:
+            return
+        if isinstance(spec, CategoryBreakers | ExternalBreaker):
+            return  # groups and outside breakers keep the parameters they were built with
+        breaker.reconfigure(policy_from_spec(spec))
 
     def _on_gateway(self, name: str) -> Listener:
         """A gateway breaker's listener: record the transition, and start a slow start when

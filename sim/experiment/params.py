@@ -18,6 +18,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from sim.config.scenario import Configuration
+from sim.config.settings import with_settings
 from sim.errors import ConfigError
 from sim.units import parse_duration
 
@@ -166,21 +167,12 @@ def apply(
     base: Configuration, assignments: dict[str, Value], source: str | None = None
 ) -> Configuration:
     """``base`` with each dotted path set; a ConfigError names the parameter on bad values."""
-    data: dict[str, Any] = base.model_dump(mode="json", by_alias=True, exclude_unset=True)
-    for path, value in assignments.items():
-        node = data
-        keys = path.split(".")
-        for key in keys[:-1]:
-            child = node.get(key)
-            if child is None:
-                child = node[key] = {}
-            elif not isinstance(child, dict):
-                raise ConfigError(f"{key!r} is not a group of settings", path=f"--param {path}")
-            node = child
-        node[keys[-1]] = value
     try:
-        return Configuration.model_validate(data)
-    except ValidationError as exc:
+        return with_settings(base, assignments)
+    except ValueError as exc:
+        if not isinstance(exc, ValidationError):
+            paths = ", ".join(assignments)
+            raise ConfigError(str(exc), file=source, path=f"--param {paths}") from None
         first = exc.errors(include_url=False)[0]
         loc = ".".join(str(part) for part in first["loc"])
         message = str(first["msg"]).removeprefix("Value error, ")

@@ -263,6 +263,20 @@ class CircuitBreaker:
         else:
             self._transition(now, state)
 
+    def reconfigure(self, policy: BreakerPolicy) -> None:
+        """New parameters at run time. The state stays; the window is kept when its shape
+        is unchanged and starts empty otherwise (its old counts would mean other things)."""
+        old = self.policy
+        self.policy = policy
+        shape = (old.window, old.sliding_window_size, old.window_duration, old.bucket_duration)
+        if shape != (
+            policy.window,
+            policy.sliding_window_size,
+            policy.window_duration,
+            policy.bucket_duration,
+        ) and self.state in (CLOSED, METRICS_ONLY):
+            self._window = policy.new_window()
+
     def subscribe(self, listener: TransitionListener) -> None:
         """Call ``listener(now, old_state, new_state)`` on every transition."""
         self._listeners.append(listener)
