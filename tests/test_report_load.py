@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.analysis import dynamics
+from sim.analysis import dynamics, pareto
 from sim.analysis.load import RunData, load_run, transitions_from_timeline
 from sim.config import load_scenario
 from sim.report.runs import RunOutput, run_scenario
@@ -153,3 +153,23 @@ def test_breaker_trips_per_replication() -> None:
     out = dynamics.breaker_trips(transitions, replications=4).iloc[0]
     assert out["trips"] == pytest.approx(2 / 4)
     assert out["first_open_s"] == 10.5
+
+
+def test_pareto_front_and_the_pick_on_its_interval() -> None:
+    points = pd.DataFrame(
+        {
+            "lost": [10.0, 12.0, 9.0, 11.0],
+            "lost_ci_low": [8.0, 11.0, 5.0, 10.0],
+            "lost_ci_high": [12.0, 13.0, 13.0, 12.0],
+            "p99": [2.0, 1.0, 2.9, 2.5],
+            "p99_ci_low": [1.9, 0.9, 2.5, 2.4],
+            "p99_ci_high": [2.1, 1.1, 3.3, 2.6],
+        }
+    )
+    front = pareto.pareto_front(points, "lost", "p99")
+    assert front["pareto"].tolist() == [True, True, True, False]  # 3 is worse than 0 on both
+    # Point 2 has the lowest mean but its p99 interval crosses the budget of 3 s.
+    assert pareto.pick_setting(points, "lost", "p99", budget=3.0) == 0
+    assert pareto.feasible(points, "p99", 3.0)["feasible"].tolist() == [True, True, False, True]
+    with pytest.raises(ValueError, match="no point"):
+        pareto.pick_setting(points, "lost", "p99", budget=0.5)

@@ -117,3 +117,24 @@ def breaker_trips(transitions: pd.DataFrame, replications: int) -> pd.DataFrame:
     out = grouped.agg(count=("time_s", "size"), first_open_s=("time_s", "min")).reset_index()
     out["trips"] = out["count"] / max(replications, 1)
     return pd.DataFrame(out[columns])
+
+
+def series_over_time(
+    timeline: pd.DataFrame, columns: list[str], bin_s: int = 30, until: float | None = None
+) -> pd.DataFrame:
+    """Timeline ``columns`` averaged over the seconds of each bin and over replications
+    (e.g. ``completed`` for goodput per second, ``queue_primary`` for a dependency's
+    backlog): configuration, time_s, then the columns."""
+    frame = timeline if until is None else timeline[timeline["second"] < until]
+    binned = frame.assign(time_s=(frame["second"] // bin_s) * bin_s)
+    mean = binned.groupby(["configuration", "time_s"], observed=True)[columns].mean()
+    return pd.DataFrame(mean.reset_index())
+
+
+def trace_frame(times: list[float], columns: dict[str, list[float]], start: float) -> pd.DataFrame:
+    """An incident trace as a table on the simulation's clock: time_s (``start`` plus the
+    trace's own time), then its columns (availability, error rates, latency)."""
+    frame = pd.DataFrame({"time_s": [start + t for t in times]})
+    for name, values in columns.items():
+        frame[name] = values
+    return frame

@@ -127,3 +127,43 @@ def amplification_lines(data: pd.DataFrame, faults: pd.DataFrame) -> Figure:
     )
     fig.tight_layout()
     return fig
+
+
+def trace_panels(trace: pd.DataFrame, horizon: float) -> Figure:
+    """An incident trace: shares of calls (availability, error rates) on top, latency
+    percentiles or multiplier below, on the simulation's clock."""
+    rates = [c for c in trace.columns if c == "availability" or c.endswith("_rate")]
+    latency = [c for c in trace.columns if c.startswith("latency_")]
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 5), sharex=True)
+    minutes = trace["time_s"] / 60
+    for column in rates:
+        top.plot(minutes, trace[column], marker=".", label=column)
+    top.set_ylabel("share of calls")
+    top.set_ylim(-0.02, 1.02)
+    top.legend(fontsize=8)
+    top.set_title("Incident trace as replayed (points: the trace's rows, interpolated between)")
+    for column in latency:
+        bottom.plot(minutes, trace[column], marker=".", label=column)
+    bottom.set_ylabel("latency (s)" if "latency_multiplier" not in latency else "latency")
+    bottom.legend(fontsize=8)
+    bottom.set_xlabel("time (min)")
+    bottom.set_xlim(0, horizon / 60)
+    fig.tight_layout()
+    return fig
+
+
+def series_lines(
+    data: pd.DataFrame, column: str, faults: pd.DataFrame, ylabel: str, title: str
+) -> Figure:
+    """One timeline series (``sim.analysis.dynamics.series_over_time``) per configuration."""
+    fig, ax = plt.subplots(figsize=(9, 3.6))
+    shade_faults(ax, faults)
+    for i, (config, part) in enumerate(data.groupby("configuration", sort=False, observed=True)):
+        ax.plot(part["time_s"] / 60, part[column], color=f"C{i}", label=str(config))
+    ax.set_xlabel("time (min)")
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(bottom=0)
+    ax.set_title(f"{title}; grey: fault windows")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
