@@ -24,7 +24,7 @@ def rows() -> dict[str, dict[str, float | int | str]]:
 def test_unbudgeted_retries_stay_collapsed_after_the_trigger(rows: dict[str, dict]) -> None:
     storm = rows["unbudgeted-retries"]
     assert storm["stayed_degraded"] == 1.0
-    assert math.isnan(float(storm["recovery_time_s"]))
+    assert math.isnan(float(storm["goodput_recovery_s"]))
     assert float(storm["retry_amplification"]) > 2.5
 
 
@@ -32,7 +32,7 @@ def test_unbudgeted_retries_stay_collapsed_after_the_trigger(rows: dict[str, dic
 def test_a_budget_or_a_breaker_recovers(rows: dict[str, dict], configuration: str) -> None:
     row = rows[configuration]
     assert row["stayed_degraded"] == 0.0
-    assert float(row["recovery_time_s"]) <= 300
+    assert float(row["goodput_recovery_s"]) <= 300
     assert float(row["revenue_lost_pct"]) < 0.5 * float(
         rows["unbudgeted-retries"]["revenue_lost_pct"]
     )

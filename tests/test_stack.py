@@ -6,6 +6,7 @@ import math
 from collections.abc import Generator
 from typing import Any
 
+import numpy as np
 import pytest
 import simpy
 
@@ -155,3 +156,62 @@ def test_breaker_outside_retry_sees_one_result_per_call() -> None:
         calls_at(env, g, [0.0])
         counts[name] = g.breaker.metrics(math.inf)[0]
     assert counts == {"inside": 3, "outside": 1}
+
+
+def test_a_customer_who_left_never_strands_a_half_open_permit(tmp_path: Any) -> None:
+    """Regression: through the general stack (hedging here), a call abandoned inside the
+    breaker used to keep its half-open permit, leaving the breaker half-open for ever."""
+    from sim.config import load_scenario
+    from sim.engine import simulate
+    from tests.conftest import write_scenario
+
+    breaker = {
+        "minimum_number_of_calls": 10,
+        "sliding_window_size": 20,
+        "wait_duration_in_open_state": "5s",
+    }
+    path = write_scenario(  # the default fault: the primary is down from 2 to 3 minutes
+        tmp_path,
+        traffic={
+            "rate": "15/s",
+            "basket": {"constant": 50},
+            "patience": {"exponential": {"mean": "5s"}},
+        },
+        configurations={
+            "c": {
+                "payment": {
+                    "timeout": "2s",
+                    "breaker": breaker,
+                    "hedging": {"max_hedged_attempts": 2, "delay": "300ms"},
+                }
+            }
+        },
+    )
+    result = simulate(load_scenario(path), "c", 0)
+    last = [new for _, name, _, new in result.transitions if name == "primary"][-1]
+    assert last == "closed"
+    late = (result.arrival > 185) & (result.outcome == 0)  # the outage ends at 3 min
+    assert np.count_nonzero(late) > 100
+
+
+def test_hedged_captures_that_land_late_are_charged(tmp_path: Any) -> None:
+    """Regression: without idempotency keys, a hedged capture whose loser also went through
+    is a double charge, even when the loser lands after the saga moved on."""
+    from sim.analysis import summary_row
+    from sim.config import load_scenario
+    from sim.engine import simulate
+    from tests.conftest import write_scenario
+
+    path = write_scenario(
+        tmp_path,
+        faults=[],
+        configurations={
+            "c": {
+                "idempotency_keys": False,
+                "processing": {"workflow": "saga"},
+                "payment": {"hedging": {"max_hedged_attempts": 1, "delay": 0}},
+            }
+        },
+    )
+    row = summary_row(simulate(load_scenario(path), "c", 0))
+    assert int(row["double_charges"]) > 0.5 * int(row["completed"])

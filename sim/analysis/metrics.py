@@ -27,6 +27,8 @@ def metric_names(shop: ShopModel) -> list[str]:
     names += ["queued", "queue_max_depth", "drain_time_s", "deferred_captured"]
     names += ["deferred_failed", "queue_rejected", "final_confirmation_p95_s"]
     names += ["compensations", "double_charges", "charged_without_order"]
+    names += ["interrupted", "resumed", "compensated_after_crash", "recovery_time_s"]
+    names += ["goodput_recovery_s", "stayed_degraded", "retry_amplification"]
     names += [f"confirmed_{role}" for role in ("in_app", "email", "sms")]
     names += ["failovers", *(f"gateway_share_{g}" for g in shop.stages.payment.gateways)]
     names += ["sold_from_cache", "oversold", "stockouts"]

@@ -20,7 +20,7 @@ def goodput(result: RunResult, bin_s: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def recovery_row(result: RunResult) -> dict[str, float]:
-    """recovery_time_s (nan: not within the limit), stayed_degraded (1 or 0) and
+    """goodput_recovery_s (nan: not within the limit), stayed_degraded (1 or 0) and
     retry_amplification: how much calls per order grew after the trigger (1: not at all)."""
     if result.recovery is None:
         return {}
@@ -32,7 +32,7 @@ def recovery_row(result: RunResult) -> dict[str, float]:
     recovered = [k for k in after if rate[k] >= share * baseline]
     recovery = float(starts[recovered[0]] - end) if recovered else math.nan
     return {
-        "recovery_time_s": recovery,
+        "goodput_recovery_s": recovery,
         "stayed_degraded": float(not recovered),
         "retry_amplification": _amplification(result, end, end + within),
     }

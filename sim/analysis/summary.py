@@ -71,6 +71,7 @@ def summary_row(result: RunResult) -> dict[str, float | int | str]:
     row.update(_capture(result, counted))
     row.update(_saga(result, counted))
     row.update(recovery_row(result))
+    row.update(_crashes(result, counted))
     _check(row, result)
     return row
 
@@ -147,6 +148,22 @@ def _dependencies(result: RunResult) -> dict[str, int]:
         out[f"errors_{name}"] = int(np.count_nonzero(errors >= result.warmup))
         total += counted
     return {"dependency_calls": total, **out}
+
+
+def _crashes(result: RunResult, counted: np.ndarray) -> dict[str, float | int]:
+    """Orders a crash interrupted, how recovery settled them, and how long recovery took:
+    the longest time from a site's restart to the settling of an order it had interrupted."""
+    if result.interrupted.size == 0:
+        return {}
+    interrupted = result.interrupted[counted]
+    delays = (result.recovered_at - result.restarted_at)[result.interrupted]
+    delays = delays[~np.isnan(delays)]
+    return {
+        "interrupted": int(np.count_nonzero(interrupted)),
+        "resumed": int(np.count_nonzero(result.resumed[counted])),
+        "compensated_after_crash": int(np.count_nonzero(result.compensated_after_crash[counted])),
+        "recovery_time_s": float(delays.max()) if delays.size else 0.0,
+    }
 
 
 def _saga(result: RunResult, counted: np.ndarray) -> dict[str, int]:

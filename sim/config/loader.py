@@ -9,7 +9,13 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from sim.config.model import ShopModel
-from sim.config.scenario import Configuration, LoadedScenario, Scenario, TraceFault
+from sim.config.scenario import (
+    Configuration,
+    CrashFault,
+    LoadedScenario,
+    Scenario,
+    TraceFault,
+)
 from sim.config.settings import with_settings
 from sim.config.trace import load_trace
 from sim.config.yamlio import LineMap, load_yaml
@@ -122,6 +128,14 @@ def _check_scenario_refs(scenario: Scenario, shop: ShopModel, lines: LineMap) ->
     errors: list[ConfigError] = []
     gateways = shop.stages.payment.gateways
     for i, fault in enumerate(scenario.faults):
+        if isinstance(fault, CrashFault):
+            if fault.target not in ("checkout", "orchestrator"):
+                message = "a crash targets 'checkout' (with node) or 'orchestrator'"
+                errors.append(lines.error(message, ("faults", i, "target")))
+            elif fault.target == "checkout" and fault.node >= shop.checkout.nodes:
+                message = f"the shop has checkout nodes 0..{shop.checkout.nodes - 1}"
+                errors.append(lines.error(message, ("faults", i, "node")))
+            continue
         if fault.target not in shop.dependencies:
             errors.append(
                 lines.error(

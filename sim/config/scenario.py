@@ -143,8 +143,25 @@ class TraceFault(FaultBase):
     trace: SkipJsonSchema[Trace | None] = Field(default=None, exclude=True)  # set on load
 
 
+class CrashFault(FaultBase):
+    """``target: checkout`` (one node, ``node``) or ``target: orchestrator`` (the saga
+    orchestrator and the capture consumers) stops at ``start`` and restarts after
+    ``duration``. Work in flight stops at its next step; on restart a recovery coordinator
+    replays the event log and resumes or compensates each interrupted order."""
+
+    kind: Literal["crash"]
+    node: int = Field(default=0, ge=0, description="checkout node, for target: checkout")
+
+
 Fault = Annotated[
-    Outage | ErrorRateFault | LatencyFault | HangFault | CapacityFault | FlappingFault | TraceFault,
+    Outage
+    | CrashFault
+    | ErrorRateFault
+    | LatencyFault
+    | HangFault
+    | CapacityFault
+    | FlappingFault
+    | TraceFault,
     Field(discriminator="kind"),
 ]
 
@@ -396,6 +413,11 @@ class Processing(Strict):
     queue_capacity: int = Field(default=100_000, ge=1, description="full: orders rejected")
     retry_delay: PositiveDuration = Field(
         default=5.0, description="a consumer's pause before retrying a charge that failed"
+    )
+    crash_recovery: bool = Field(
+        default=True,
+        description="on restart after a crash, replay the event log and resume or compensate "
+        "interrupted orders; off: they stay stuck",
     )
 
 

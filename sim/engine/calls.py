@@ -18,6 +18,7 @@ from sim.engine.breakers import Breaker
 from sim.engine.dependency import DECLINED, SUCCESS, TIMEOUT, CallGen, DependencyRuntime
 from sim.engine.pool import SlotPool, ThreadPoolSlots
 from sim.resilience import RetryPolicy
+from sim.resilience.breaker import CANCELLED
 from sim.resilience.budget import RetryBudget
 from sim.resilience.ratelimit import RateLimiter
 
@@ -168,6 +169,11 @@ class GuardedDependency:
                 if not retried:
                     retried = True
                     self.retrying += 1
+                if env.now + wait >= deadline:
+                    # The customer leaves during the wait: free the worker when they do.
+                    yield env.timeout(max(0.0, deadline - env.now))
+                    outcome = ABANDONED
+                    break
                 yield env.timeout(wait)
                 last = outcome
                 outcome = yield from attempt()
@@ -206,12 +212,15 @@ class GuardedDependency:
         if layer == "circuit_breaker" and self.breaker is not None:
             breaker = self.breaker
             start = env.now
+            if start >= deadline:
+                return ABANDONED  # never take a permit for a customer who has left
             if not breaker.allow(start):
                 return BREAKER_OPEN
             generation = breaker.generation
             outcome = yield from self._layer(inner, deadline, until, ledger)
-            if outcome is not ABANDONED:
-                breaker.record(env.now, outcome, env.now - start, generation)
+            # A call abandoned inside the breaker hands its half-open permit back.
+            result = CANCELLED if outcome is ABANDONED else outcome
+            breaker.record(env.now, result, env.now - start, generation)
             return outcome
         if layer == "rate_limiter" and self.limiter is not None:
             wait = self.limiter.acquire(env.now)
@@ -240,8 +249,10 @@ class GuardedDependency:
                 if self.bulkhead_wait <= 0:
                     return REJECTED
                 limit = env.now + self.bulkhead_wait
-                granted = yield slots.wait(min(limit, until))
+                granted = yield slots.wait(min(limit, until, deadline))
                 if not granted:
+                    if deadline <= min(limit, until):
+                        return ABANDONED
                     return TIMEOUT if until <= limit else REJECTED
             else:
                 event = slots.wait()
@@ -282,11 +293,13 @@ class GuardedDependency:
             if len(finished) == launched:
                 if launched > extra or finished[-1] is ABANDONED:
                     return finished[-1]
+                if env.now >= deadline:
+                    return ABANDONED  # no new attempt for a customer who has left
                 launched += 1  # every attempt so far failed: hedge at once
                 env.process(attempt())
                 continue
             wake.append(env.event())
-            if launched <= extra and delay >= 0:
+            if launched <= extra and delay >= 0 and env.now + delay < deadline:
                 yield wake[-1] | env.timeout(delay)
                 if not wake[-1].triggered:
                     launched += 1

@@ -55,7 +55,12 @@ class CaptureQueue:
             done = yield from self.process(i)
             self.busy -= 1
             if not done:
-                # The charge failed for a technical reason: back of the queue, and a pause
-                # so a consumer does not spin against a gateway that is down.
-                store.put(i)
-                yield self.env.timeout(self.retry_delay)
+                # The charge failed for a technical reason: the order goes back to the
+                # queue after its own retry delay; it keeps its place in the capacity.
+                self.busy += 1
+                self.env.process(self._requeue(i))
+
+    def _requeue(self, i: int) -> Generator[simpy.Event, Any, None]:
+        yield self.env.timeout(self.retry_delay)
+        self.busy -= 1
+        self.store.put(i)

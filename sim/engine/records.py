@@ -74,6 +74,14 @@ class RunResult:
     # (trigger start, trigger end, time limit, goodput share, bin) of a recovery check.
     recovery: tuple[float, float, float, float, float] | None = None
     config_events: list[tuple[float, str]] = field(default_factory=list)  # run-time changes
+    # Crashes: orders interrupted, resumed or compensated on recovery, and when settled.
+    interrupted: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    resumed: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    compensated_after_crash: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    recovered_at: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    restarted_at: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    restart_times: list[float] = field(default_factory=list)
+    crash_recovery: bool = True
 
     @property
     def orders(self) -> int:

@@ -66,7 +66,12 @@ def simulate(
     env = simpy.Environment()
     faults: dict[str, list[Any]] = {}
     capacity_faults: dict[str, list[tuple[float, float, int]]] = {}
+    crashes: list[tuple[int | str, float, float]] = []
     for index, spec in enumerate(scenario.faults):
+        if spec.kind == "crash":
+            site: int | str = spec.node if spec.target == "checkout" else "orchestrator"
+            crashes.append((site, spec.start, spec.end))
+            continue
         if spec.kind == "capacity":
             capacity_faults.setdefault(spec.target, []).append(
                 (spec.start, spec.end, spec.capacity)
@@ -93,6 +98,8 @@ def simulate(
     if changes:
         base = scenario.configurations[configuration]
         env.process(_change_config(env, shop, base, changes, config_events))
+    for site, start, end in crashes:
+        env.process(_crash(env, shop, site, start, end))
     for target, windows in capacity_faults.items():
         env.process(drive_capacity(env, shop.dependencies[target].pool, windows))
 
@@ -146,6 +153,13 @@ def simulate(
         refunded=np.asarray(shop.saga.refunded, dtype=float),
         idempotency=shop.idempotency,
         config_events=config_events,
+        interrupted=np.asarray(shop.interrupted, dtype=bool),
+        resumed=np.asarray(shop.resumed, dtype=bool),
+        compensated_after_crash=np.asarray(shop.compensated_after_crash, dtype=bool),
+        recovered_at=np.asarray(shop.recovered_at, dtype=float),
+        restarted_at=np.asarray(shop.restarted_at, dtype=float),
+        restart_times=shop.restart_times,
+        crash_recovery=shop.crash_recovery,
         recovery=(
             None
             if scenario.recovery is None
@@ -177,6 +191,15 @@ def simulate(
     if check:
         check_run(result)
     return result
+
+
+def _crash(
+    env: simpy.Environment, shop: Shop, site: int | str, start: float, end: float
+) -> Generator[simpy.Event, Any, None]:
+    yield env.timeout(start)
+    shop.crash(site)
+    yield env.timeout(end - start)
+    shop.restart(site)
 
 
 def _change_config(

@@ -12,7 +12,7 @@ without an order.
 from __future__ import annotations
 
 import math
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any
 
 import simpy
@@ -20,16 +20,52 @@ import simpy
 from sim.engine.calls import GuardedDependency
 from sim.engine.dependency import DECLINED, SUCCESS
 
+INTERRUPTED = "interrupted"  # the orchestrator crashed: the step's result never reached the log
+
 
 class SagaLedger:
-    """Per order: what the saga charged, refunded and compensated."""
+    """Per order: the event log (last step completed) and what the saga charged, refunded
+    and compensated."""
 
     def __init__(self, n: int) -> None:
         self.pending = [False] * n  # recorded, capture and fulfilment still to come
+        self.captured = [False] * n  # the log says the capture step completed
+        self.taken = [0] * n  # charges the gateway took, whether or not the log knows
         self.compensated = [False] * n
         self.double_charges = [0] * n  # extra charges beyond the one the order needed
         self.without_order = [0] * n  # charges left standing with no order behind them
         self.refunded = [0.0] * n
+
+
+class _Charges(list[int]):
+    """Where the capture call notes work the gateway finished after its caller gave up; each
+    note is a charge, accounted the moment it lands (hedged losers land late)."""
+
+    def __init__(self, on_charge: Callable[[], None]) -> None:
+        super().__init__()
+        self._on_charge = on_charge
+
+    def append(self, value: int) -> None:
+        super().append(value)
+        self._on_charge()
+
+
+def _charge(ledger: SagaLedger, i: int, basket: float, idempotency: bool) -> None:
+    """One more capture of order ``i`` went through at the gateway."""
+    if idempotency:
+        if ledger.taken[i] >= 1:
+            return  # the gateway recognises the key: no second charge
+        ledger.taken[i] = 1
+    else:
+        ledger.taken[i] += 1
+    if ledger.captured[i] and ledger.taken[i] > 1:
+        ledger.double_charges[i] += 1
+        ledger.refunded[i] += basket  # refunded when the customer complains
+    elif ledger.compensated[i] and not ledger.captured[i]:
+        if idempotency:
+            ledger.refunded[i] += basket  # found by its key, refunded
+        else:
+            ledger.without_order[i] += 1  # nobody knows the gateway took the money
 
 
 def run_saga(
@@ -39,27 +75,34 @@ def run_saga(
     capture: GuardedDependency,
     fulfillment: GuardedDependency,
     idempotency: bool,
+    crashed: Callable[[], bool] = lambda: False,
 ) -> Generator[simpy.Event, Any, str | None]:
-    """None when the saga completed; else the failed step and outcome, e.g.
-    ``capture_timeout``, after every compensation has run."""
+    """None when the saga completed; ``interrupted`` when the orchestrator crashed during a
+    step (run it again after recovery: it resumes from the log); else the failed step and
+    outcome, e.g. ``capture_timeout``, after every compensation has run."""
     ledger.pending[i] = False
-    ghosts: list[int] = []
-    outcome = yield from capture.call(math.inf, ghosts)
-    captured = outcome is SUCCESS or outcome is DECLINED  # a capture is never declined
-    charges = int(captured) + len(ghosts)
-    if idempotency:
-        charges = min(charges, 1)  # the gateway recognises a retried capture
-    if not captured:
-        ledger.compensated[i] = True
-        if idempotency:
-            ledger.refunded[i] += charges * basket  # found by its key, refunded
-        else:
-            ledger.without_order[i] = charges  # nobody knows the gateway took the money
-        return f"capture_{outcome}"
-    if charges > 1:
-        ledger.double_charges[i] = charges - 1
-        ledger.refunded[i] += (charges - 1) * basket  # refunded when the customer complains
+    if not ledger.captured[i]:
+        charges = _Charges(lambda: _charge(ledger, i, basket, idempotency))
+        outcome = yield from capture.call(math.inf, charges)
+        captured = outcome is SUCCESS or outcome is DECLINED  # a capture is never declined
+        if captured:
+            _charge(ledger, i, basket, idempotency)
+        if crashed():
+            return INTERRUPTED  # whatever the gateway did, the log never heard of it
+        if not captured:
+            ledger.compensated[i] = True
+            if idempotency:
+                ledger.refunded[i] += ledger.taken[i] * basket  # found by its key, refunded
+            else:
+                ledger.without_order[i] = ledger.taken[i]  # nobody knows it was taken
+            return f"capture_{outcome}"
+        ledger.captured[i] = True
+        if ledger.taken[i] > 1:
+            ledger.double_charges[i] = ledger.taken[i] - 1
+            ledger.refunded[i] += (ledger.taken[i] - 1) * basket  # refunded on complaint
     outcome = yield from fulfillment.call()
+    if crashed():
+        return INTERRUPTED
     if outcome is not SUCCESS:
         ledger.compensated[i] = True
         ledger.refunded[i] += basket

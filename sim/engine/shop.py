@@ -30,7 +30,7 @@ from sim.engine.inventory import Inventory
 from sim.engine.payment import Gateway, PaymentOrchestrator
 from sim.engine.pool import SlotPool, ThreadPoolSlots
 from sim.engine.records import ABANDONED, COMPLETED, DECLINED, FAILED
-from sim.engine.saga import SagaLedger, run_saga
+from sim.engine.saga import INTERRUPTED, SagaLedger, run_saga
 from sim.resilience import RetryPolicy
 from sim.resilience.breaker import CircuitBreaker
 from sim.resilience.budget import (
@@ -187,6 +187,11 @@ class Shop:
             if processing.mode != "sync"
             else None
         )
+        self.crash_recovery = processing.crash_recovery
+        self.down: dict[int | str, bool] = {}
+        self.any_down = False
+        self._restarts: dict[int | str, simpy.Event] = {}
+        self.restart_times: list[float] = []
         self.resubmit = scenario_resubmit
         self.idempotency = config.idempotency_keys
         self._resubmit_draws = uniforms(stream(seed, replication, "resubmit"))
@@ -313,6 +318,11 @@ class Shop:
         self.cancel_delay: list[float] = [math.inf] * n  # after acceptance, if still queued
         self.cancel_at = [math.inf] * n
         self.queued = [False] * n
+        self.interrupted = [False] * n
+        self.resumed = [False] * n
+        self.compensated_after_crash = [False] * n
+        self.recovered_at = [math.nan] * n  # when recovery settled an interrupted order
+        self.restarted_at = [math.nan] * n  # when its site came back
         self.saga = SagaLedger(n)
         self.final_at = [math.nan] * n  # when the order was definitively confirmed
         self.fulfilled = [False] * n
@@ -332,6 +342,8 @@ class Shop:
         stats = self.stage_stats
         self.active += 1
         node = i % len(self.workers)
+        if self.any_down and self.down.get(node):
+            node = self._live_node(node)  # the load balancer skips a crashed node
         pool = self.workers[node]
         if not pool.try_acquire():
             granted = yield pool.wait(deadline)
@@ -359,6 +371,9 @@ class Shop:
             )
         st[1] -= 1
         st[2] += env.now - start
+        if outcome is SUCCESS and self.any_down and self.down.get(node):
+            yield from self._interrupted(i, node, pool, "reserved", -1, basket)
+            return
         if outcome is SUCCESS and self.capture is not None and self._defer():
             if self.capture.offer(i):
                 self.queued[i] = True
@@ -375,6 +390,9 @@ class Shop:
             outcome, gateway, self.failed_over[i] = yield from self.payment.pay(deadline)
             st[1] -= 1
             st[2] += env.now - start
+            if outcome is SUCCESS and self.any_down and self.down.get(node):
+                yield from self._interrupted(i, node, pool, "authorised", gateway, basket)
+                return
             if outcome is SUCCESS:
                 # Authorised: the order is recorded whether or not the customer still watches.
                 st = stats["order_record"]
@@ -384,6 +402,9 @@ class Shop:
                 outcome = yield from self.order_record.call()
                 st[1] -= 1
                 st[2] += env.now - start
+                if outcome is SUCCESS and self.any_down and self.down.get(node):
+                    yield from self._interrupted(i, node, pool, "recorded", gateway, basket)
+                    return
                 if outcome is not SUCCESS:
                     # Authorised but never recorded: the authorisation is voided, no fee.
                     self._lost(i, "order_record", outcome)
@@ -420,9 +441,28 @@ class Shop:
         stats = self.stage_stats
         if self.saga.pending[i]:
             gateway = self.payment.by_code[self.gateway[i]]
-            failed = yield from run_saga(
-                self.saga, i, self.basket_of[i], gateway, self.fulfillment, self.idempotency
-            )
+            failed: str | None = INTERRUPTED
+            while failed == INTERRUPTED:
+                if self.down.get("orchestrator"):
+                    self.interrupted[i] = True
+                    yield self._restarts["orchestrator"]
+                    self.restarted_at[i] = env.now
+                    if not self.crash_recovery:
+                        failed = "stuck_after_crash"
+                        self.saga.without_order[i] = self.saga.taken[i]
+                        break
+                    self.resumed[i] = True
+                failed = yield from run_saga(
+                    self.saga,
+                    i,
+                    self.basket_of[i],
+                    gateway,
+                    self.fulfillment,
+                    self.idempotency,
+                    self._orchestrator_down,
+                )
+            if self.interrupted[i]:
+                self.recovered_at[i] = env.now
             if failed is None:
                 self.fulfilled[i] = True
                 self._complete(i, self.gateway[i], self.basket_of[i])
@@ -460,6 +500,61 @@ class Shop:
             self._maybe_resubmit(i)
         self.active -= 1
 
+    def crash(self, site: int | str) -> None:
+        """A checkout node (int) or the orchestrator stops: its work stops at the next step."""
+        self.down[site] = True
+        self.any_down = True
+        self._restarts[site] = self.env.event()
+        if isinstance(site, int):
+            self.workers[site].set_capacity(0)
+
+    def restart(self, site: int | str) -> None:
+        """The site is back: the recovery coordinator settles what the crash interrupted."""
+        self.down[site] = False
+        self.any_down = any(self.down.values())
+        self.restart_times.append(self.env.now)
+        if isinstance(site, int):
+            self.workers[site].set_capacity(self.model.checkout.workers)
+        self._restarts[site].succeed()
+
+    def _orchestrator_down(self) -> bool:
+        return self.down.get("orchestrator", False)
+
+    def _live_node(self, node: int) -> int:
+        nodes = len(self.workers)
+        for step in range(1, nodes):
+            if not self.down.get((node + step) % nodes):
+                return (node + step) % nodes
+        return node  # every node is down: the order waits at its own
+
+    def _interrupted(
+        self, i: int, node: int, pool: SlotPool, logged: str, gateway: int, basket: float
+    ) -> Generator[simpy.Event, Any, None]:
+        """The node crashed after step ``logged`` of order ``i``: the customer's connection
+        dies; on restart the coordinator reads the log and resumes a recorded order or
+        compensates one that was not (void the authorisation, release the stock)."""
+        env = self.env
+        self.interrupted[i] = True
+        self.checkout_end[i] = env.now
+        pool.release()
+        yield self._restarts[node]
+        self.restarted_at[i] = env.now
+        if not self.crash_recovery:
+            self._end(i, FAILED, "stuck_after_crash")  # reservations stay held
+            self.active -= 1
+            return
+        self.recovered_at[i] = env.now
+        if logged == "recorded":
+            self.resumed[i] = True
+            self._recorded(i, gateway, basket)  # a saga will stamp recovered_at again
+            yield from self._finish(i)
+            return
+        self.compensated_after_crash[i] = True
+        self._end(i, FAILED, "crash")
+        if self.stock_flag[i]:
+            self.stock.release(self.product[i], self.stock_flag, i)
+        self.active -= 1
+
     def _recorded(self, i: int, gateway: int, basket: float) -> None:
         """The order is recorded: complete now, or leave capture and fulfilment to the saga."""
         if self.workflow == "saga":
@@ -480,12 +575,16 @@ class Shop:
 
     def _defer(self) -> bool:
         """Asynchronous now? Always in async mode; in hybrid while the primary is open."""
-        return self.mode == "async" or self.payment.gateways[0].is_open()
+        return self.mode == "async" or (
+            self.mode == "hybrid" and self.payment.gateways[0].is_open()
+        )
 
     def _deferred(self, i: int) -> Generator[simpy.Event, Any, bool]:
         """A consumer's attempt at a queued order: True when the order is settled, False
         when the charge or the record failed and the order must wait its turn again."""
         env = self.env
+        if self.down.get("orchestrator"):
+            yield self._restarts["orchestrator"]  # consumers stop with the orchestrator
         cancel_at = self.cancel_at[i]
         if env.now < cancel_at:
             outcome, gateway, failed_over = yield from self.payment.pay(cancel_at)
