@@ -20,6 +20,8 @@ CAUSE_COLORS = {
     "inventory": "#6c8ebf",
     "payment": "#d1495b",
     "order_record": "#8e6c8a",
+    "stockout": "#b5b5b5",
+    "fulfillment": "#5b8e7d",
     "unfinished": "#7f7f7f",
 }
 STATE_COLORS = ["#8cc084", "#f2d06b", "#d1495b", "#7a1f2b", "#bbbbbb", "#9ecae1"]
