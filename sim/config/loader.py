@@ -170,6 +170,17 @@ def _check_scenario_refs(scenario: Scenario, shop: ShopModel, lines: LineMap) ->
         errors.append(
             lines.error(_unknown("configuration", scenario.baseline, names), ("baseline",))
         )
+    for i, rule in enumerate(scenario.rules):
+        if rule.dependency not in shop.dependencies:
+            unknown = _unknown("dependency", rule.dependency, shop.dependencies)
+            errors.append(lines.error(unknown, ("rules", i, "dependency")))
+        if rule.action == "route_to" and rule.target not in gateways:
+            unknown = _unknown("gateway", str(rule.target), gateways)
+            errors.append(lines.error(unknown, ("rules", i, "target")))
+        for j, name in enumerate(rule.configurations or []):
+            if name not in scenario.configurations:
+                unknown = _unknown("configuration", name, scenario.configurations)
+                errors.append(lines.error(unknown, ("rules", i, "configurations", j)))
     for i, change in enumerate(scenario.config_changes):
         targets = change.configurations or list(scenario.configurations)
         for j, name in enumerate(targets):

@@ -477,6 +477,7 @@ class Scenario(Strict):
     baseline: str | None = Field(
         default=None, description="configuration the others are compared with (default: first)"
     )
+    rules: list[Rule] = Field(default_factory=list, description="actions on error rates")
     config_changes: list[ConfigChange] = Field(
         default_factory=list, description="policy changes while the scenario runs"
     )
@@ -528,6 +529,28 @@ class ConfigChange(Strict):
     def _ordered(self) -> ConfigChange:
         if self.until is not None and self.until <= self.at:
             raise ValueError("until must come after at")
+        return self
+
+
+class Rule(Strict):
+    """When ``dependency``'s error rate over the last ``window`` exceeds
+    ``error_rate_above`` (with at least ``minimum_calls`` calls), act: ``force_open`` its
+    breaker (or ``target``'s), ``route_to`` gateway ``target`` first, or ``switch_to_async``.
+    The action holds for ``hold``, then lifts; traffic shows whether it is needed again."""
+
+    dependency: str
+    error_rate_above: Fraction = Field(gt=0)
+    window: PositiveDuration = 30.0
+    minimum_calls: int = Field(default=20, ge=1)
+    action: Literal["force_open", "route_to", "switch_to_async"]
+    target: str | None = None
+    hold: PositiveDuration = 30.0
+    configurations: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _target_fits(self) -> Rule:
+        if self.action == "route_to" and self.target is None:
+            raise ValueError("route_to needs a target gateway")
         return self
 
 

@@ -53,6 +53,7 @@ class PaymentOrchestrator:
         self.policy = policy
         self.gateways = gateways  # in priority order
         self.by_code = {g.code: g.guarded for g in gateways}
+        self._preferred: Gateway | None = None
         self.weights = [
             (policy.weights or {}).get(g.guarded.name, 0.0) if policy.routing == "weighted" else 1.0
             for g in gateways
@@ -66,6 +67,10 @@ class PaymentOrchestrator:
             (policy.weights or {}).get(g.guarded.name, 0.0) if policy.routing == "weighted" else 1.0
             for g in self.gateways
         ]
+
+    def prefer(self, code: int | None) -> None:
+        """Send every payment to gateway ``code`` first (a rule's route_to); None lifts it."""
+        self._preferred = next((g for g in self.gateways if g.code == code), None)
 
     def recovered(self, gateway: str, now: float) -> None:
         """A gateway's breaker closed again: start its slow start."""
@@ -97,6 +102,9 @@ class PaymentOrchestrator:
     def _route(self) -> list[Gateway]:
         """Gateways in the order to try them: the routed first choice, then by priority."""
         gateways = self.gateways
+        if self._preferred is not None:
+            first = self._preferred
+            return [first, *(g for g in gateways if g is not first)]
         if len(gateways) == 1:
             return gateways
         routing = self.policy.routing

@@ -14,6 +14,7 @@ from sim.dists import poisson_arrivals, rate_breakpoints, stream, uniforms, vect
 from sim.engine.faults import active_fault, drive_capacity
 from sim.engine.invariants import check_run
 from sim.engine.records import BREAKER_STATE_CODES, FAILED, PENDING, RunResult
+from sim.engine.rules import run_rule
 from sim.engine.shop import STAGES, Shop
 
 DRAIN_LIMIT = 3600.0  # after the horizon, orders in flight get this long to finish
@@ -98,6 +99,9 @@ def simulate(
     if changes:
         base = scenario.configurations[configuration]
         env.process(_change_config(env, shop, base, changes, config_events))
+    for rule in scenario.rules:
+        if rule.configurations is None or configuration in rule.configurations:
+            env.process(run_rule(env, shop, rule, config_events))
     for site, start, end in crashes:
         env.process(_crash(env, shop, site, start, end))
     for target, windows in capacity_faults.items():

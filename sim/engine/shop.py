@@ -174,6 +174,7 @@ class Shop:
             draws(notify.receipt_delay, stream(seed, replication, "email-receipt")),
         )
         processing = config.processing
+        self.processing = processing
         self.mode = processing.mode
         self.workflow = processing.workflow
         self.capture = (
@@ -253,15 +254,43 @@ class Shop:
         self.stock.grace = config.inventory.grace_units
         self.idempotency = config.idempotency_keys
         processing = config.processing
+        self.processing = processing
         self.mode, self.workflow = processing.mode, processing.workflow
         if processing.mode != "sync" and self.capture is None:
-            self.capture = CaptureQueue(
-                self.env,
-                processing.queue_capacity,
-                processing.consumers,
-                self._deferred,
-                processing.retry_delay,
-            )
+            self.reconfigure_capture()
+
+    def act(self, action: str, target: str) -> Callable[[], None]:
+        """Carry out a rule's action now; returns the function that lifts it."""
+        now = self.env.now
+        if action == "force_open":
+            breaker = self.breakers.get(target)
+            if not isinstance(breaker, CircuitBreaker):
+                return lambda: None  # no breaker of ours to force
+            breaker.transition_to(now, "forced_open")
+            return lambda: breaker.transition_to(self.env.now, "closed")
+        if action == "route_to":
+            self.payment.prefer(self.gateway_names.index(target))
+            return lambda: self.payment.prefer(None)
+        mode = self.mode
+        self.mode = "async"
+        if self.capture is None:
+            self.reconfigure_capture()
+
+        def back() -> None:
+            self.mode = mode
+
+        return back
+
+    def reconfigure_capture(self) -> None:
+        """Start the capture queue when a run switches to asynchronous capture midway."""
+        processing = self.processing
+        self.capture = CaptureQueue(
+            self.env,
+            processing.queue_capacity,
+            processing.consumers,
+            self._deferred,
+            processing.retry_delay,
+        )
 
     def _restack(self, guarded: GuardedDependency, policy: StagePolicy, timeout: float) -> None:
         guarded.timeout = policy.timeout if policy.timeout is not None else timeout
