@@ -15,7 +15,7 @@ from sim.config.scenario import StagePolicy
 from sim.dists import draws, stream, uniforms
 from sim.engine.calls import GuardedDependency
 from sim.engine.dependency import DependencyRuntime
-from sim.engine.shop import retry_setup, stack_setup
+from sim.engine.stack import retry_setup, stack_setup
 from sim.resilience import CircuitBreaker
 from sim.resilience.breaker import BreakerPolicy
 

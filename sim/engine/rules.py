@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import simpy
 
 from sim.config.scenario import Rule
+from sim.engine.operations import act
 
 if TYPE_CHECKING:
     from sim.engine.shop import Shop
@@ -39,7 +40,7 @@ def run_rule(
             continue
         label = f"{rule.action} {rule.target or rule.dependency}"
         events.append((now, f"rule on: {label} ({rule.dependency} errors {rate:.0%})"))
-        undo = shop.act(rule.action, rule.target or rule.dependency)
+        undo = act(shop, rule.action, rule.target or rule.dependency)
         yield env.timeout(rule.hold)
         undo()
         events.append((env.now, f"rule off: {label}"))

@@ -11,8 +11,10 @@ import simpy
 from sim.config.scenario import ConfigChange, Configuration, LoadedScenario
 from sim.config.settings import with_settings
 from sim.dists import poisson_arrivals, rate_breakpoints, stream, uniforms, vector_sampler
+from sim.engine.crashes import crash, restart
 from sim.engine.faults import active_fault, drive_capacity
 from sim.engine.invariants import check_run
+from sim.engine.operations import reconfigure
 from sim.engine.records import BREAKER_STATE_CODES, FAILED, PENDING, RunResult
 from sim.engine.rules import run_rule
 from sim.engine.shop import STAGES, Shop
@@ -201,9 +203,9 @@ def _crash(
     env: simpy.Environment, shop: Shop, site: int | str, start: float, end: float
 ) -> Generator[simpy.Event, Any, None]:
     yield env.timeout(start)
-    shop.crash(site)
+    crash(shop, site)
     yield env.timeout(end - start)
-    shop.restart(site)
+    restart(shop, site)
 
 
 def _change_config(
@@ -223,7 +225,7 @@ def _change_config(
         config = base
         for change in active:
             config = with_settings(config, change.set)
-        shop.reconfigure(config)
+        reconfigure(shop, config)
         settings = ", ".join(f"{k}={v}" for c in active for k, v in c.set.items())
         events.append((t, settings or "back to the configuration as written"))
 

@@ -13,93 +13,28 @@ from typing import Any
 
 import simpy
 
-from sim.config.breakers import CategoryBreakers, ExternalBreaker
 from sim.config.model import ShopModel
-from sim.config.scenario import Configuration, RetrySpec, SemaphoreBulkhead, StagePolicy
-from sim.dists import draws, stream, uniforms, vector_sampler
+from sim.config.scenario import Configuration, StagePolicy
+from sim.dists import draws, stream, uniforms
 from sim.engine.breakers import Listener, build_breakers
 from sim.engine.calls import ABANDONED as CALL_ABANDONED
 from sim.engine.calls import GuardedDependency
 from sim.engine.capture import CaptureQueue
 from sim.engine.confirmation import IN_APP, ROLES, ConfirmationChain
 from sim.engine.confirmation import NONE as NO_CHANNEL
+from sim.engine.crashes import interrupted
 from sim.engine.dependency import DECLINED as CALL_DECLINED
 from sim.engine.dependency import SUCCESS, DependencyRuntime
 from sim.engine.faults import ActiveFault
 from sim.engine.inventory import Inventory
 from sim.engine.payment import Gateway, PaymentOrchestrator
-from sim.engine.pool import SlotPool, ThreadPoolSlots
+from sim.engine.pool import SlotPool
 from sim.engine.records import ABANDONED, COMPLETED, DECLINED, FAILED
 from sim.engine.saga import INTERRUPTED, SagaLedger, run_saga
-from sim.resilience import RetryPolicy
-from sim.resilience.breaker import CircuitBreaker
-from sim.resilience.budget import (
-    AwsRetryQuota,
-    EnvoyRetryBudget,
-    RetryBudget,
-    TokenBucketBudget,
-)
-from sim.resilience.presets import policy_from_spec
-from sim.resilience.ratelimit import RateLimiter
+from sim.engine.stack import initial_stock, retry_setup, stack_setup
 
 STAGES = ("cart", "inventory", "payment", "order_record", "fulfillment", "notification")
-NO_RETRY = RetryPolicy()
 QUEUE_FULL = "queue_full"
-BUDGETS: dict[str, Callable[[], RetryBudget]] = {
-    "aws": AwsRetryQuota,
-    "token_bucket": TokenBucketBudget,
-    "envoy": EnvoyRetryBudget,
-}
-
-
-def stack_setup(env: simpy.Environment, policy: StagePolicy) -> dict[str, Any]:
-    """Bulkhead, rate limiter and hedging of a stage policy, for GuardedDependency."""
-    out: dict[str, Any] = {}
-    bulkhead = policy.bulkhead
-    if isinstance(bulkhead, SemaphoreBulkhead):
-        out["bulkhead"] = SlotPool(env, bulkhead.max_concurrent_calls)
-        out["bulkhead_wait"] = bulkhead.max_wait_duration
-    elif bulkhead is not None:
-        out["bulkhead"] = ThreadPoolSlots(
-            env,
-            bulkhead.core_thread_pool_size,
-            bulkhead.max_thread_pool_size,
-            bulkhead.queue_capacity,
-        )
-    if policy.rate_limiter is not None:
-        spec = policy.rate_limiter
-        out["limiter"] = RateLimiter(
-            spec.limit_for_period, spec.limit_refresh_period, spec.timeout_duration
-        )
-    if policy.hedging is not None:
-        out["hedging"] = (policy.hedging.max_hedged_attempts, policy.hedging.delay)
-    return out
-
-
-def initial_stock(shop: ShopModel, seed: int, replication: int) -> list[int] | None:
-    """Units per product at the start (None: unlimited), the same for every configuration."""
-    catalogue = shop.catalogue
-    if catalogue is None:
-        return None
-    units = vector_sampler(catalogue.stock)(stream(seed, replication, "stock"), catalogue.products)
-    return [max(0, round(u)) for u in units.tolist()]
-
-
-def retry_setup(spec: RetrySpec | None) -> tuple[RetryPolicy, RetryBudget | None]:
-    """The retry policy and budget of a stage's configuration (none: a single attempt)."""
-    if spec is None:
-        return NO_RETRY, None
-    policy = RetryPolicy(
-        max_attempts=spec.attempts,
-        wait=spec.wait,
-        multiplier=spec.multiplier,
-        max_wait=spec.max_wait,
-        jitter=spec.jitter,
-        backoff=spec.backoff,
-        retry_on=frozenset(spec.retry_on),
-        deadline=spec.deadline,
-    )
-    return policy, BUDGETS[spec.budget]() if spec.budget else None
 
 
 class Shop:
@@ -235,73 +170,6 @@ class Shop:
             **stack_setup(self.env, policy),
         )
 
-    def reconfigure(self, config: Configuration) -> None:
-        """Apply a configuration change while running: timeouts, retries, breaker
-        parameters, routing, grace buffers, the confirmation chain, processing mode and
-        idempotency. Breakers keep their state; layers are neither added nor removed."""
-        stages = self.model.stages
-        self._restack(self.inventory, config.inventory, stages.inventory.timeout)
-        self._restack(self.order_record, config.order_record, stages.order_record.timeout)
-        self._restack(self.fulfillment, config.fulfillment, stages.fulfillment.timeout)
-        for gateway in self.payment.gateways:
-            self._restack(gateway.guarded, config.payment, stages.payment.timeout)
-        self.payment.set_policy(config.payment)
-        channels = (self.chain.in_app_channel, self.chain.email_channel, self.chain.sms_channel)
-        for role, guarded in zip(ROLES, channels, strict=True):
-            self._restack(guarded, config.notification.channel(role), stages.notification.timeout)
-        self.chain.fallback_chain = config.notification.fallback_chain
-        self.stock.ttl = config.inventory.cache_ttl
-        self.stock.grace = config.inventory.grace_units
-        self.idempotency = config.idempotency_keys
-        processing = config.processing
-        self.processing = processing
-        self.mode, self.workflow = processing.mode, processing.workflow
-        if processing.mode != "sync" and self.capture is None:
-            self.reconfigure_capture()
-
-    def act(self, action: str, target: str) -> Callable[[], None]:
-        """Carry out a rule's action now; returns the function that lifts it."""
-        now = self.env.now
-        if action == "force_open":
-            breaker = self.breakers.get(target)
-            if not isinstance(breaker, CircuitBreaker):
-                return lambda: None  # no breaker of ours to force
-            breaker.transition_to(now, "forced_open")
-            return lambda: breaker.transition_to(self.env.now, "closed")
-        if action == "route_to":
-            self.payment.prefer(self.gateway_names.index(target))
-            return lambda: self.payment.prefer(None)
-        mode = self.mode
-        self.mode = "async"
-        if self.capture is None:
-            self.reconfigure_capture()
-
-        def back() -> None:
-            self.mode = mode
-
-        return back
-
-    def reconfigure_capture(self) -> None:
-        """Start the capture queue when a run switches to asynchronous capture midway."""
-        processing = self.processing
-        self.capture = CaptureQueue(
-            self.env,
-            processing.queue_capacity,
-            processing.consumers,
-            self._deferred,
-            processing.retry_delay,
-        )
-
-    def _restack(self, guarded: GuardedDependency, policy: StagePolicy, timeout: float) -> None:
-        guarded.timeout = policy.timeout if policy.timeout is not None else timeout
-        guarded.retry, guarded.budget = retry_setup(policy.retry)
-        breaker, spec = guarded.breaker, policy.breaker
-        if not isinstance(breaker, CircuitBreaker) or spec is None:
-            return
-        if isinstance(spec, CategoryBreakers | ExternalBreaker):
-            return  # groups and outside breakers keep the parameters they were built with
-        breaker.reconfigure(policy_from_spec(spec))
-
     def _on_gateway(self, name: str) -> Listener:
         """A gateway breaker's listener: record the transition, and start a slow start when
         the breaker closes again."""
@@ -401,7 +269,7 @@ class Shop:
         st[1] -= 1
         st[2] += env.now - start
         if outcome is SUCCESS and self.any_down and self.down.get(node):
-            yield from self._interrupted(i, node, pool, "reserved", -1, basket)
+            yield from interrupted(self, i, node, pool, "reserved", -1, basket)
             return
         if outcome is SUCCESS and self.capture is not None and self._defer():
             if self.capture.offer(i):
@@ -420,7 +288,7 @@ class Shop:
             st[1] -= 1
             st[2] += env.now - start
             if outcome is SUCCESS and self.any_down and self.down.get(node):
-                yield from self._interrupted(i, node, pool, "authorised", gateway, basket)
+                yield from interrupted(self, i, node, pool, "authorised", gateway, basket)
                 return
             if outcome is SUCCESS:
                 # Authorised: the order is recorded whether or not the customer still watches.
@@ -432,7 +300,7 @@ class Shop:
                 st[1] -= 1
                 st[2] += env.now - start
                 if outcome is SUCCESS and self.any_down and self.down.get(node):
-                    yield from self._interrupted(i, node, pool, "recorded", gateway, basket)
+                    yield from interrupted(self, i, node, pool, "recorded", gateway, basket)
                     return
                 if outcome is not SUCCESS:
                     # Authorised but never recorded: the authorisation is voided, no fee.
@@ -529,23 +397,6 @@ class Shop:
             self._maybe_resubmit(i)
         self.active -= 1
 
-    def crash(self, site: int | str) -> None:
-        """A checkout node (int) or the orchestrator stops: its work stops at the next step."""
-        self.down[site] = True
-        self.any_down = True
-        self._restarts[site] = self.env.event()
-        if isinstance(site, int):
-            self.workers[site].set_capacity(0)
-
-    def restart(self, site: int | str) -> None:
-        """The site is back: the recovery coordinator settles what the crash interrupted."""
-        self.down[site] = False
-        self.any_down = any(self.down.values())
-        self.restart_times.append(self.env.now)
-        if isinstance(site, int):
-            self.workers[site].set_capacity(self.model.checkout.workers)
-        self._restarts[site].succeed()
-
     def _orchestrator_down(self) -> bool:
         return self.down.get("orchestrator", False)
 
@@ -555,34 +406,6 @@ class Shop:
             if not self.down.get((node + step) % nodes):
                 return (node + step) % nodes
         return node  # every node is down: the order waits at its own
-
-    def _interrupted(
-        self, i: int, node: int, pool: SlotPool, logged: str, gateway: int, basket: float
-    ) -> Generator[simpy.Event, Any, None]:
-        """The node crashed after step ``logged`` of order ``i``: the customer's connection
-        dies; on restart the coordinator reads the log and resumes a recorded order or
-        compensates one that was not (void the authorisation, release the stock)."""
-        env = self.env
-        self.interrupted[i] = True
-        self.checkout_end[i] = env.now
-        pool.release()
-        yield self._restarts[node]
-        self.restarted_at[i] = env.now
-        if not self.crash_recovery:
-            self._end(i, FAILED, "stuck_after_crash")  # reservations stay held
-            self.active -= 1
-            return
-        self.recovered_at[i] = env.now
-        if logged == "recorded":
-            self.resumed[i] = True
-            self._recorded(i, gateway, basket)  # a saga will stamp recovered_at again
-            yield from self._finish(i)
-            return
-        self.compensated_after_crash[i] = True
-        self._end(i, FAILED, "crash")
-        if self.stock_flag[i]:
-            self.stock.release(self.product[i], self.stock_flag, i)
-        self.active -= 1
 
     def _recorded(self, i: int, gateway: int, basket: float) -> None:
         """The order is recorded: complete now, or leave capture and fulfilment to the saga."""

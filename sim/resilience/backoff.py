@@ -39,7 +39,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Final, Literal, get_args
 
-from sim.config.scenario import USES_JITTER, USES_MULTIPLIER
+from sim.config.policy import USES_JITTER, USES_MULTIPLIER
 
 BackoffName = Literal[
     "fixed",
