@@ -40,17 +40,8 @@ from dataclasses import dataclass
 from typing import Final, Literal, get_args
 
 from sim.config.policy import USES_JITTER, USES_MULTIPLIER
+from sim.config.policy import BackoffFamily as BackoffName  # one list of families
 
-BackoffName = Literal[
-    "fixed",
-    "linear",
-    "exponential",
-    "randomized",
-    "full_jitter",
-    "equal_jitter",
-    "decorrelated_jitter",
-    "polly_decorrelated_v2",
-]
 BACKOFFS: Final[frozenset[str]] = frozenset(get_args(BackoffName))
 STATEFUL_BACKOFFS: Final[frozenset[str]] = frozenset(
     {"decorrelated_jitter", "polly_decorrelated_v2"}
