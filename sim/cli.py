@@ -7,6 +7,8 @@ field named); 3 a run broke an invariant or failed internally; 130 interrupted.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -46,6 +48,28 @@ err = Console(stderr=True)
 def _fail(exc: BreakerlabError) -> typer.Exit:
     err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
     return typer.Exit(exc.exit_code)
+
+
+@contextmanager
+def _running(
+    label: str, total: int | None, interrupted: Callable[[], str]
+) -> Iterator[Callable[..., None]]:
+    """A progress bar for a long command, and its errors mapped to exit codes: bad input
+    2, internal 3, Ctrl-C 130 with ``interrupted()`` printed."""
+    try:
+        with Progress(*_progress_columns(), console=err, transient=True) as bar:
+            task = bar.add_task(label, total=total)
+
+            def progress(done: int, total: int, what: str | None = None) -> None:
+                text = f"done {what}" if what else label
+                bar.update(task, completed=done, total=total, description=text)
+
+            yield progress
+    except BreakerlabError as exc:
+        raise _fail(exc) from None
+    except KeyboardInterrupt:
+        err.print(interrupted(), markup=False, soft_wrap=True)
+        raise typer.Exit(130) from None
 
 
 def _progress_columns() -> tuple[ProgressColumn, ...]:
@@ -111,43 +135,33 @@ def run(
     Exits 1 when a steady-state hypothesis fails (its whole interval misses).
     """
     started: list[Path] = []
-    try:
-        with Progress(*_progress_columns(), console=err, transient=True) as bar:
-            task = bar.add_task("simulating", total=None)
 
-            def progress(done: int, total: int, label: str) -> None:
-                bar.update(task, completed=done, total=total, description=f"done {label}")
+    def interrupted() -> str:
+        if not started:
+            return "interrupted: nothing written"
+        return (
+            "interrupted: finished runs are saved; complete them with "
+            f"breakerlab run --resume {started[0]}"
+        )
 
-            result = run_scenario(
-                scenario,
-                replications=replications,
-                seed=seed,
-                out=out_dir,
-                workers=workers,
-                progress=progress,
-                baseline=baseline,
-                precision=precision,
-                precision_metric=precision_metric,
-                max_replications=max_replications,
-                warmup=warmup,
-                scheduler=scheduler,
-                dask_local=dask_local,
-                resume=resume,
-                on_start=started.append,
-            )
-    except BreakerlabError as exc:
-        raise _fail(exc) from None
-    except KeyboardInterrupt:
-        if started:
-            err.print(
-                f"interrupted: finished runs are saved; complete them with "
-                f"breakerlab run --resume {started[0]}",
-                markup=False,
-                soft_wrap=True,
-            )
-        else:
-            err.print("interrupted: nothing written", markup=False)
-        raise typer.Exit(130) from None
+    with _running("simulating", None, interrupted) as progress:
+        result = run_scenario(
+            scenario,
+            replications=replications,
+            seed=seed,
+            out=out_dir,
+            workers=workers,
+            progress=progress,
+            baseline=baseline,
+            precision=precision,
+            precision_metric=precision_metric,
+            max_replications=max_replications,
+            warmup=warmup,
+            scheduler=scheduler,
+            dask_local=dask_local,
+            resume=resume,
+            on_start=started.append,
+        )
     if not result.differences.empty:
         _print_table(
             f"paired difference with {result.baseline} [95 % interval]; *: excludes 0",
@@ -191,31 +205,20 @@ def sweep(
     dask_local: Annotated[int | None, typer.Option(min=1, help="local Dask workers")] = None,
 ) -> None:
     """Run a grid (or Latin hypercube) of parameter values on one configuration."""
-    try:
-        with Progress(*_progress_columns(), console=err, transient=True) as bar:
-            task = bar.add_task("simulating", total=None)
-
-            def progress(done: int, total: int, label: str) -> None:
-                bar.update(task, completed=done, total=total, description=f"done {label}")
-
-            result = run_sweep(
-                scenario,
-                param,
-                lhs=lhs,
-                configuration=configuration,
-                replications=replications,
-                seed=seed,
-                out=out_dir,
-                workers=workers,
-                scheduler=scheduler,
-                dask_local=dask_local,
-                progress=progress,
-            )
-    except BreakerlabError as exc:
-        raise _fail(exc) from None
-    except KeyboardInterrupt:
-        err.print("interrupted", markup=False)
-        raise typer.Exit(130) from None
+    with _running("simulating", None, lambda: "interrupted") as progress:
+        result = run_sweep(
+            scenario,
+            param,
+            lhs=lhs,
+            configuration=configuration,
+            replications=replications,
+            seed=seed,
+            out=out_dir,
+            workers=workers,
+            scheduler=scheduler,
+            dask_local=dask_local,
+            progress=progress,
+        )
     shown = result.table[result.table["metric"].isin(["revenue_lost_pct", "checkout_p99_s"])]
     table = Table(title=f"{result.points} points: mean [95 % interval]", title_justify="left")
     for column in ("configuration", "metric", "mean", "interval"):
@@ -272,39 +275,29 @@ def tune(
     dask_local: Annotated[int | None, typer.Option(min=1, help="local Dask workers")] = None,
 ) -> None:
     """Tune parameters of a configuration with Optuna against one or several scenarios."""
-    try:
+    interrupted = "interrupted: finished trials are in the study storage"
+    with _running("trials", trials, lambda: interrupted) as progress:
         if aggregate not in ("mean", "worst"):
             raise ConfigError(f"expected mean or worst, got {aggregate!r}", path="--aggregate")
-        with Progress(*_progress_columns(), console=err, transient=True) as bar:
-            task = bar.add_task("trials", total=trials)
-
-            def progress(done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total, description="trials")
-
-            result = run_tune(
-                [*(scenario or []), *(also or [])],
-                param or [],
-                objectives=objective or ["revenue_lost"],
-                constraints=constraint or [],
-                trials=trials,
-                aggregate="worst" if aggregate == "worst" else "mean",
-                configuration=configuration,
-                replications=replications,
-                fresh_replications=fresh_replications,
-                seed=seed,
-                storage=storage,
-                study_name=study_name,
-                out=out_dir,
-                workers=workers,
-                scheduler=scheduler,
-                dask_local=dask_local,
-                progress=progress,
-            )
-    except BreakerlabError as exc:
-        raise _fail(exc) from None
-    except KeyboardInterrupt:
-        err.print("interrupted: finished trials are in the study storage", markup=False)
-        raise typer.Exit(130) from None
+        result = run_tune(
+            [*(scenario or []), *(also or [])],
+            param or [],
+            objectives=objective or ["revenue_lost"],
+            constraints=constraint or [],
+            trials=trials,
+            aggregate="worst" if aggregate == "worst" else "mean",
+            configuration=configuration,
+            replications=replications,
+            fresh_replications=fresh_replications,
+            seed=seed,
+            storage=storage,
+            study_name=study_name,
+            out=out_dir,
+            workers=workers,
+            scheduler=scheduler,
+            dask_local=dask_local,
+            progress=progress,
+        )
     out.print(f"winner: {result.winner}", markup=False, highlight=False, soft_wrap=True)
     diff = result.fresh[result.fresh["kind"] == "tuned − base"]
     for row in diff[diff["metric"].isin(["revenue_lost", "checkout_p99_s"])].itertuples():
