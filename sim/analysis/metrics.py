@@ -32,6 +32,7 @@ def metric_names(shop: ShopModel) -> list[str]:
     names += [f"confirmed_{role}" for role in ("in_app", "email", "sms")]
     names += ["failovers", *(f"gateway_share_{g}" for g in shop.stages.payment.gateways)]
     names += ["sold_from_cache", "oversold", "stockouts"]
+    names += ["config_disagreement_s", "config_propagation_max_s", "breaker_disagreement_s"]
     return names
 
 

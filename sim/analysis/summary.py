@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.recovery import recovery_row
+from sim.analysis.topology import topology_row
 from sim.engine.records import ABANDONED, COMPLETED, DECLINED, FAILED, OUTCOMES, RunResult
 from sim.errors import InvariantError
 
@@ -72,6 +73,7 @@ def summary_row(result: RunResult) -> dict[str, float | int | str]:
     row.update(_saga(result, counted))
     row.update(recovery_row(result))
     row.update(_crashes(result, counted))
+    row.update(topology_row(result))
     _check(row, result)
     return row
 
@@ -112,12 +114,13 @@ def _stage_of(cause: str) -> str:
 
 
 def _breakers(result: RunResult) -> dict[str, float | int]:
-    """Trips after the warm-up, seconds spent open between warm-up and the run's end, and
-    when the first trip came (how fast a breaker reacts)."""
+    """Trips after the warm-up, seconds spent open between warm-up and the run's end (a
+    node's own breaker counts for its share of the nodes), and when the first trip came."""
     trips = 0
     open_s = 0.0
     first = math.nan
     opened: dict[str, float] = {}
+    share = 1.0 / result.nodes  # a node's own breaker guards a share of the traffic
     for time, name, _old, new in result.transitions:
         if new in OPEN_STATES:
             if time >= result.warmup:
@@ -126,9 +129,11 @@ def _breakers(result: RunResult) -> dict[str, float | int]:
             opened.setdefault(name, time)
         elif name in opened:
             start = opened.pop(name)
-            open_s += max(0.0, time - max(start, result.warmup))
-    for start in opened.values():
-        open_s += max(0.0, result.end_time - max(start, result.warmup))
+            weight = share if "@" in name else 1.0
+            open_s += weight * max(0.0, time - max(start, result.warmup))
+    for name, start in opened.items():
+        weight = share if "@" in name else 1.0
+        open_s += weight * max(0.0, result.end_time - max(start, result.warmup))
     return {"breaker_trips": trips, "breaker_open_s": open_s, "first_trip_s": first}
 
 

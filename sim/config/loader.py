@@ -192,6 +192,10 @@ def _check_scenario_refs(scenario: Scenario, shop: ShopModel, lines: LineMap) ->
             written = scenario.configurations[name]
             try:
                 changed = with_settings(written, change.set)
+                if changed.breaker_state != written.breaker_state:
+                    raise ValueError(
+                        "breaker_state: where breaker state lives is fixed for the run"
+                    )
                 for stage in ("inventory", "payment", "order_record", "fulfillment"):
                     before, after = getattr(written, stage), getattr(changed, stage)
                     for layer in ("breaker", "bulkhead", "rate_limiter", "hedging"):

@@ -272,6 +272,24 @@ class Processing(Strict):
     )
 
 
+class BreakerState(Strict):
+    """Where breaker state lives when the shop runs several checkout nodes. ``shared``: one
+    state in a shared store; each node re-reads it when its copy is older than
+    ``read_delay`` (0: always current). ``per_node``: every node has its own breakers for
+    inventory, payment and the order record, and trips them on its own calls only."""
+
+    scope: Literal["shared", "per_node"] = "shared"
+    read_delay: NonNegativeDuration = Field(
+        default=0.0, description="shared scope: how stale a node's copy of the state may get"
+    )
+
+    @model_validator(mode="after")
+    def _delay_needs_shared(self) -> BreakerState:
+        if self.scope == "per_node" and self.read_delay > 0:
+            raise ValueError("read_delay applies to shared breaker state only")
+        return self
+
+
 class Configuration(Strict):
     """A resilience set-up; stages left out keep the model's timeout and no retry or breaker."""
 
@@ -285,3 +303,4 @@ class Configuration(Strict):
         default=True, description="a resubmitted order is recognised and costs nothing"
     )
     processing: Processing = Field(default_factory=lambda: Processing())
+    breaker_state: BreakerState = Field(default_factory=lambda: BreakerState())

@@ -272,6 +272,11 @@ class ConfigChange(Strict):
     until: NonNegativeDuration | None = None
     configurations: list[str] | None = None
     set: dict[str, Any] = Field(min_length=1)
+    propagation: LatencyDistribution | None = Field(
+        default=None,
+        description="delay, per checkout node, before the change (and its undoing) reaches "
+        "it; none: every node at once",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> ConfigChange:

@@ -12,14 +12,15 @@ import simpy
 
 
 class CaptureQueue:
-    """FIFO of order ids with a capacity; ``consumers`` processes run ``process(i)``."""
+    """FIFO of order ids with a capacity; consumer ``j`` of ``consumers`` runs
+    ``process(i, j)`` on each order it takes."""
 
     def __init__(
         self,
         env: simpy.Environment,
         capacity: int,
         consumers: int,
-        process: Callable[[int], Generator[simpy.Event, Any, bool]],
+        process: Callable[[int, int], Generator[simpy.Event, Any, bool]],
         retry_delay: float,
     ) -> None:
         self.env = env
@@ -30,8 +31,8 @@ class CaptureQueue:
         self.rejected = 0
         self.max_depth = 0
         self.busy = 0
-        for _ in range(consumers):
-            env.process(self._consume())
+        for j in range(consumers):
+            env.process(self._consume(j))
 
     @property
     def depth(self) -> int:
@@ -47,12 +48,12 @@ class CaptureQueue:
         self.max_depth = max(self.max_depth, len(self.store.items))
         return True
 
-    def _consume(self) -> Generator[simpy.Event, Any, None]:
+    def _consume(self, consumer: int) -> Generator[simpy.Event, Any, None]:
         store = self.store
         while True:
             i = yield store.get()
             self.busy += 1
-            done = yield from self.process(i)
+            done = yield from self.process(i, consumer)
             self.busy -= 1
             if not done:
                 # The charge failed for a technical reason: the order goes back to the

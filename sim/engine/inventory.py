@@ -23,13 +23,13 @@ class Inventory:
 
     def __init__(
         self,
-        guarded: GuardedDependency,
+        guards: list[GuardedDependency],
         policy: InventoryPolicy,
         stock: list[int] | None,
-        nodes: int = 1,
     ) -> None:
-        self.guarded = guarded
-        self.env = guarded.env
+        self.guards = guards  # per checkout node (often the same object for all)
+        self.env = guards[0].env
+        nodes = len(guards)
         self.ttl = policy.cache_ttl
         self.grace = policy.grace_units
         self.stock = stock  # None: unlimited
@@ -46,7 +46,7 @@ class Inventory:
     ) -> Generator[simpy.Event, Any, str]:
         """Reserve one unit for order ``i``; ``flags[i]``: 1 reserved, 2 from cache,
         3 from cache and oversold, 0 nothing to give back."""
-        outcome = yield from self.guarded.call(deadline)
+        outcome = yield from self.guards[node].call(deadline)
         stock = self.stock
         if stock is None:
             return outcome

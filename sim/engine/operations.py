@@ -10,6 +10,7 @@ from sim.config.policy import Configuration, StagePolicy
 from sim.engine.calls import GuardedDependency
 from sim.engine.capture import CaptureQueue
 from sim.engine.confirmation import ROLES
+from sim.engine.nodes import dependency_of
 from sim.engine.stack import retry_setup
 from sim.resilience.breaker import CircuitBreaker
 from sim.resilience.presets import policy_from_spec
@@ -19,16 +20,34 @@ if TYPE_CHECKING:
 
 
 def reconfigure(shop: Shop, config: Configuration) -> None:
-    """Apply a configuration change while running: timeouts, retries, breaker
-    parameters, routing, grace buffers, the confirmation chain, processing mode and
-    idempotency. Breakers keep their state; layers are neither added nor removed."""
+    """Apply a configuration change everywhere at once: every node and the back office."""
+    seen: set[int] = set()
+    for node, stack in enumerate(shop.nodes):
+        if id(stack) not in seen:  # nodes often share one stack
+            seen.add(id(stack))
+            reconfigure_node(shop, node, config)
+    reconfigure_back_office(shop, config)
+
+
+def reconfigure_node(shop: Shop, node: int, config: Configuration) -> None:
+    """Apply a change on one checkout node: timeouts, retries and breaker parameters of
+    inventory, payment and the order record, and payment routing. Breakers keep their
+    state; layers are neither added nor removed. A breaker shared by the nodes takes the
+    parameters of the last node that wrote them."""
+    stack = shop.nodes[node]
     stages = shop.model.stages
-    _restack(shop.inventory, config.inventory, stages.inventory.timeout)
-    _restack(shop.order_record, config.order_record, stages.order_record.timeout)
-    _restack(shop.fulfillment, config.fulfillment, stages.fulfillment.timeout)
-    for gateway in shop.payment.gateways:
+    _restack(stack.inventory, config.inventory, stages.inventory.timeout)
+    _restack(stack.order_record, config.order_record, stages.order_record.timeout)
+    for gateway in stack.payment.gateways:
         _restack(gateway.guarded, config.payment, stages.payment.timeout)
-    shop.payment.set_policy(config.payment)
+    stack.payment.set_policy(config.payment)
+
+
+def reconfigure_back_office(shop: Shop, config: Configuration) -> None:
+    """Apply the shop-wide part of a change at once: fulfilment, the confirmation chain,
+    the stock cache, idempotency and the processing mode."""
+    stages = shop.model.stages
+    _restack(shop.fulfillment, config.fulfillment, stages.fulfillment.timeout)
     channels = (shop.chain.in_app_channel, shop.chain.email_channel, shop.chain.sms_channel)
     for role, guarded in zip(ROLES, channels, strict=True):
         _restack(guarded, config.notification.channel(role), stages.notification.timeout)
@@ -44,17 +63,32 @@ def reconfigure(shop: Shop, config: Configuration) -> None:
 
 
 def act(shop: Shop, action: str, target: str) -> Callable[[], None]:
-    """Carry out a rule's action now; returns the function that lifts it."""
+    """Carry out a rule's action now, on every node; returns the function that lifts it."""
     now = shop.env.now
     if action == "force_open":
-        breaker = shop.breakers.get(target)
-        if not isinstance(breaker, CircuitBreaker):
-            return lambda: None  # no breaker of ours to force
-        breaker.transition_to(now, "forced_open")
-        return lambda: breaker.transition_to(shop.env.now, "closed")
+        forced = [  # the target's breaker, or every node's own instance of it
+            b
+            for name, b in shop.breakers.items()
+            if isinstance(b, CircuitBreaker) and ":" not in name and dependency_of(name) == target
+        ]
+
+        def close() -> None:
+            for breaker in forced:
+                breaker.transition_to(shop.env.now, "closed")
+
+        for breaker in forced:  # none: no breaker of ours to force
+            breaker.transition_to(now, "forced_open")
+        return close
     if action == "route_to":
-        shop.payment.prefer(shop.gateway_names.index(target))
-        return lambda: shop.payment.prefer(None)
+        code = shop.gateway_names.index(target)
+        for payment in shop.payments:
+            payment.prefer(code)
+
+        def unroute() -> None:
+            for payment in shop.payments:
+                payment.prefer(None)
+
+        return unroute
     mode = shop.mode
     shop.mode = "async"
     if shop.capture is None:
@@ -80,7 +114,9 @@ def start_capture(shop: Shop) -> None:
 
 def _restack(guarded: GuardedDependency, policy: StagePolicy, timeout: float) -> None:
     guarded.timeout = policy.timeout if policy.timeout is not None else timeout
-    guarded.retry, guarded.budget = retry_setup(policy.retry)
+    guarded.retry, budget = retry_setup(policy.retry)
+    if type(budget) is not type(guarded.budget):  # the same kind keeps what it has counted
+        guarded.budget = budget
     breaker, spec = guarded.breaker, policy.breaker
     if not isinstance(breaker, CircuitBreaker) or spec is None:
         return

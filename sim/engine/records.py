@@ -74,6 +74,11 @@ class RunResult:
     # (trigger start, trigger end, time limit, goodput share, bin) of a recovery check.
     recovery: tuple[float, float, float, float, float] | None = None
     config_events: list[tuple[float, str]] = field(default_factory=list)  # run-time changes
+    nodes: int = 1  # checkout nodes
+    # Spans when checkout nodes ran different configuration versions (slow propagation),
+    # and per change: seconds until the last node had it (or the run ended).
+    config_disagreement: list[tuple[float, float]] = field(default_factory=list)
+    config_propagation: list[float] = field(default_factory=list)
     # Crashes: orders interrupted, resumed or compensated on recovery, and when settled.
     interrupted: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     resumed: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))

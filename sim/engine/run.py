@@ -8,13 +8,12 @@ from typing import Any
 import numpy as np
 import simpy
 
-from sim.config.scenario import ConfigChange, Configuration, LoadedScenario
-from sim.config.settings import with_settings
-from sim.dists import poisson_arrivals, rate_breakpoints, stream, uniforms, vector_sampler
+from sim.config.scenario import LoadedScenario
+from sim.dists import draws, poisson_arrivals, rate_breakpoints, stream, uniforms, vector_sampler
+from sim.engine.changes import Propagation, change_config
 from sim.engine.crashes import crash, restart
 from sim.engine.faults import active_fault, drive_capacity
 from sim.engine.invariants import check_run
-from sim.engine.operations import reconfigure
 from sim.engine.records import BREAKER_STATE_CODES, FAILED, PENDING, RunResult
 from sim.engine.rules import run_rule
 from sim.engine.shop import STAGES, Shop
@@ -80,9 +79,22 @@ def simulate(
                 (spec.start, spec.end, spec.capacity)
             )
             continue
-        draws = uniforms(stream(seed, replication, f"fault:{index}"))
+        fault_draws = uniforms(stream(seed, replication, f"fault:{index}"))
         baseline = loaded.shop.dependencies[spec.target].latency
-        faults.setdefault(spec.target, []).append(active_fault(spec, draws, baseline))
+        faults.setdefault(spec.target, []).append(active_fault(spec, fault_draws, baseline))
+    changes = [
+        c
+        for c in scenario.config_changes
+        if c.configurations is None or configuration in c.configurations
+    ]
+    delays = {  # streams named by the change's place in the scenario, for every configuration
+        index: draws(
+            c.propagation,
+            stream(seed, replication, f"propagation:{scenario.config_changes.index(c)}"),
+        )
+        for index, c in enumerate(changes)
+        if c.propagation is not None
+    }
     shop = Shop(
         env,
         loaded.shop,
@@ -91,16 +103,13 @@ def simulate(
         replication,
         faults,
         scenario.traffic.resubmit,
+        propagates=bool(delays),
     )
-    changes = [
-        c
-        for c in scenario.config_changes
-        if c.configurations is None or configuration in c.configurations
-    ]
     config_events: list[tuple[float, str]] = []
+    propagation = Propagation(len(shop.nodes))
     if changes:
         base = scenario.configurations[configuration]
-        env.process(_change_config(env, shop, base, changes, config_events))
+        env.process(change_config(env, shop, base, changes, config_events, delays, propagation))
     for rule in scenario.rules:
         if rule.configurations is None or configuration in rule.configurations:
             env.process(run_rule(env, shop, rule, config_events))
@@ -121,12 +130,16 @@ def simulate(
         shop.cancel_delay = vector_sampler(cancel_after)(rng, arrivals.size).tolist()
     env.process(_arrive(env, shop, arrivals.tolist(), baskets.tolist(), patience.tolist()))
     samples = _new_samples(shop)
-    env.process(_monitor(env, shop, samples))
+    watched = propagation if changes else None
+    if watched is not None:
+        samples["nodes_on_latest_config"] = []
+    env.process(_monitor(env, shop, samples, watched))
 
     horizon = scenario.horizon
     env.run(until=horizon)
     while shop.active and env.now < horizon + DRAIN_LIMIT:
         env.run(until=min(env.now + 60.0, horizon + DRAIN_LIMIT))
+    propagation.close(float(env.now))
     unfinished = shop.cause("unfinished")
     for i, outcome in enumerate(shop.outcome):
         if outcome == PENDING:  # still waiting when the drain limit ran out
@@ -159,6 +172,9 @@ def simulate(
         refunded=np.asarray(shop.saga.refunded, dtype=float),
         idempotency=shop.idempotency,
         config_events=config_events,
+        nodes=len(shop.nodes),
+        config_disagreement=propagation.disagreement,
+        config_propagation=propagation.spread,
         interrupted=np.asarray(shop.interrupted, dtype=bool),
         resumed=np.asarray(shop.resumed, dtype=bool),
         compensated_after_crash=np.asarray(shop.compensated_after_crash, dtype=bool),
@@ -208,28 +224,6 @@ def _crash(
     restart(shop, site)
 
 
-def _change_config(
-    env: simpy.Environment,
-    shop: Shop,
-    base: Configuration,
-    changes: list[ConfigChange],
-    events: list[tuple[float, str]],
-) -> Generator[simpy.Event, Any, None]:
-    """Apply each change at its time and undo it at its end; overlapping changes stack in
-    the order the scenario lists them."""
-    edges = sorted({c.at for c in changes} | {c.until for c in changes if c.until is not None})
-    for t in edges:
-        if t > env.now:
-            yield env.timeout(t - env.now)
-        active = [c for c in changes if c.at <= t and (c.until is None or t < c.until)]
-        config = base
-        for change in active:
-            config = with_settings(config, change.set)
-        reconfigure(shop, config)
-        settings = ", ".join(f"{k}={v}" for c in active for k, v in c.set.items())
-        events.append((t, settings or "back to the configuration as written"))
-
-
 def _arrive(
     env: simpy.Environment,
     shop: Shop,
@@ -260,9 +254,13 @@ def _new_samples(shop: Shop) -> dict[str, list[float]]:
 
 
 def _monitor(
-    env: simpy.Environment, shop: Shop, samples: dict[str, list[float]]
+    env: simpy.Environment,
+    shop: Shop,
+    samples: dict[str, list[float]],
+    propagation: Propagation | None,
 ) -> Generator[simpy.Event, Any, None]:
-    """Snapshot queues, occupancy and breaker states once per simulated second."""
+    """Snapshot queues, occupancy, breaker states and (with config changes) how many nodes
+    run the latest configuration, once per simulated second."""
     attributes: list[tuple[list[float], object, str]] = []  # (column, object, attribute)
     for name, dep in shop.dependencies.items():
         attributes.append((samples[f"busy_{name}"], dep.pool, "busy"))
@@ -291,6 +289,8 @@ def _monitor(
         if capture is not None:
             samples["capture_queue"].append(capture.depth)
             samples["capture_busy"].append(capture.busy)
+        if propagation is not None:
+            samples["nodes_on_latest_config"].append(propagation.on_latest())
 
 
 __all__ = ["customers", "simulate"]

@@ -8,15 +8,15 @@ Fulfillment and notification run after the confirmation page, off the worker.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import simpy
 
 from sim.config.model import ShopModel
-from sim.config.scenario import Configuration, StagePolicy
+from sim.config.policy import BreakerState, Configuration, StagePolicy
 from sim.dists import draws, stream, uniforms
-from sim.engine.breakers import Listener, build_breakers
+from sim.engine.breakers import Listener
 from sim.engine.calls import ABANDONED as CALL_ABANDONED
 from sim.engine.calls import GuardedDependency
 from sim.engine.capture import CaptureQueue
@@ -27,11 +27,11 @@ from sim.engine.dependency import DECLINED as CALL_DECLINED
 from sim.engine.dependency import SUCCESS, DependencyRuntime
 from sim.engine.faults import ActiveFault
 from sim.engine.inventory import Inventory
-from sim.engine.payment import Gateway, PaymentOrchestrator
+from sim.engine.nodes import NODE_MARK, NodeStack, build_nodes, dependency_of, guards
 from sim.engine.pool import SlotPool
 from sim.engine.records import ABANDONED, COMPLETED, DECLINED, FAILED
 from sim.engine.saga import INTERRUPTED, SagaLedger, run_saga
-from sim.engine.stack import initial_stock, retry_setup, stack_setup
+from sim.engine.stack import initial_stock
 
 STAGES = ("cart", "inventory", "payment", "order_record", "fulfillment", "notification")
 QUEUE_FULL = "queue_full"
@@ -49,7 +49,10 @@ class Shop:
         replication: int,
         faults: dict[str, list[ActiveFault]],
         scenario_resubmit: float = 0.0,
+        propagates: bool = False,
     ) -> None:
+        """``propagates``: configuration changes reach nodes at different times, so every
+        node needs a stack of its own."""
         self.env = env
         self.model = shop
         self.transitions: list[tuple[float, str, str, str]] = []
@@ -66,41 +69,33 @@ class Shop:
         }
         self.breakers: dict[str, Any] = {}  # every breaker to monitor, by name
         stages = shop.stages
-        self._jitter = uniforms(stream(seed, replication, "retry-jitter"))
+        self.jitter = uniforms(stream(seed, replication, "retry-jitter"))
         config = configuration
-        self.inventory = self._guard(
-            stages.inventory.dependency, stages.inventory.timeout, config.inventory
+        self.gateway_names = list(stages.payment.gateways)
+        # Separate stacks per node when breaker state or configuration can differ by node.
+        separate = config.breaker_state.scope == "per_node" or config.breaker_state.read_delay > 0
+        self.nodes = build_nodes(self, config, seed, replication, separate or propagates)
+        first = self.nodes[0]
+        self.inventory, self.order_record, self.payment = (
+            first.inventory,
+            first.order_record,
+            first.payment,
         )
+        self.payments = list({id(n.payment): n.payment for n in self.nodes}.values())
         self.stock = Inventory(
-            self.inventory,
+            [n.inventory for n in self.nodes],
             config.inventory,
             initial_stock(shop, seed, replication),
-            shop.checkout.nodes,
-        )
-        self.order_record = self._guard(
-            stages.order_record.dependency, stages.order_record.timeout, config.order_record
         )
         self.fulfillment = self._guard(
-            stages.fulfillment.dependency, stages.fulfillment.timeout, config.fulfillment
-        )
-        self.gateway_names = list(stages.payment.gateways)
-        gateways = [
-            Gateway(
-                self.gateway_names.index(name),
-                self._guard(name, stages.payment.timeout, config.payment, listen=self._on_gateway),
-                shop.dependencies[name].latency.mean,
-            )
-            for name in config.payment.gateway_order(self.gateway_names)
-        ]
-        self.payment = PaymentOrchestrator(
-            env, config.payment, gateways, uniforms(stream(seed, replication, "routing"))
+            stages.fulfillment.dependency, stages.fulfillment.timeout, config, config.fulfillment
         )
         notify = stages.notification
         self.channel_names = list(ROLES)
         self.chain = ConfirmationChain(
             env,
             [
-                self._guard(dependency, notify.timeout, config.notification.channel(role))
+                self._guard(dependency, notify.timeout, config, config.notification.channel(role))
                 for role, dependency in zip(ROLES, notify.channels, strict=True)
             ],
             notify,
@@ -146,44 +141,31 @@ class Shop:
         self.active = 0  # order processes not yet finished
 
     def _guard(
-        self,
-        dependency: str,
-        timeout: float,
-        policy: StagePolicy,
-        listen: Callable[[str], Listener] | None = None,
+        self, dependency: str, timeout: float, config: Configuration, policy: StagePolicy
     ) -> GuardedDependency:
-        """``dependency`` wrapped in the stack ``policy`` describes."""
-        breaker = None
-        if policy.breaker is not None:
-            spec = policy.breaker
-            breaker, monitored = build_breakers(spec, dependency, listen or self._on_transition)
-            self.breakers.update(monitored)
-        retry, budget = retry_setup(policy.retry)
-        return GuardedDependency(
-            self.dependencies[dependency],
-            policy.timeout if policy.timeout is not None else timeout,
-            retry,
-            breaker,
-            self._jitter,
-            budget,
-            layers=policy.layers,
-            **stack_setup(self.env, policy),
-        )
+        """``dependency`` wrapped in the stack ``policy`` describes, shared by all nodes."""
+        shared = config.model_copy(update={"breaker_state": BreakerState()})
+        return guards(self, dependency, timeout, shared, policy)[0]
 
-    def _on_gateway(self, name: str) -> Listener:
+    def on_gateway(self, name: str) -> Listener:
         """A gateway breaker's listener: record the transition, and start a slow start when
-        the breaker closes again."""
-        record = self._on_transition(name)
-        gateway = name.split(":")[0]
+        the breaker closes again (on its own node, or on every node for a shared breaker)."""
+        record = self.on_transition(name)
+        gateway = dependency_of(name)
+        node = name.split(":")[0].partition(NODE_MARK)[2]
 
         def listener(now: float, old: str, new: str) -> None:
             record(now, old, new)
             if new == "closed" and old != "closed":
-                self.payment.recovered(gateway, now)
+                if node:
+                    self.nodes[int(node)].payment.recovered(gateway, now)
+                else:
+                    for payment in self.payments:
+                        payment.recovered(gateway, now)
 
         return listener
 
-    def _on_transition(self, name: str) -> Listener:
+    def on_transition(self, name: str) -> Listener:
         transitions = self.transitions
 
         def listener(now: float, old: str, new: str) -> None:
@@ -226,6 +208,7 @@ class Shop:
         self.failed_over = [False] * n
         self.stock_flag = [0] * n  # see Inventory.reserve
         self.product = [0] * n
+        self.node_of = [0] * n  # the node whose stack charged the order
 
     def order(self, i: int, basket: float, patience: float) -> Generator[simpy.Event, Any, None]:
         """One customer's order, from checkout queue to confirmation.
@@ -242,6 +225,7 @@ class Shop:
         if self.any_down and self.down.get(node):
             node = self._live_node(node)  # the load balancer skips a crashed node
         pool = self.workers[node]
+        stack = self.nodes[node]
         if not pool.try_acquire():
             granted = yield pool.wait(deadline)
             if not granted:
@@ -261,7 +245,7 @@ class Shop:
         st[1] += 1
         start = env.now
         if self.stock.stock is None:
-            outcome = yield from self.inventory.call(deadline)
+            outcome = yield from stack.inventory.call(deadline)
         else:
             outcome = yield from self.stock.reserve(
                 node, self.product[i], deadline, self.stock_flag, i
@@ -271,7 +255,7 @@ class Shop:
         if outcome is SUCCESS and self.any_down and self.down.get(node):
             yield from interrupted(self, i, node, pool, "reserved", -1, basket)
             return
-        if outcome is SUCCESS and self.capture is not None and self._defer():
+        if outcome is SUCCESS and self.capture is not None and self._defer(stack):
             if self.capture.offer(i):
                 self.queued[i] = True
                 self.cancel_at[i] = env.now + self.cancel_delay[i]
@@ -284,7 +268,8 @@ class Shop:
             st[0] += 1
             st[1] += 1
             start = env.now
-            outcome, gateway, self.failed_over[i] = yield from self.payment.pay(deadline)
+            outcome, gateway, self.failed_over[i] = yield from stack.payment.pay(deadline)
+            self.node_of[i] = node
             st[1] -= 1
             st[2] += env.now - start
             if outcome is SUCCESS and self.any_down and self.down.get(node):
@@ -296,7 +281,7 @@ class Shop:
                 st[0] += 1
                 st[1] += 1
                 start = env.now
-                outcome = yield from self.order_record.call()
+                outcome = yield from stack.order_record.call()
                 st[1] -= 1
                 st[2] += env.now - start
                 if outcome is SUCCESS and self.any_down and self.down.get(node):
@@ -337,7 +322,7 @@ class Shop:
         env = self.env
         stats = self.stage_stats
         if self.saga.pending[i]:
-            gateway = self.payment.by_code[self.gateway[i]]
+            gateway = self.nodes[self.node_of[i]].payment.by_code[self.gateway[i]]
             failed: str | None = INTERRUPTED
             while failed == INTERRUPTED:
                 if self.down.get("orchestrator"):
@@ -425,24 +410,29 @@ class Shop:
             self.confirmed_by[i] = NO_CHANNEL
         self.final_at[i] = self.env.now
 
-    def _defer(self) -> bool:
-        """Asynchronous now? Always in async mode; in hybrid while the primary is open."""
+    def _defer(self, stack: NodeStack) -> bool:
+        """Asynchronous now? Always in async mode; in hybrid while the primary is open (as
+        the node's own breaker, or its copy of the shared one, says)."""
         return self.mode == "async" or (
-            self.mode == "hybrid" and self.payment.gateways[0].is_open()
+            self.mode == "hybrid" and stack.payment.gateways[0].is_open()
         )
 
-    def _deferred(self, i: int) -> Generator[simpy.Event, Any, bool]:
+    def _deferred(self, i: int, consumer: int) -> Generator[simpy.Event, Any, bool]:
         """A consumer's attempt at a queued order: True when the order is settled, False
-        when the charge or the record failed and the order must wait its turn again."""
+        when the charge or the record failed and the order must wait its turn again.
+        Consumers run on the checkout nodes in turn and call through their node's stack."""
         env = self.env
+        node = consumer % len(self.nodes)
+        stack = self.nodes[node]
         if self.down.get("orchestrator"):
             yield self._restarts["orchestrator"]  # consumers stop with the orchestrator
         cancel_at = self.cancel_at[i]
         if env.now < cancel_at:
-            outcome, gateway, failed_over = yield from self.payment.pay(cancel_at)
+            outcome, gateway, failed_over = yield from stack.payment.pay(cancel_at)
             self.failed_over[i] = self.failed_over[i] or failed_over
+            self.node_of[i] = node
             if outcome is SUCCESS:
-                outcome = yield from self.order_record.call()
+                outcome = yield from stack.order_record.call()
                 if outcome is not SUCCESS:
                     return False  # authorisation voided; charge again later
                 self._recorded(i, gateway, self.basket_of[i])
