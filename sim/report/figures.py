@@ -29,6 +29,7 @@ TITLES = {
     "amplification": "Dependency call amplification",
     "gateway_shares": "Gateway share over time",
     "stock": "Stock and oversells over time",
+    "rollout": "Configuration rollout across checkout nodes",
 }
 
 
@@ -87,4 +88,15 @@ def draw_all(data: RunData) -> list[Image]:
     stock = mitigations.stock_over_time(data.timeline)
     if not stock.empty:
         figures["stock"] = mitigation_plots.stock_lines(stock, faults)
+    if "nodes_on_latest_config" in data.timeline.columns:
+        rollout = dynamics.series_over_time(
+            data.timeline, ["nodes_on_latest_config"], bin_s=5, until=horizon
+        )
+        figures["rollout"] = dynamics_plots.series_lines(
+            rollout,
+            "nodes_on_latest_config",
+            faults,
+            "checkout nodes",
+            "Nodes on the latest configuration (mean over replications; equal rollouts overlap)",
+        )
     return [Image(key, TITLES[key], png(figures[key])) for key in TITLES if key in figures]

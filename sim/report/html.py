@@ -11,8 +11,8 @@ import pandas as pd
 from sim.analysis import dynamics, plotdata
 from sim.analysis.load import RunData
 from sim.report.figures import Image
+from sim.report.tables import MECHANISMS_TEXT, headline, mechanisms, run_time_changes
 from sim.report.tables import differences as differences_table
-from sim.report.tables import headline
 from sim.units import format_duration
 
 STYLE = """
@@ -63,6 +63,9 @@ def render(data: RunData, images: list[Image]) -> str:
     faults = _faults(data)
     if "faults" in by_key:
         faults = _figure(by_key.pop("faults")) + faults
+    changes = run_time_changes(s)
+    if changes is not None:
+        faults += "<h3>Configuration changes and rules at run time</h3>" + table(*changes)
     parts.append(("faults", "Scenario and fault timeline", faults))
     parts.append(("results", "Results per configuration", _results(data)))
     parts.append(("configurations", "Configurations", _configurations(data)))
@@ -131,6 +134,9 @@ def _results(data: RunData) -> str:
         "replications. Revenue captured is net of gateway fees; latency is the checkout "
         "latency of completed orders.</p>" + table(*headline(data.ci))
     )
+    used = mechanisms(data.ci)
+    if used is not None:
+        out += f"<h3>Resilience mechanisms</h3><p>{escape(MECHANISMS_TEXT)}</p>" + table(*used)
     return out
 
 

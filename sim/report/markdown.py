@@ -8,8 +8,14 @@ import pandas as pd
 from sim.analysis.hypotheses import Verdict
 from sim.config.scenario import LoadedScenario
 from sim.report.figures import TITLES
+from sim.report.tables import (
+    MECHANISMS_TEXT,
+    headline,
+    markdown_table,
+    mechanisms,
+    run_time_changes,
+)
 from sim.report.tables import differences as differences_table
-from sim.report.tables import headline, markdown_table
 from sim.units import format_duration
 
 
@@ -79,12 +85,19 @@ def render(
         out.append(markdown_table(["target", "kind", "start", "duration", "share of calls"], rows))
     else:
         out.append("None: a baseline run.")
+    changes = run_time_changes(s)
+    if changes is not None:
+        out += ["", "## Configuration changes and rules at run time", ""]
+        out.append(markdown_table(*changes))
     out += ["", "## Results per configuration", ""]
     out.append(
         "Means over replications with the half-width of their 95 % confidence interval. "
         "Revenue captured is net of gateway fees; latency is checkout latency of completed orders."
     )
     out += ["", markdown_table(*headline(ci)), ""]
+    used = mechanisms(ci)
+    if used is not None:
+        out += ["## Resilience mechanisms", "", MECHANISMS_TEXT, "", markdown_table(*used), ""]
     out += ["## Configurations", ""]
     for name, config in s.configurations.items():
         policy = config.model_dump(exclude_defaults=True, exclude={"description"})

@@ -6,6 +6,9 @@ import math
 
 import pandas as pd
 
+from sim.config.scenario import Scenario
+from sim.units import format_duration
+
 # (metric, heading, format) in the order people read them.
 HEADLINE = [
     ("revenue_lost_pct", "revenue lost %", "{:.2f}"),
@@ -37,9 +40,66 @@ def cell(mean: float, low: float, high: float, fmt: str) -> str:
     return text
 
 
+# Columns of the mechanisms a scenario may use, by mechanism (async capture, sagas, crash
+# recovery, node topology); the report shows a mechanism when any configuration used it.
+MECHANISMS = [
+    [
+        ("queued", "queued", "{:,.0f}"),
+        ("queue_max_depth", "max queue", "{:,.0f}"),
+        ("drain_time_s", "drain s", "{:,.0f}"),
+        ("deferred_captured", "deferred captured", "{:,.0f}"),
+        ("deferred_failed", "deferred failed", "{:,.0f}"),
+        ("queue_rejected", "queue rejected", "{:,.0f}"),
+        ("final_confirmation_p95_s", "final confirmation p95 s", "{:,.1f}"),
+    ],
+    [
+        ("compensations", "compensations", "{:,.1f}"),
+        ("refunds", "refunds", "{:,.1f}"),
+        ("double_charges", "double charges", "{:,.1f}"),
+        ("charged_without_order", "charged without order", "{:,.1f}"),
+    ],
+    [
+        ("interrupted", "interrupted", "{:,.1f}"),
+        ("resumed", "resumed", "{:,.1f}"),
+        ("compensated_after_crash", "compensated after crash", "{:,.1f}"),
+        ("recovery_time_s", "recovery s", "{:,.1f}"),
+    ],
+    [
+        ("config_disagreement_s", "nodes ran different configs s", "{:,.1f}"),
+        ("config_propagation_max_s", "slowest change reached all nodes s", "{:,.1f}"),
+        ("breaker_disagreement_s", "node breakers disagreed s", "{:,.1f}"),
+    ],
+]
+MECHANISMS_TEXT = (
+    "Means per run (± 95 % half-width) of the mechanisms some configuration used: "
+    "asynchronous capture, sagas, crash recovery, and checkout nodes that disagree while a "
+    "configuration change propagates or while each keeps its own breakers."
+)
+# Columns every run has a value for: they alone do not make a mechanism worth showing.
+ALWAYS_SET = {"final_confirmation_p95_s"}
+
+
 def headline(ci: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
     """Header and rows: one row per configuration, cells ``mean ± 95 % half-width``."""
-    header = ["configuration"] + [h for _, h, _ in HEADLINE]
+    return _table(ci, HEADLINE)
+
+
+def mechanisms(ci: pd.DataFrame) -> tuple[list[str], list[list[str]]] | None:
+    """The columns of every mechanism some configuration used (None: no such mechanism)."""
+    used = ci[(ci["mean"] != 0) & ci["mean"].notna()]["metric"]
+    columns = [
+        column
+        for group in MECHANISMS
+        if any(m in set(used) and m not in ALWAYS_SET for m, _, _ in group)
+        for column in group
+    ]
+    return _table(ci, columns) if columns else None
+
+
+def _table(
+    ci: pd.DataFrame, columns: list[tuple[str, str, str]]
+) -> tuple[list[str], list[list[str]]]:
+    header = ["configuration"] + [h for _, h, _ in columns]
     rows = []
     for config, part in ci.groupby("configuration", sort=False):
         by_metric: dict[str, tuple[float, float, float]] = {
@@ -49,7 +109,7 @@ def headline(ci: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
             )
         }
         row = [str(config)]
-        for metric, _, fmt in HEADLINE:
+        for metric, _, fmt in columns:
             if metric in by_metric:
                 mean, low, high = by_metric[metric]
                 row.append(cell(mean, low, high, fmt))
@@ -105,3 +165,35 @@ def differences(diff: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
             row.append(interval(*by_metric[metric], fmt) if metric in by_metric else "–")
         rows.append(row)
     return header, rows
+
+
+def run_time_changes(scenario: Scenario) -> tuple[list[str], list[list[str]]] | None:
+    """The scenario's configuration changes and rules, one row each (None: neither)."""
+    rows = []
+    for c in scenario.config_changes:
+        settings = ", ".join(f"{k}={v}" for k, v in c.set.items())
+        until = f" until {format_duration(c.until)}" if c.until is not None else ""
+        reach = (
+            "every node at once"
+            if c.propagation is None
+            else f"each node after its own delay, mean {format_duration(round(c.propagation.mean))}"
+        )
+        rows.append(
+            [
+                f"at {format_duration(c.at)}{until}",
+                ", ".join(c.configurations or ["all"]),
+                f"set {settings}",
+                reach,
+            ]
+        )
+    for r in scenario.rules:
+        rows.append(
+            [
+                f"when {r.dependency} errors > {r.error_rate_above:.0%} over "
+                f"{format_duration(r.window)}",
+                ", ".join(r.configurations or ["all"]),
+                f"{r.action} {r.target or r.dependency} for {format_duration(r.hold)}",
+                "every node at once",
+            ]
+        )
+    return (["when", "configurations", "change", "reaches"], rows) if rows else None
