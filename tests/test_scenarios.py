@@ -47,3 +47,20 @@ def test_brownout_error_only_breaker_never_trips() -> None:
     assert error_only["breaker_trips"] == 0
     assert slow_call["breaker_trips"] > 0
     assert slow_call["revenue_lost"] < 0.5 * float(error_only["revenue_lost"])
+
+
+def test_slow_propagation_costs_what_breakers_win_back() -> None:
+    """The fix reaching nodes over minutes loses more than reaching them at once; a
+    slow-call breaker, shared or per node, covers the gap; per-node breakers trip more
+    often (each on its own calls) and disagree with each other."""
+    loaded = load_scenario(ROOT / "scenarios" / "slow_config_propagation.yaml")
+    row = {c: summary_row(simulate(loaded, c, 0)) for c in loaded.scenario.configurations}
+    instant, slow = row["instant-change"], row["slow-change"]
+    shared, per_node = row["slow-change-shared-breaker"], row["slow-change-per-node-breakers"]
+    assert instant["config_disagreement_s"] == 0
+    assert slow["config_disagreement_s"] > 60
+    assert slow["revenue_lost"] > 1.2 * float(instant["revenue_lost"])
+    assert shared["revenue_lost"] < slow["revenue_lost"]
+    assert per_node["revenue_lost"] < slow["revenue_lost"]
+    assert per_node["breaker_trips"] > shared["breaker_trips"] > 0
+    assert per_node["breaker_disagreement_s"] > 0 == shared["breaker_disagreement_s"]
