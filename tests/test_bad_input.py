@@ -523,3 +523,16 @@ def test_real_process_exits_2_without_traceback(tmp_path: Path, command: str, ca
     expect_one_problem(done.stderr, files.scenario, files.scenario_text, case)
     assert empty_or_missing(reports)
     assert not (tmp_path / "reports").exists()
+
+
+def test_dependency_names_cannot_hold_breaker_name_separators(tmp_path: Path) -> None:
+    """ "@" and ":" join a dependency's name with a node or a failure category in breaker
+    names (primary@2, primary:timeout), so a dependency may not use them."""
+    text = SHIPPED_MODEL.read_text("utf-8")
+    bad = tmp_path / MODEL_NAME
+    bad.write_text(edit(text, "  primary:\n", '  "prim@ry":\n'), encoding="utf-8")
+    result = runner.invoke(app, ["validate", str(bad)])
+    refused(result)
+    message = ANSI.sub("", result.stderr)
+    assert f"{bad}:{line_of(bad.read_text('utf-8'), 'prim@ry')}: dependencies.prim@ry:" in message
+    assert "letters, digits" in message

@@ -270,6 +270,8 @@ def _message(err: Any, loc: tuple[Any, ...], cls: type[BaseModel]) -> str:
     if kind == "union_tag_invalid":
         expected = [t.strip(" '") for t in str(err["ctx"]["expected_tags"]).split(",")]
         return _unknown(str(loc[-1]), str(err["ctx"]["tag"]), expected)
+    if kind == "string_pattern_mismatch" and loc and loc[0] == "dependencies":
+        return "a dependency's name may hold letters, digits, '_', '.' and '-' only"
     return str(err["msg"]).removeprefix("Value error, ")
 
 

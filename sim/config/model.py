@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
 from sim.config.fields import (
     Distribution,
@@ -129,12 +129,16 @@ class Catalogue(Strict):
     stock: Distribution = Field(description="units per product at the start, rounded")
 
 
+# Letters, digits, _ . -: breaker names add "@node" and ":category" to a dependency's name.
+DependencyName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.\-]+$")]
+
+
 class ShopModel(Strict):
     name: str
     description: str = ""
     checkout: Checkout
     stages: Stages
-    dependencies: dict[str, Dependency] = Field(min_length=1)
+    dependencies: dict[DependencyName, Dependency] = Field(min_length=1)
     catalogue: Catalogue | None = Field(default=None, description="none: unlimited stock")
 
     def stage_dependencies(self) -> list[tuple[tuple[str | int, ...], str]]:
