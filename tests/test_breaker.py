@@ -1025,3 +1025,35 @@ def test_a_decline_is_never_a_failure_even_if_listed_in_record() -> None:
     breaker = CircuitBreaker(policy)
     breaker.record(0.0, "declined")
     assert breaker.state == "closed"
+
+
+# --------------------------------------------------------------------------- reset
+
+
+def test_reset_is_a_fresh_breaker_closed_with_empty_window_and_no_backoff() -> None:
+    """A restarted process forgets everything: closed, an empty window, and the
+    exponential open wait back to its first step."""
+    log = Log()
+    policy = BreakerPolicy(
+        sliding_window_size=4,
+        minimum_number_of_calls=4,
+        wait_duration_in_open_state=10.0,
+        open_backoff="exponential",
+        open_backoff_multiplier=2.0,
+    )
+    b = CircuitBreaker(policy, listeners=[log])
+    feed(b, [OK, FAIL, FAIL])  # almost tripping
+    b.reset(1.0)
+    assert b.state == CLOSED and b.metrics(1.0) == (0, 0, 0)
+    assert log.events == []  # already closed: no transition to report
+    trip(b, 2.0)
+    assert b.open_until == 12.0
+    generation = b.generation
+    b.reset(5.0)
+    assert b.state == CLOSED and b.generation == generation + 1
+    assert log.events[-1] == (5.0, OPEN, CLOSED)
+    feed(b, [FAIL, FAIL, FAIL], now=6.0)
+    assert b.state == CLOSED  # a fresh window: three calls are below the minimum of four
+    b.record(6.0, FAIL)
+    assert b.state == OPEN
+    assert b.open_until == 16.0  # first opening again, not 2 x 10 s

@@ -91,3 +91,39 @@ def test_crash_targets_are_checked(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         load_scenario(bad)
     assert err.value.path == "faults[0].node"
+
+
+def test_a_restarted_node_forgets_its_own_breakers(tmp_path: Path) -> None:
+    """Per-node breakers live in the node's memory: a node restarted while the primary is
+    still down comes back with its breaker closed and must trip it again; the other nodes'
+    breakers are untouched."""
+    breaker = {
+        "failure_rate_threshold": "50%",
+        "sliding_window_size": 20,
+        "minimum_number_of_calls": 10,
+        "wait_duration_in_open_state": "5m",
+    }
+    path = write_scenario(
+        tmp_path,
+        faults=[
+            {"target": "primary", "kind": "outage", "start": "1m", "duration": "3m"},
+            {"kind": "crash", "target": "checkout", "node": 1, "start": "2m", "duration": "20s"},
+        ],
+        configurations={
+            "per-node": {
+                "breaker_state": {"scope": "per_node"},
+                "payment": {"timeout": "2s", "breaker": breaker, "fallback": "secondary"},
+            }
+        },
+    )
+    result = simulate(load_scenario(path), "per-node", 0)
+    restart = 140.0
+    node1 = [(t, old, new) for t, name, old, new in result.transitions if name == "primary@1"]
+    assert (restart, "open", "closed") in node1  # forgotten at the restart
+    assert any(t > restart and new == "open" for t, _, new in node1)  # and tripped again
+    others = [
+        (t, new)
+        for t, name, _, new in result.transitions
+        if name in ("primary@0", "primary@2", "primary@3") and 60 < t < 240
+    ]
+    assert others and all(new == "open" for _, new in others)  # opened once, held 5 min

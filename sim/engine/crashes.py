@@ -7,8 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
+from sim.engine.nodes import NODE_MARK
 from sim.engine.pool import SlotPool
 from sim.engine.records import FAILED
+from sim.resilience.breaker import CircuitBreaker
+from sim.resilience.view import BreakerView
 
 if TYPE_CHECKING:
     from sim.engine.shop import Shop
@@ -30,7 +33,23 @@ def restart(shop: Shop, site: int | str) -> None:
     shop.restart_times.append(shop.env.now)
     if isinstance(site, int):
         shop.workers[site].set_capacity(shop.model.checkout.workers)
+        forget_node_state(shop, site)
     shop._restarts[site].succeed()
+
+
+def forget_node_state(shop: Shop, node: int) -> None:
+    """A restarted node lost what it held in memory: its own breakers start closed with
+    empty windows, and its copies of shared breaker state are read again."""
+    now = shop.env.now
+    mark = f"{NODE_MARK}{node}"
+    for name, breaker in shop.breakers.items():
+        if isinstance(breaker, CircuitBreaker) and name.split(":")[0].endswith(mark):
+            breaker.reset(now)
+    stack = shop.nodes[node]
+    guards = [stack.inventory, stack.order_record, *(g.guarded for g in stack.payment.gateways)]
+    for guarded in guards:
+        if isinstance(guarded.breaker, BreakerView):
+            guarded.breaker.forget()
 
 
 def interrupted(

@@ -263,6 +263,14 @@ class CircuitBreaker:
         else:
             self._transition(now, state)
 
+    def reset(self, now: float) -> None:
+        """A restarted process: closed with an empty window, past openings forgotten."""
+        self._opens_in_a_row = 0
+        self._ejections = 0
+        self._decayed_at = now
+        self._transition(now, CLOSED)
+        self._window = self.policy.new_window()
+
     def reconfigure(self, policy: BreakerPolicy) -> None:
         """New parameters at run time. The state stays; the window is kept when its shape
         is unchanged and starts empty otherwise (its old counts would mean other things)."""

@@ -74,6 +74,11 @@ class BreakerView:
             return self.shared.allow(now)
         return False  # open or forced open, as far as this node knows
 
+    def forget(self) -> None:
+        """The node restarted: its next decision reads the store afresh."""
+        self.seen = CLOSED
+        self.read_at = -math.inf
+
     def record(
         self, now: float, outcome: str, duration: float = 0.0, generation: Any = None
     ) -> None:
