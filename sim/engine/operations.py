@@ -14,6 +14,7 @@ from sim.engine.nodes import dependency_of
 from sim.engine.stack import retry_setup
 from sim.resilience.breaker import CircuitBreaker
 from sim.resilience.presets import policy_from_spec
+from sim.resilience.view import BreakerView
 
 if TYPE_CHECKING:
     from sim.engine.shop import Shop
@@ -118,6 +119,8 @@ def _restack(guarded: GuardedDependency, policy: StagePolicy, timeout: float) ->
     if type(budget) is not type(guarded.budget):  # the same kind keeps what it has counted
         guarded.budget = budget
     breaker, spec = guarded.breaker, policy.breaker
+    if isinstance(breaker, BreakerView):
+        breaker = breaker.shared  # a node's copy: the parameters live with the shared state
     if not isinstance(breaker, CircuitBreaker) or spec is None:
         return
     if isinstance(spec, CategoryBreakers | ExternalBreaker):

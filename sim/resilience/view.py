@@ -37,7 +37,7 @@ class SharedBreaker(Protocol):
 class BreakerView:
     """One node's copy of a shared breaker: ``allow``/``record``/``state`` like a breaker."""
 
-    __slots__ = ("read_at", "read_delay", "reads", "seen", "shared")
+    __slots__ = ("decided", "read_at", "read_delay", "read_generation", "reads", "seen", "shared")
 
     def __init__(self, shared: SharedBreaker, read_delay: float) -> None:
         if read_delay < 0:
@@ -46,6 +46,8 @@ class BreakerView:
         self.read_delay = read_delay
         self.seen = CLOSED  # the state as of the last read
         self.read_at = -math.inf
+        self.read_generation = shared.generation  # the store's generation at the last read
+        self.decided = self.read_generation  # the generation the last decision was made in
         self.reads = 0  # reads of the store, for the curious
 
     @property
@@ -55,7 +57,10 @@ class BreakerView:
 
     @property
     def generation(self) -> Any:
-        return self.shared.generation
+        """The generation of the state the last ``allow`` decided by: a call let through by
+        a stale copy carries the generation last read, so if the store has moved on since
+        (opened, or half-open with its permits handed out) its result is counted nowhere."""
+        return self.decided
 
     def allow(self, now: float) -> bool:
         """A fresh read asks the store, which may also move open to half-open. A stale copy
@@ -66,18 +71,23 @@ class BreakerView:
             self.reads += 1
             allowed = self.shared.allow(now)
             self.seen = self.shared.state
+            self.read_generation = self.decided = self.shared.generation
             return allowed
         seen = self.seen
         if seen in PASSING:
+            self.decided = self.read_generation
             return True
         if seen == HALF_OPEN:
-            return self.shared.allow(now)
+            allowed = self.shared.allow(now)
+            self.decided = self.shared.generation
+            return allowed
         return False  # open or forced open, as far as this node knows
 
     def forget(self) -> None:
         """The node restarted: its next decision reads the store afresh."""
         self.seen = CLOSED
         self.read_at = -math.inf
+        self.read_generation = self.decided = self.shared.generation
 
     def record(
         self, now: float, outcome: str, duration: float = 0.0, generation: Any = None
