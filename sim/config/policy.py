@@ -11,6 +11,7 @@ from sim.config.breakers import ALL, BreakerChoice
 from sim.config.fields import (
     Duration,
     Fraction,
+    LatencyDistribution,
     NonNegativeDuration,
     PositiveDuration,
     Strict,
@@ -255,10 +256,17 @@ class Processing(Strict):
     asynchronous while it is open."""
 
     mode: Literal["sync", "async", "hybrid"] = "sync"
-    workflow: Literal["simple", "saga"] = Field(
+    workflow: Literal["simple", "saga", "choreography"] = Field(
         default="simple",
         description="saga: reserve, authorise, record, capture, hand to fulfilment, each "
-        "compensated (release, void, refund) if a later step fails after its retries",
+        "compensated (release, void, refund) if a later step fails after its retries, run "
+        "by an orchestrator; choreography: the same steps, each service reacting to the "
+        "previous one's event on a broker (no orchestrator to crash; each hop takes "
+        "event_delay)",
+    )
+    event_delay: LatencyDistribution = Field(
+        default_factory=lambda: LatencyDistribution(constant=0.05),
+        description="choreography: delivery time of one event from a service to the next",
     )
     consumers: int = Field(default=8, ge=1)
     queue_capacity: int = Field(default=100_000, ge=1, description="full: orders rejected")

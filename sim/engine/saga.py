@@ -76,11 +76,18 @@ def run_saga(
     fulfillment: GuardedDependency,
     idempotency: bool,
     crashed: Callable[[], bool] = lambda: False,
+    hop: Callable[[], simpy.Event] | None = None,
 ) -> Generator[simpy.Event, Any, str | None]:
     """None when the saga completed; ``interrupted`` when the orchestrator crashed during a
     step (run it again after recovery: it resumes from the log); else the failed step and
-    outcome, e.g. ``capture_timeout``, after every compensation has run."""
+    outcome, e.g. ``capture_timeout``, after every compensation has run.
+
+    ``hop``: choreography; each step starts when the previous step's event reaches its
+    service (order recorded -> payment, captured -> fulfilment, fulfilled or failed -> the
+    order service), one event delivery each."""
     ledger.pending[i] = False
+    if hop is not None:
+        yield hop()  # "order recorded" reaches the payment service
     if not ledger.captured[i]:
         charges = _Charges(lambda: _charge(ledger, i, basket, idempotency))
         outcome = yield from capture.call(math.inf, charges)
@@ -95,16 +102,21 @@ def run_saga(
                 ledger.refunded[i] += ledger.taken[i] * basket  # found by its key, refunded
             else:
                 ledger.without_order[i] = ledger.taken[i]  # nobody knows it was taken
+            if hop is not None:
+                yield hop()  # "payment failed" reaches the order service
             return f"capture_{outcome}"
         ledger.captured[i] = True
         if ledger.taken[i] > 1:
             ledger.double_charges[i] = ledger.taken[i] - 1
             ledger.refunded[i] += (ledger.taken[i] - 1) * basket  # refunded on complaint
+        if hop is not None:
+            yield hop()  # "payment captured" reaches fulfilment
     outcome = yield from fulfillment.call()
     if crashed():
         return INTERRUPTED
     if outcome is not SUCCESS:
         ledger.compensated[i] = True
         ledger.refunded[i] += basket
-        return f"fulfillment_{outcome}"
-    return None
+    if hop is not None:
+        yield hop()  # "fulfilled" or "fulfilment failed" reaches the order service
+    return None if outcome is SUCCESS else f"fulfillment_{outcome}"

@@ -33,6 +33,11 @@ from sim.engine.records import ABANDONED, COMPLETED, DECLINED, FAILED
 from sim.engine.saga import INTERRUPTED, SagaLedger, run_saga
 from sim.engine.stack import initial_stock
 
+
+def _never() -> bool:
+    return False
+
+
 STAGES = ("cart", "inventory", "payment", "order_record", "fulfillment", "notification")
 QUEUE_FULL = "queue_full"
 
@@ -107,6 +112,7 @@ class Shop:
         self.processing = processing
         self.mode = processing.mode
         self.workflow = processing.workflow
+        self.event_delays = draws(processing.event_delay, stream(seed, replication, "events"))
         self.capture = (
             CaptureQueue(
                 env,
@@ -324,8 +330,9 @@ class Shop:
         if self.saga.pending[i]:
             gateway = self.nodes[self.node_of[i]].payment.by_code[self.gateway[i]]
             failed: str | None = INTERRUPTED
+            choreographed = self.workflow == "choreography"
             while failed == INTERRUPTED:
-                if self.down.get("orchestrator"):
+                if self.down.get("orchestrator") and not choreographed:
                     self.interrupted[i] = True
                     yield self._restarts["orchestrator"]
                     self.restarted_at[i] = env.now
@@ -341,7 +348,8 @@ class Shop:
                     gateway,
                     self.fulfillment,
                     self.idempotency,
-                    self._orchestrator_down,
+                    self._orchestrator_down if not choreographed else _never,
+                    self._hop if choreographed else None,
                 )
             if self.interrupted[i]:
                 self.recovered_at[i] = env.now
@@ -385,6 +393,10 @@ class Shop:
     def _orchestrator_down(self) -> bool:
         return self.down.get("orchestrator", False)
 
+    def _hop(self) -> simpy.Event:
+        """One event's delivery on the broker, from one choreographed service to the next."""
+        return self.env.timeout(next(self.event_delays))
+
     def _live_node(self, node: int) -> int:
         nodes = len(self.workers)
         for step in range(1, nodes):
@@ -394,7 +406,7 @@ class Shop:
 
     def _recorded(self, i: int, gateway: int, basket: float) -> None:
         """The order is recorded: complete now, or leave capture and fulfilment to the saga."""
-        if self.workflow == "saga":
+        if self.workflow != "simple":
             self.saga.pending[i] = True
             self.gateway[i] = gateway
             self.confirmed_by[i] = NO_CHANNEL
