@@ -4,30 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from sim.config.breakers import CategoryBreakers, ExternalBreaker
 from sim.resilience.breaker import FAILURE_CATEGORIES, CircuitBreaker
 from sim.resilience.group import BreakerGroup
 from sim.resilience.presets import policy_from_spec
+from sim.resilience.protocol import Breaker
 
 Listener = Callable[[float, str, str], None]  # (now, old state, new state)
-
-
-class Breaker(Protocol):
-    """What the engine needs of any breaker, ours or the user's."""
-
-    @property
-    def state(self) -> str: ...
-
-    @property
-    def generation(self) -> Any: ...
-
-    def allow(self, now: float) -> bool: ...
-
-    def record(
-        self, now: float, outcome: str, duration: float = ..., generation: Any = ...
-    ) -> None: ...
+__all__ = ["Breaker", "Listener", "build_breakers"]
 
 
 def build_breakers(

@@ -50,6 +50,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
+from sim.resilience import protocol
 from sim.resilience.breaker import CLOSED, DECLINED, HALF_OPEN, OPEN, STATES, SUCCESS
 
 if TYPE_CHECKING:
@@ -78,19 +79,15 @@ _CLOCK_NAME = "datetime"  # the name pybreaker 1.4 reads its clock through
 _PATH = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 
 
-class Breaker(Protocol):
-    """What the engine drives: the protocol of ``sim.resilience.breaker.CircuitBreaker``."""
-
-    @property
-    def state(self) -> str: ...
+class Breaker(protocol.Breaker, Protocol):
+    """What an outside breaker offers the engine: the protocol of
+    ``sim.resilience.breaker.CircuitBreaker``, with its trips and transition listeners."""
 
     @property
     def generation(self) -> int: ...
 
     @property
     def trips(self) -> int: ...
-
-    def allow(self, now: float) -> bool: ...
 
     def record(
         self, now: float, outcome: str, duration: float = 0.0, generation: int | None = None

@@ -11,27 +11,12 @@ opened, or keeps refusing calls after it has closed. Results always go to the st
 from __future__ import annotations
 
 import math
-from typing import Any, Protocol
+from typing import Any
 
 from sim.resilience.breaker import CLOSED, DISABLED, HALF_OPEN, METRICS_ONLY
+from sim.resilience.protocol import Breaker
 
 PASSING = frozenset({CLOSED, DISABLED, METRICS_ONLY})
-
-
-class SharedBreaker(Protocol):
-    """What a view needs of the breaker in the store (any engine breaker has it)."""
-
-    @property
-    def state(self) -> str: ...
-
-    @property
-    def generation(self) -> Any: ...
-
-    def allow(self, now: float) -> bool: ...
-
-    def record(
-        self, now: float, outcome: str, duration: float = ..., generation: Any = ...
-    ) -> None: ...
 
 
 class BreakerView:
@@ -39,7 +24,7 @@ class BreakerView:
 
     __slots__ = ("decided", "read_at", "read_delay", "read_generation", "reads", "seen", "shared")
 
-    def __init__(self, shared: SharedBreaker, read_delay: float) -> None:
+    def __init__(self, shared: Breaker, read_delay: float) -> None:
         if read_delay < 0:
             raise ValueError("read_delay must be >= 0")
         self.shared = shared
