@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sim.config.policy import Configuration, StagePolicy
+from sim.config.policy import BreakerState, Configuration, StagePolicy
 from sim.dists import stream, uniforms
 from sim.engine.breakers import Breaker, Listener, build_breakers
 from sim.engine.calls import GuardedDependency
@@ -31,12 +31,11 @@ NODE_MARK = "@"  # breaker name of a node's own instance: dependency@node
 
 @dataclass(eq=False, slots=True)
 class NodeStack:
-    """What one checkout node calls through, and the configuration version it runs."""
+    """What one checkout node calls through."""
 
     inventory: GuardedDependency
     order_record: GuardedDependency
     payment: PaymentOrchestrator
-    version: int = 0
 
 
 def dependency_of(breaker: str) -> str:
@@ -51,13 +50,18 @@ def build_nodes(
     stages = shop.model.stages
     count = shop.model.checkout.nodes if separate else 1
     inventory = guards(
-        shop, stages.inventory.dependency, stages.inventory.timeout, config, config.inventory, count
+        shop,
+        stages.inventory.dependency,
+        stages.inventory.timeout,
+        config.breaker_state,
+        config.inventory,
+        count,
     )
     order_record = guards(
         shop,
         stages.order_record.dependency,
         stages.order_record.timeout,
-        config,
+        config.breaker_state,
         config.order_record,
         count,
     )
@@ -68,7 +72,7 @@ def build_nodes(
             shop,
             name,
             stages.payment.timeout,
-            config,
+            config.breaker_state,
             config.payment,
             count,
             listen=shop.on_gateway,
@@ -95,7 +99,7 @@ def guards(
     shop: Shop,
     dependency: str,
     timeout: float,
-    config: Configuration,
+    state: BreakerState,
     policy: StagePolicy,
     count: int = 1,
     listen: Callable[[str], Listener] | None = None,
@@ -108,7 +112,6 @@ def guards(
     listen = listen or shop.on_transition
     setup = stack_setup(shop.env, policy)  # one bulkhead and rate limiter per dependency
     spec = policy.breaker
-    state = config.breaker_state
     shared: Breaker | None = None
     if spec is not None and state.scope == "shared":
         shared = _breaker(shop, spec, dependency, listen)

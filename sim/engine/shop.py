@@ -93,14 +93,14 @@ class Shop:
             initial_stock(shop, seed, replication),
         )
         self.fulfillment = self._guard(
-            stages.fulfillment.dependency, stages.fulfillment.timeout, config, config.fulfillment
+            stages.fulfillment.dependency, stages.fulfillment.timeout, config.fulfillment
         )
         notify = stages.notification
         self.channel_names = list(ROLES)
         self.chain = ConfirmationChain(
             env,
             [
-                self._guard(dependency, notify.timeout, config, config.notification.channel(role))
+                self._guard(dependency, notify.timeout, config.notification.channel(role))
                 for role, dependency in zip(ROLES, notify.channels, strict=True)
             ],
             notify,
@@ -146,12 +146,9 @@ class Shop:
         self.stage_stats = {stage: [0, 0, 0.0] for stage in STAGES}
         self.active = 0  # order processes not yet finished
 
-    def _guard(
-        self, dependency: str, timeout: float, config: Configuration, policy: StagePolicy
-    ) -> GuardedDependency:
+    def _guard(self, dependency: str, timeout: float, policy: StagePolicy) -> GuardedDependency:
         """``dependency`` wrapped in the stack ``policy`` describes, shared by all nodes."""
-        shared = config.model_copy(update={"breaker_state": BreakerState()})
-        return guards(self, dependency, timeout, shared, policy)[0]
+        return guards(self, dependency, timeout, BreakerState(), policy)[0]
 
     def on_gateway(self, name: str) -> Listener:
         """A gateway breaker's listener: record the transition, and start a slow start when
