@@ -19,6 +19,7 @@ from pathlib import Path
 from pydantic import Field
 
 from sim.config.fields import Strict
+from sim.config.yamlio import read_input
 from sim.errors import ConfigError
 from sim.units import parse_duration, parse_fraction
 
@@ -42,12 +43,7 @@ class Trace(Strict):
 def load_trace(path: Path) -> Trace:
     """Parse and check a trace CSV; errors name the file, line and column."""
     file = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("trace file not found", file=file) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read trace: {exc}", file=file) from None
+    text = read_input(path, "trace file")
     rows = [
         (number, row)
         for number, row in enumerate(csv.reader(text.splitlines()), start=1)

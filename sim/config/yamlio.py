@@ -51,15 +51,20 @@ def format_path(loc: list[str | int] | tuple[str | int, ...]) -> str:
     return out
 
 
+def read_input(path: Path, kind: str = "file") -> str:
+    """The text of an input file, or a ConfigError naming it (``kind``: what it is)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{kind} not found", file=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {kind}: {exc}", file=str(path)) from None
+
+
 def load_yaml(path: Path) -> tuple[Any, LineMap]:
     """Parse ``path`` with the safe loader; refuse duplicate keys, which YAML would hide."""
     file = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("file not found", file=file) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read file: {exc}", file=file) from None
+    text = read_input(path)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
