@@ -43,7 +43,7 @@ class RunResult:
     basket: np.ndarray
     outcome: np.ndarray  # int8, OUTCOMES index
     cause: np.ndarray  # int16 index into cause_names; -1 when completed
-    checkout_end: np.ndarray  # when the customer saw the result (nan if abandoned in queue)
+    checkout_end: np.ndarray  # when the customer saw the result, or left the checkout queue
     gateway: np.ndarray  # int8 index into gateway_names; -1 when no gateway answered
     fee: np.ndarray
     confirmed_by: np.ndarray  # int8 index into channel_names; -1 none; -2 not applicable

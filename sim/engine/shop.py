@@ -233,6 +233,7 @@ class Shop:
             granted = yield pool.wait(deadline)
             if not granted:
                 self._end(i, ABANDONED, "queue")
+                self.checkout_end[i] = env.now  # the customer left the queue: now, not at arrival
                 self.active -= 1
                 return
         # Cart: local work on the worker.
