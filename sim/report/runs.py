@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from sim.analysis import by_configuration, orders_frame, plotdata, summarize, timeline_frame
+from sim.analysis import by_configuration, orders_frame, summarize, timeline_frame
 from sim.analysis.hypotheses import Verdict, judge
 from sim.analysis.load import RunData, load_run, transitions_frame
 from sim.analysis.metrics import unknown_metric
@@ -32,9 +32,8 @@ from sim.engine import RunResult
 from sim.errors import ConfigError
 from sim.experiment import Executor, RunStore, replicate
 from sim.experiment.runner import Progress
-from sim.report import html, markdown
-from sim.report.figures import draw_all
 from sim.report.journal import dumps, journal, versions
+from sim.report.write import write_report
 
 
 @dataclass(frozen=True)
@@ -203,30 +202,6 @@ def _with_warmup(loaded: LoadedScenario, warmup: float) -> LoadedScenario:
         return loaded
     scenario = loaded.scenario.model_copy(update={"warmup": warmup})
     return loaded.model_copy(update={"scenario": scenario})
-
-
-def write_report(directory: Path, data: RunData) -> list[Path]:
-    """The figures (PNG), report.md and report.html of a run, from its tables; the paths
-    written. report.html embeds the very PNG bytes report.md links to."""
-    images = draw_all(data)
-    written = []
-    for image in images:
-        (directory / image.filename).write_bytes(image.png)
-        written.append(directory / image.filename)
-    lost = plotdata.revenue_lost(data.summary)
-    text = markdown.render(
-        data.loaded,
-        data.ci,
-        lost,
-        {image.key: image.filename for image in images},
-        data.replications,
-        data.seed,
-        differences=data.differences,
-        verdicts=data.verdicts,
-    )
-    (directory / "report.md").write_text(text, encoding="utf-8")
-    (directory / "report.html").write_text(html.render(data, images), encoding="utf-8")
-    return [*written, directory / "report.md", directory / "report.html"]
 
 
 def rebuild_report(directory: str | Path) -> Path:
