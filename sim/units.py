@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _DURATION_UNITS = {
@@ -22,6 +23,25 @@ _DURATION_UNITS = {
     "d": 86400.0,
 }
 _RATE_UNITS = {"s": 1.0, "sec": 1.0, "m": 1 / 60, "min": 1 / 60, "h": 1 / 3600, "d": 1 / 86400}
+
+
+def _any_case(words: Iterable[str]) -> str:
+    """An ECMAScript-safe alternation matching each word in any letter case (JSON Schema
+    patterns have no case-insensitive flag; the parsers lower-case their input)."""
+    ordered = sorted(words, key=len, reverse=True)
+    return "|".join(
+        "".join(f"[{c}{c.upper()}]" if c.isalpha() and c.isascii() else c for c in word)
+        for word in ordered
+    )
+
+
+# The same grammar as JSON Schema patterns, for editors (sim/config/fields.py).
+_PATTERN_NUMBER = r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
+DURATION_PATTERN = (
+    rf"^\s*(?:{_PATTERN_NUMBER}\s*|(?:{_PATTERN_NUMBER}\s*(?:{_any_case(_DURATION_UNITS)})\s*)+)$"
+)
+RATE_PATTERN = rf"^\s*{_PATTERN_NUMBER}\s*(?:/\s*(?:{_any_case(_RATE_UNITS)}))?\s*$"
+FRACTION_PATTERN = rf"^\s*{_PATTERN_NUMBER}\s*%?\s*$"
 _DURATION_RE = re.compile(rf"^\s*({_NUMBER})\s*([a-zµ]+)\s*$")
 _COMPOUND_RE = re.compile(rf"({_NUMBER})\s*([a-zµ]+)")
 _RATE_RE = re.compile(rf"^\s*({_NUMBER})\s*/\s*([a-z]+)\s*$")

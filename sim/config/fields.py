@@ -6,7 +6,14 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
-from sim.units import parse_duration, parse_fraction, parse_rate
+from sim.units import (
+    DURATION_PATTERN,
+    FRACTION_PATTERN,
+    RATE_PATTERN,
+    parse_duration,
+    parse_fraction,
+    parse_rate,
+)
 
 
 class Strict(BaseModel):
@@ -15,10 +22,14 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _quantity_schema(example: str, description: str) -> WithJsonSchema:
+def _quantity_schema(example: str, description: str, pattern: str) -> WithJsonSchema:
+    """A number, or a string the pattern accepts: editors then flag ``"60 parsecs"``."""
     return WithJsonSchema(
         {
-            "anyOf": [{"type": "number"}, {"type": "string", "examples": [example]}],
+            "anyOf": [
+                {"type": "number"},
+                {"type": "string", "pattern": pattern, "examples": [example]},
+            ],
             "description": description,
         }
     )
@@ -27,17 +38,23 @@ def _quantity_schema(example: str, description: str) -> WithJsonSchema:
 Duration = Annotated[
     float,
     BeforeValidator(parse_duration),
-    _quantity_schema("250ms", "a duration: 250ms, 30s, 10m, 2h, or a bare number of seconds"),
+    _quantity_schema(
+        "250ms",
+        "a duration: 250ms, 30s, 1m30s, 10m, 2h, or a bare number of seconds",
+        DURATION_PATTERN,
+    ),
 ]
 Rate = Annotated[
     float,
     BeforeValidator(parse_rate),
-    _quantity_schema("40/s", "a rate: 40/s, 1200/min, 50/h, or a bare number per second"),
+    _quantity_schema(
+        "40/s", "a rate: 40/s, 1200/min, 50/h, or a bare number per second", RATE_PATTERN
+    ),
 ]
 Fraction = Annotated[
     float,
     BeforeValidator(parse_fraction),
-    _quantity_schema("2%", "a share: 2% or a fraction such as 0.02"),
+    _quantity_schema("2%", "a share: 2% or a fraction such as 0.02", FRACTION_PATTERN),
 ]
 PositiveDuration = Annotated[Duration, Field(gt=0)]
 NonNegativeDuration = Annotated[Duration, Field(ge=0)]
