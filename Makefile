@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SCENARIO ?= scenarios/flash_sale_gateway_outage.yaml
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit bench golden schemas clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,15 @@ unit: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_engine.py
+
+# Results changed on purpose: rewrite the golden summary (tests/test_golden.py) and commit it
+# with the reason.
+golden: $(VENV)/.installed-dev
+	$(BIN)/python tests/test_golden.py
+
+# The JSON Schemas shipped in sim/schemas/, after a change to the configuration models.
+schemas: $(VENV)/.installed
+	$(BIN)/breakerlab schema --out sim/schemas
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
