@@ -8,22 +8,14 @@ from typing import Any
 
 import numpy as np
 import simpy
-from scipy import stats
 
+from sim.analysis.stats import mean_ci
+from sim.analysis.theory import erlang_c_wait, mm1_sojourn, mm1_wait
 from sim.config.model import Dependency
 from sim.config.scenario import LoadedScenario
 from sim.dists import draws, stream, uniforms
 from sim.engine import simulate
 from sim.engine.dependency import DependencyRuntime
-
-
-def erlang_c_wait(lam: float, mu: float, c: int) -> float:
-    """Mean wait in queue of M/M/c (Erlang C)."""
-    a = lam / mu
-    rho = a / c
-    top = a**c / math.factorial(c) / (1 - rho)
-    p_wait = top / (sum(a**k / math.factorial(k) for k in range(c)) + top)
-    return p_wait / (c * mu - lam)
 
 
 def mm_c(
@@ -67,13 +59,8 @@ def mm_c(
 
 
 def interval(values: list[float]) -> tuple[float, float]:
-    arr = np.asarray(values)
-    half = stats.t.ppf(0.975, arr.size - 1) * arr.std(ddof=1) / math.sqrt(arr.size)
-    return float(arr.mean() - half), float(arr.mean() + half)
-
-
-def test_erlang_c_formula_matches_the_textbook_value() -> None:
-    assert math.isclose(erlang_c_wait(9, 1, 10), 0.6687, abs_tol=5e-5)
+    _, low, high = mean_ci(np.asarray(values))
+    return low, high
 
 
 def test_mmc_queue_wait_reproduces_erlang_c() -> None:
@@ -91,10 +78,10 @@ def test_mm1_sojourn_time() -> None:
     lam, mu = 0.7, 1.0
     runs = [mm_c(lam, mu, 1, horizon=8000, warmup=500, rep=r) for r in range(12)]
     low, high = interval([w for w, _ in runs])
-    expected = 1 / (mu - lam)  # 3.33 s
+    expected = mm1_sojourn(lam, mu)  # 3.33 s
     assert low <= expected <= high, (low, expected, high)
     low, high = interval([wq for _, wq in runs])
-    assert low <= lam / (mu * (mu - lam)) <= high
+    assert low <= mm1_wait(lam, mu) <= high
 
 
 def test_mm1_is_not_mistaken_for_mm2() -> None:
