@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SCENARIO ?= scenarios/flash_sale_gateway_outage.yaml
 
-.PHONY: demo test lint typecheck unit bench golden schemas clean
+.PHONY: demo test lint typecheck unit bench validate golden schemas clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,12 @@ unit: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_engine.py
+
+# The engine against queueing and resilience theory; writes docs/validation.md (a few
+# minutes; exit 1 when a check fails). VALIDATE_WORKERS processes run the replications.
+VALIDATE_WORKERS ?= 1
+validate: $(VENV)/.installed
+	$(BIN)/python benchmarks/validate_engine.py --workers $(VALIDATE_WORKERS)
 
 # Results changed on purpose: rewrite the golden summary (tests/test_golden.py) and commit it
 # with the reason.
