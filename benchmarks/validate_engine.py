@@ -88,10 +88,11 @@ def _commit() -> str:
 def _row(check: Check) -> str:
     low95, high95 = check.interval95
     low, high = check.interval
+    judged = "each run ≤ its bound" if check.kind == "at_most" else f"[{low:.4g}, {high:.4g}]"
     verdict = "**pass**" if check.passed else "**FAIL**"
     return (
         f"| {check.name} | {check.theory_text} | {check.mean:.4g} | "
-        f"[{low95:.4g}, {high95:.4g}] | [{low:.4g}, {high:.4g}] | {verdict} |"
+        f"[{low95:.4g}, {high95:.4g}] | {judged} | {verdict} |"
     )
 
 
