@@ -1,9 +1,10 @@
 """A finished run directory as tidy DataFrames, so notebooks, ``breakerlab report`` and the
 run itself draw from the same tables.
 
-Layout read (written by ``sim.report.runs``): ``summary.csv``, ``summary_ci.csv``,
-``differences_ci.csv``, ``orders.parquet``, ``timeline.parquet``, ``transitions.parquet``
-(older runs: derived from the timeline's ``breaker_*`` columns) and ``run.json``.
+Layout read: ``summary.csv``, ``summary_ci.csv``, ``differences_ci.csv``,
+``orders.parquet``, ``timeline.parquet``, ``transitions.parquet`` (older runs: derived from
+the timeline's ``breaker_*`` columns), ``run.json`` and ``configurations.yaml`` (older runs:
+none; the report then shows the validated configurations).
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ from pydantic import ValidationError
 from sim.analysis.hypotheses import Verdict, judge
 from sim.analysis.stats import by_configuration, paired_differences
 from sim.config.scenario import LoadedScenario
+from sim.config.yamlio import load_yaml
 from sim.engine.records import BREAKER_STATE_CODES, RunResult
 from sim.errors import ConfigError
 
 TRANSITION_COLUMNS = ["configuration", "replication", "time_s", "breaker", "from_state", "to_state"]
 STATE_NAMES = {code: name for name, code in BREAKER_STATE_CODES.items()}
 REQUIRED = ("summary.csv", "orders.parquet", "timeline.parquet", "run.json")
+CONFIGURATIONS_FILE = "configurations.yaml"  # as the scenario wrote them (optional)
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,12 @@ def load_run(directory: str | Path) -> RunData:
     meta = _json(root / "run.json")
     try:
         loaded = LoadedScenario.model_validate(
-            {"scenario": meta["scenario"], "shop": meta["model"], "source": meta.get("source", "")}
+            {
+                "scenario": meta["scenario"],
+                "shop": meta["model"],
+                "source": meta.get("source", ""),
+                "configurations_as_written": _configurations_as_written(root),
+            }
         )
     except (KeyError, ValidationError) as exc:
         raise ConfigError(f"not a run description: {exc}", file=root / "run.json") from None
@@ -150,6 +158,18 @@ def transitions_from_timeline(timeline: pd.DataFrame) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=TRANSITION_COLUMNS)
     return pd.concat(frames, ignore_index=True)
+
+
+def _configurations_as_written(root: Path) -> dict[str, Any]:
+    """The configurations as the scenario wrote them, from ``configurations.yaml``; empty
+    for a run written before that file existed (the report then shows the validated ones)."""
+    path = root / CONFIGURATIONS_FILE
+    if not path.is_file():
+        return {}
+    data, _ = load_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError("expected a mapping of configurations", file=path)
+    return data
 
 
 def _json(path: Path) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import difflib
 from pathlib import Path
 from typing import Any, TypeVar
@@ -51,7 +52,10 @@ def load_scenario(path: str | Path) -> LoadedScenario:
         ) from None
     scenario = _attach_traces(scenario, path, lines)
     _check_scenario_refs(scenario, shop, lines)
-    return LoadedScenario(scenario=scenario, shop=shop, source=str(path))
+    written = copy.deepcopy(data.get("configurations") or {})
+    return LoadedScenario(
+        scenario=scenario, shop=shop, source=str(path), configurations_as_written=written
+    )
 
 
 def load_any(path: str | Path) -> ShopModel | LoadedScenario:

@@ -313,6 +313,11 @@ class LoadedScenario(Strict):
     scenario: Scenario
     shop: ShopModel
     source: str = ""
+    configurations_as_written: dict[str, Any] = Field(
+        default_factory=dict,
+        description="each configuration as the scenario file wrote it (units, explicit "
+        "defaults), for the report; the validated ones are in scenario.configurations",
+    )
 
     @property
     def name(self) -> str:
