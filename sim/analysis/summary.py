@@ -27,6 +27,22 @@ LOST_CAUSES = (
     "unfinished",
 )
 OPEN_STATES = {"open", "forced_open"}
+# Columns that have no value without data (a percentile of no orders, the time of a trip
+# that never came): NaN there. Every other column is a count or a sum, and 0 of nothing.
+UNDEFINED_WITHOUT_DATA = frozenset(
+    {
+        "checkout_p50_s",
+        "checkout_p95_s",
+        "checkout_p99_s",
+        "first_trip_s",
+        "confirmation_p95_s",
+        "final_confirmation_p95_s",
+        "goodput_recovery_s",
+        "retry_amplification",
+        "recovery_time_s",
+        "config_propagation_max_s",
+    }
+)
 
 
 def summary_row(result: RunResult) -> dict[str, float | int | str]:
@@ -79,10 +95,32 @@ def summary_row(result: RunResult) -> dict[str, float | int | str]:
 
 
 def summarize(results: Iterable[RunResult]) -> pd.DataFrame:
-    """One row per configuration x replication, in the order configurations were given."""
-    rows = [summary_row(r) for r in results]
-    frame = pd.DataFrame(rows)
-    return frame.fillna({c: 0 for c in frame.columns if c.startswith(("calls_", "errors_"))})
+    """One row per configuration x replication, in the order configurations were given.
+
+    A column only some runs have (a cause of loss that did not occur in the others, a
+    dependency one configuration never called) is 0 where it is missing: a count of nothing.
+    Only the columns of ``UNDEFINED_WITHOUT_DATA`` stay NaN, where they have no data.
+    """
+    return summary_frame(summary_row(r) for r in results)
+
+
+def summary_frame(rows: Iterable[dict[str, float | int | str]]) -> pd.DataFrame:
+    """The summary of rows ``summary_row`` made elsewhere (in a worker, or stored by a
+    sweep), exactly as ``summarize`` makes it."""
+    frame = pd.DataFrame(list(rows))
+    counts = [c for c in frame.columns if c not in UNDEFINED_WITHOUT_DATA]
+    return frame.fillna({c: 0 for c in counts})
+
+
+def lost_causes(summary: pd.DataFrame) -> list[str]:
+    """The causes of lost revenue a summary has columns for: the usual ones in their usual
+    order, then any other (a crash, an order stuck after one) in the order they appear."""
+    present = [
+        c.removeprefix("revenue_lost_")
+        for c in summary.columns
+        if c.startswith("revenue_lost_") and c != "revenue_lost_pct"
+    ]
+    return [c for c in LOST_CAUSES if c in present] + [c for c in present if c not in LOST_CAUSES]
 
 
 def _lost_by_cause(
@@ -280,9 +318,17 @@ def _check(row: dict[str, float | int | str], result: RunResult) -> None:
 
 
 def orders_frame(results: Iterable[RunResult]) -> pd.DataFrame:
-    """One row per order of every run, warm-up orders flagged rather than dropped."""
+    """One row per order of every run, warm-up orders flagged rather than dropped.
+
+    ``left_at_s`` is when the customer left checkout (saw the result, or gave up waiting)
+    and ``waited_s`` how long after arriving; ``checkout_latency_s`` is that wait for orders
+    that reached a result page, NaN for abandoned ones. All three are NaN for an order still
+    in flight when the run ended.
+    """
+    results = list(results)
     frames = []
     for r in results:
+        waited = r.checkout_end - r.arrival
         cause_names = np.asarray([*r.cause_names, ""], dtype=object)
         gateway_names = np.asarray([*r.gateway_names, ""], dtype=object)
         channel_names = np.asarray([*r.channel_names, "", ""], dtype=object)
@@ -297,7 +343,9 @@ def orders_frame(results: Iterable[RunResult]) -> pd.DataFrame:
                     "basket": r.basket,
                     "outcome": np.asarray(OUTCOMES, dtype=object)[r.outcome],
                     "cause": cause_names[r.cause],
-                    "checkout_latency_s": r.checkout_end - r.arrival,
+                    "checkout_latency_s": np.where(r.outcome == ABANDONED, np.nan, waited),
+                    "left_at_s": r.checkout_end,
+                    "waited_s": waited,
                     "gateway": gateway_names[r.gateway],
                     "fee": r.fee,
                     "confirmed_by": channel_names[r.confirmed_by],
@@ -305,8 +353,11 @@ def orders_frame(results: Iterable[RunResult]) -> pd.DataFrame:
             )
         )
     frame = pd.concat(frames, ignore_index=True)
-    for column in ("configuration", "outcome", "cause", "gateway", "confirmed_by"):
-        # Categories in order of first appearance: configurations keep the scenario's order.
+    for column in ("outcome", "cause", "gateway", "confirmed_by"):
+        # Categories in order of first appearance.
         values = frame[column]
         frame[column] = pd.Categorical(values, categories=list(dict.fromkeys(values)))
+    # Every configuration is a category, in the scenario's order, even one with no orders.
+    configurations = list(dict.fromkeys(r.configuration for r in results))
+    frame["configuration"] = pd.Categorical(frame["configuration"], categories=configurations)
     return frame
