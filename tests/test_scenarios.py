@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from sim.analysis import summary_row
+from sim.analysis import summarize, summary_row
 from sim.config import load_scenario
 from sim.engine import simulate
+from tests.test_causes import assert_causes_add_up
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
@@ -21,11 +22,14 @@ def test_there_are_at_least_three_scenarios() -> None:
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
 def test_invariants_hold_on_shipped_scenario(path: Path) -> None:
     loaded = load_scenario(path)
+    results = []
     for configuration in loaded.scenario.configurations:
         result = simulate(loaded, configuration, 0)  # checks per-order invariants
         row = summary_row(result)  # checks the money and the outcome counts again
         assert row["orders"] > 0
         assert row["completed"] > 0
+        results.append(result)
+    assert_causes_add_up(summarize(results))  # the report shows every lost dollar
 
 
 def test_flagship_scenario_tells_configurations_apart() -> None:

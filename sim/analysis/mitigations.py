@@ -38,23 +38,3 @@ def confirmations(summary: pd.DataFrame) -> pd.DataFrame:
     ]
     means = summary.groupby("configuration", sort=False, observed=True)[columns].mean()
     return pd.DataFrame(means.reset_index())
-
-
-def chain_used(confirmations: pd.DataFrame) -> bool:
-    """Whether any order went past in-app, was followed up or resubmitted: only then is
-    the confirmation plot worth showing."""
-    columns = [
-        c
-        for c in ("confirmed_email", "confirmed_sms", "cs_followups", "duplicate_submissions")
-        if c in confirmations.columns
-    ]
-    return bool(columns) and bool((confirmations[columns] > 0).any().any())
-
-
-def queue_over_time(timeline: pd.DataFrame) -> pd.DataFrame:
-    """Capture-queue depth per second, mean over replications (empty in sync mode):
-    configuration, second, capture_queue."""
-    if "capture_queue" not in timeline.columns:
-        return pd.DataFrame(columns=["configuration", "second", "capture_queue"])
-    mean = timeline.groupby(["configuration", "second"], observed=True)["capture_queue"].mean()
-    return pd.DataFrame(mean.dropna().reset_index())

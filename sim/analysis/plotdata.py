@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.stats import mean_ci
-from sim.analysis.summary import LOST_CAUSES
+from sim.analysis.summary import lost_causes
 from sim.config.scenario import Scenario
 
 
@@ -23,43 +23,64 @@ def fault_windows(scenario: Scenario) -> pd.DataFrame:
 
 
 def revenue_lost(summary: pd.DataFrame) -> pd.DataFrame:
-    """Per configuration: mean revenue lost by cause, and the total with its 95 % interval."""
+    """Per configuration: mean revenue lost by cause (every cause the summary has a column
+    for, so the causes add up to the total), the total with its 95 % interval, and
+    ``ci_low_clipped``: the interval's low end, never below 0 (revenue lost cannot be
+    negative; a t interval over few, spread replications can reach below it)."""
+    causes = lost_causes(summary)
     rows = []
     for config, part in summary.groupby("configuration", sort=False, observed=True):
-        mean, low, high = mean_ci(part["revenue_lost"].to_numpy())
+        mean, low, high = mean_ci(part["revenue_lost"].to_numpy(dtype=float))
         row = {"configuration": config, "total": mean, "ci_low": low, "ci_high": high}
-        for cause in LOST_CAUSES:
-            row[cause] = float(part[f"revenue_lost_{cause}"].mean())
+        row["ci_low_clipped"] = max(low, 0.0) if not np.isnan(low) else low
+        for cause in causes:
+            row[cause] = float(part[f"revenue_lost_{cause}"].fillna(0.0).mean())
         rows.append(row)
-    return pd.DataFrame(rows)
+    columns = ["configuration", "total", "ci_low", "ci_high", "ci_low_clipped", *causes]
+    return pd.DataFrame(rows, columns=columns)
 
 
-def latency_over_time(orders: pd.DataFrame, horizon: float, bin_s: float = 30.0) -> pd.DataFrame:
+def causes_shown(lost: pd.DataFrame) -> list[str]:
+    """The causes of ``revenue_lost(...)`` with revenue in some configuration."""
+    fixed = {"configuration", "total", "ci_low", "ci_high", "ci_low_clipped"}
+    return [c for c in lost.columns if c not in fixed and bool((lost[c].fillna(0) != 0).any())]
+
+
+def latency_over_time(
+    orders: pd.DataFrame,
+    horizon: float,
+    bin_s: float = 30.0,
+    configurations: list[str] | None = None,
+) -> pd.DataFrame:
     """Checkout latency percentiles of completed orders by completion time, pooled over
     replications: configuration, time_s (bin start), p50_s, p95_s, p99_s, orders.
 
-    Bins without completions are kept with NaN so plotted lines break instead of bridging
-    an outage; the drain after the horizon is left out (only slow stragglers finish there).
+    Every configuration (``configurations``, else the orders' own) gets every bin up to the
+    horizon; bins without completions hold NaN, so plotted lines break instead of bridging
+    an outage, and a run with no completed order gives a frame of NaN, never an error. The
+    drain after the horizon is left out (only slow stragglers finish there).
     """
+    if configurations is None:
+        column = orders["configuration"]
+        known = column.cat.categories if hasattr(column, "cat") else column.unique()
+        configurations = [str(c) for c in known]
+    bins = [i * bin_s for i in range(int(horizon // bin_s))]
+    full = pd.MultiIndex.from_product([configurations, bins], names=["configuration", "time_s"])
+    out = pd.DataFrame(index=full, columns=["p50_s", "p95_s", "p99_s"], dtype=float)
+    out["orders"] = 0.0
     done = orders[orders["outcome"] == "completed"]
     finish = done["arrival_s"] + done["checkout_latency_s"]
     binned = done.assign(time_s=(finish // bin_s) * bin_s)
     binned = binned[binned["time_s"] + bin_s <= horizon]
-    grouped = binned.groupby(["configuration", "time_s"], observed=True)["checkout_latency_s"]
-    out = grouped.quantile(np.array([0.5, 0.95, 0.99])).unstack()
-    out.columns = ["p50_s", "p95_s", "p99_s"]
-    out["orders"] = grouped.size()
-    configs = (
-        orders["configuration"].cat.categories
-        if hasattr(orders["configuration"], "cat")
-        else orders["configuration"].unique()
-    )
-    full = pd.MultiIndex.from_product(
-        [list(configs), [i * bin_s for i in range(int(horizon // bin_s))]],
-        names=["configuration", "time_s"],
-    )
-    out = out.reindex(full)
-    out["orders"] = out["orders"].fillna(0).astype(int)
+    if not binned.empty:
+        binned = binned.astype({"configuration": str})
+        grouped = binned.groupby(["configuration", "time_s"])["checkout_latency_s"]
+        found = grouped.quantile(np.array([0.5, 0.95, 0.99])).unstack()
+        found.columns = ["p50_s", "p95_s", "p99_s"]
+        found["orders"] = grouped.size()
+        found = found[found.index.isin(full)]
+        out.loc[found.index, ["p50_s", "p95_s", "p99_s", "orders"]] = found.to_numpy()
+    out["orders"] = out["orders"].astype(int)
     return out.reset_index()
 
 

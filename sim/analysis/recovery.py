@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
 
 from sim.engine.records import COMPLETED, RunResult
 
@@ -61,23 +60,3 @@ def _amplification(result: RunResult, start: float, end: float) -> float:
         if before and before >= 0.5:
             growth.append(per_order(start, end, series) / before)
     return max(growth) if growth else math.nan
-
-
-def amplification_over_time(timeline: pd.DataFrame, bin_s: int = 60) -> pd.DataFrame:
-    """Dependency calls per arriving order, per bin, mean over replications:
-    configuration, time_s, calls_per_order."""
-    calls = [c for c in timeline.columns if c.startswith("calls_")]
-    frame = timeline[["configuration", "replication", "second", "arrivals", *calls]].copy()
-    frame["calls"] = frame[calls].sum(axis=1)
-    frame = frame.sort_values(["configuration", "replication", "second"])
-    grouped = frame.groupby(["configuration", "replication"], observed=True)
-    frame["calls"] = grouped["calls"].diff().fillna(frame["calls"])
-    frame["time_s"] = (frame["second"] // bin_s) * bin_s
-    per_bin = frame.groupby(["configuration", "replication", "time_s"], observed=True)[
-        ["calls", "arrivals"]
-    ].sum()
-    per_bin["calls_per_order"] = per_bin["calls"] / per_bin["arrivals"].where(
-        per_bin["arrivals"] > 0
-    )
-    mean = per_bin.groupby(["configuration", "time_s"], observed=True)["calls_per_order"].mean()
-    return pd.DataFrame(mean.reset_index())

@@ -12,7 +12,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from sim.report.plots import shade_faults
+from sim.report.plots import note, shade_faults, stairs, time_axis
 
 KIND_COLORS = {
     "outage": "#d1495b",
@@ -26,10 +26,15 @@ KIND_COLORS = {
 
 
 def fault_gantt(
-    schedule: pd.DataFrame, arrivals: pd.DataFrame, dependencies: list[str], horizon: float
+    schedule: pd.DataFrame,
+    arrivals: pd.DataFrame,
+    dependencies: list[str],
+    until: float,
+    bin_s: float = 60.0,
 ) -> Figure:
-    """Top: arrivals per second (mean over replications). Bottom: one row per dependency,
-    a bar for each interval a fault is active, coloured by kind, hatched while it ramps."""
+    """Top: arrivals per second (mean over replications, per bin). Bottom: one row per
+    dependency, a bar for each interval a fault is active, coloured by kind, hatched while
+    it ramps. The time axis runs to ``until`` seconds."""
     rows = list(dict.fromkeys([*schedule["target"], *dependencies]))
     fig, (top, ax) = plt.subplots(
         2,
@@ -40,7 +45,7 @@ def fault_gantt(
     )
     for i, (config, part) in enumerate(arrivals.groupby("configuration", observed=True)):
         if i == 0:  # every configuration faces the same customers
-            top.plot(part["time_s"] / 60, part["arrivals"], color="0.3")
+            stairs(top, part["time_s"], part["arrivals"], bin_s, color="0.3")
             top.set_title(f"Arrivals (configuration {config}; all see the same)", fontsize=9)
     top.set_ylabel("orders/s")
     top.set_ylim(bottom=0)
@@ -52,12 +57,14 @@ def fault_gantt(
         ax.barh(y, end - start, left=start, height=0.6, color=color, alpha=0.9)
         if ramp > 0:
             ax.barh(y, ramp, left=start, height=0.6, color="white", alpha=0.5, hatch="///")
-        ax.text(end, y, f" {f['label']}", va="center", fontsize=7)
+        if end < until / 60:
+            ax.text(end, y, f" {f['label']}", va="center", fontsize=7, clip_on=True)
+        else:  # runs past the axis: labelled inside its bar's visible end
+            ax.text(until / 60, y, f"{f['label']} ", va="center", ha="right", fontsize=7)
         top.axvspan(start, end, color="0.9", zorder=0)
     ax.set_yticks(range(len(rows)), rows, fontsize=8)
     ax.set_ylim(len(rows) - 0.5, -0.5)
-    ax.set_xlim(0, horizon / 60)
-    ax.set_xlabel("time (min)")
+    time_axis(ax, until)
     kinds = list(dict.fromkeys(schedule["kind"]))
     if kinds:
         ax.legend(
@@ -72,8 +79,11 @@ def fault_gantt(
     return fig
 
 
-def queue_depth_lines(data: pd.DataFrame, faults: pd.DataFrame) -> Figure:
-    """One panel per queue (checkout, and capture when used): mean depth per configuration."""
+def queue_depth_lines(
+    data: pd.DataFrame, faults: pd.DataFrame, until: float, bin_s: float = 10.0
+) -> Figure:
+    """One panel per queue (checkout, and capture when used): mean depth per configuration
+    and bin, as steps."""
     queues = list(dict.fromkeys(data["queue"]))
     fig, axes = plt.subplots(
         len(queues), 1, figsize=(9, 2.8 * len(queues) + 0.6), sharex=True, squeeze=False
@@ -84,43 +94,48 @@ def queue_depth_lines(data: pd.DataFrame, faults: pd.DataFrame) -> Figure:
         for i, (config, lines) in enumerate(
             part.groupby("configuration", sort=False, observed=True)
         ):
-            ax.plot(lines["time_s"] / 60, lines["depth"], color=f"C{i}", label=str(config))
+            stairs(ax, lines["time_s"], lines["depth"], bin_s, color=f"C{i}", label=str(config))
         ax.set_ylabel(f"{queue} queue (orders)")
         ax.set_ylim(bottom=0)
+        time_axis(ax, until)
     axes[0, 0].set_title("Queue depth over time (mean over replications); grey: fault windows")
     axes[0, 0].legend(fontsize=8)
-    axes[-1, 0].set_xlabel("time (min)")
     fig.tight_layout()
     return fig
 
 
-def amplification_lines(data: pd.DataFrame, faults: pd.DataFrame) -> Figure:
+def amplification_lines(
+    data: pd.DataFrame, faults: pd.DataFrame, until: float | None = None, bin_s: float = 60.0
+) -> Figure:
     """Left: all dependency calls per arriving order per configuration. Right: the same per
-    dependency for the dependencies whose ratio moved the most."""
+    dependency for the dependencies whose ratio moved the most. Steps over the bins."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8), sharex=True)
     for ax in (left, right):
         shade_faults(ax, faults)
     total = data[data["dependency"] == "all"]
     for i, (config, part) in enumerate(total.groupby("configuration", sort=False, observed=True)):
-        left.step(part["time_s"] / 60, part["calls_per_order"], where="post", color=f"C{i}",
-                  label=str(config))  # fmt: skip
+        stairs(left, part["time_s"], part["calls_per_order"], bin_s, color=f"C{i}",
+               label=str(config))  # fmt: skip
     left.set_ylabel("dependency calls per arriving order")
     left.set_title("All dependencies", fontsize=9)
     left.legend(fontsize=8)
     each = data[data["dependency"] != "all"]
     spread = each.groupby("dependency")["calls_per_order"].agg(lambda s: s.max() - s.min())
-    shown = list(spread.sort_values(ascending=False).index[:3])
+    shown = list(spread[spread > 0].sort_values(ascending=False).index[:3])
     styles = ["-", "--", ":"]
     for i, (config, part) in enumerate(each.groupby("configuration", sort=False, observed=True)):
         for style, dependency in zip(styles, shown, strict=False):
             lines = part[part["dependency"] == dependency]
             label = f"{config}: {dependency}"
-            right.step(lines["time_s"] / 60, lines["calls_per_order"], where="post",
-                       color=f"C{i}", ls=style, label=label)  # fmt: skip
+            stairs(right, lines["time_s"], lines["calls_per_order"], bin_s, color=f"C{i}",
+                   ls=style, label=label)  # fmt: skip
     right.set_title("Dependencies whose ratio moved most", fontsize=9)
-    right.legend(fontsize=6, ncol=2)
+    if shown:
+        right.legend(fontsize=6, ncol=2)
+    else:
+        note(right, "no dependency's ratio moved")
     for ax in (left, right):
-        ax.set_xlabel("time (min)")
+        time_axis(ax, until)
         ax.set_ylim(bottom=0)
     fig.suptitle(
         "Dependency call amplification (calls per arriving order, per minute; steps: bins)"
@@ -153,14 +168,21 @@ def trace_panels(trace: pd.DataFrame, horizon: float) -> Figure:
 
 
 def series_lines(
-    data: pd.DataFrame, column: str, faults: pd.DataFrame, ylabel: str, title: str
+    data: pd.DataFrame,
+    column: str,
+    faults: pd.DataFrame,
+    ylabel: str,
+    title: str,
+    until: float | None = None,
+    bin_s: float = 30.0,
 ) -> Figure:
-    """One timeline series (``sim.analysis.dynamics.series_over_time``) per configuration."""
+    """One timeline series (``sim.analysis.dynamics.series_over_time``, binned by
+    ``bin_s``) per configuration, as steps."""
     fig, ax = plt.subplots(figsize=(9, 3.6))
     shade_faults(ax, faults)
     for i, (config, part) in enumerate(data.groupby("configuration", sort=False, observed=True)):
-        ax.plot(part["time_s"] / 60, part[column], color=f"C{i}", label=str(config))
-    ax.set_xlabel("time (min)")
+        stairs(ax, part["time_s"], part[column], bin_s, color=f"C{i}", label=str(config))
+    time_axis(ax, until)
     ax.set_ylabel(ylabel)
     ax.set_ylim(bottom=0)
     ax.set_title(f"{title}; grey: fault windows")

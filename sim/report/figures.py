@@ -1,5 +1,6 @@
 """Every figure of a run's report, drawn once as PNG bytes: report.md links the files,
-report.html embeds the same bytes, so the two never disagree."""
+report.html embeds the same bytes, so the two never disagree. A chart that would show
+nothing but zeros is left out, with one line saying why in its place."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
+import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.analysis import dynamics, mitigations, plotdata
@@ -31,17 +33,26 @@ TITLES = {
     "stock": "Stock and oversells over time",
     "rollout": "Configuration rollout across checkout nodes",
 }
+NOT_OVER_TIME = {"revenue_lost", "confirmations"}
+QUEUE_BIN_S = 10
 
 
 @dataclass(frozen=True)
 class Image:
+    """A figure as PNG bytes, or (``png`` empty) the one line said in its place."""
+
     key: str
     title: str
-    png: bytes
+    png: bytes = b""
+    note: str = ""
 
     @property
     def filename(self) -> str:
         return f"{self.key}.png"
+
+    @property
+    def drawn(self) -> bool:
+        return bool(self.png)
 
 
 def png(fig: Figure, dpi: int = 110) -> bytes:
@@ -52,51 +63,99 @@ def png(fig: Figure, dpi: int = 110) -> bytes:
     return buffer.getvalue()
 
 
+def time_span(data: RunData) -> float:
+    """The end of every timeline figure's axis, in seconds: the horizon, or later when a
+    queue was still draining after it."""
+    horizon = data.loaded.scenario.horizon
+    queue = dynamics.queue_depth(data.timeline, horizon, bin_s=QUEUE_BIN_S)
+    busy = queue.loc[queue["depth"] > 0, "time_s"]
+    return max(horizon, float(busy.max()) + QUEUE_BIN_S) if not busy.empty else horizon
+
+
 def draw_all(data: RunData) -> list[Image]:
-    """The report's figures in reading order; those a run has no data for are left out."""
+    """The report's figures in reading order; an all-zero chart becomes a note, and those a
+    run has nothing for (no catalogue, one gateway) are left out."""
     scenario = data.loaded.scenario
     horizon = scenario.horizon
+    until = time_span(data)
     faults = plotdata.fault_windows(scenario)
-    figures: dict[str, Figure] = {}
+    out: dict[str, Figure | str] = {}
     arrivals = plotdata.throughput_over_time(data.timeline, bin_s=60)
     arrivals = arrivals[arrivals["time_s"] < horizon]
-    figures["faults"] = dynamics_plots.fault_gantt(
-        dynamics.fault_schedule(scenario), arrivals, sorted(data.loaded.shop.dependencies), horizon
+    out["faults"] = dynamics_plots.fault_gantt(
+        dynamics.fault_schedule(scenario), arrivals, sorted(data.loaded.shop.dependencies), until
     )
-    figures["revenue_lost"] = plots.revenue_lost_bars(plotdata.revenue_lost(data.summary))
-    figures["revenue_over_time"] = plots.revenue_lines(
-        plotdata.revenue_over_time(data.timeline, horizon), faults
+    lost = plotdata.revenue_lost(data.summary)
+    out["revenue_lost"] = (
+        plots.revenue_lost_bars(lost)
+        if _any(lost["total"])
+        else "No chart: no configuration lost any revenue."
     )
-    figures["latency"] = plots.latency_lines(
-        plotdata.latency_over_time(data.orders, horizon), faults
+    revenue = plotdata.revenue_over_time(data.timeline, horizon)
+    out["revenue_over_time"] = (
+        plots.revenue_lines(revenue, faults, until)
+        if _any(revenue["revenue_captured"])
+        else "No chart: no configuration captured any revenue (no completed orders)."
     )
+    latency = plotdata.latency_over_time(data.orders, horizon, configurations=data.configurations)
+    out["latency"] = plots.latency_lines(latency, faults, until)
     states = plotdata.breaker_states(data.timeline)
-    if not states.empty:
-        figures["breakers"] = plots.breaker_bands(states, faults)
-    queue = dynamics.queue_depth(data.timeline, horizon)
-    if not queue.empty:
-        figures["queue"] = dynamics_plots.queue_depth_lines(queue, faults)
+    if states.empty:
+        out["breakers"] = "No chart: no configuration has a circuit breaker."
+    elif _any(states["state"]):
+        out["breakers"] = plots.breaker_bands(states, faults, until)
+    else:
+        out["breakers"] = "No chart: every breaker stayed closed throughout."
+    queue = dynamics.queue_depth(data.timeline, horizon, bin_s=QUEUE_BIN_S)
+    out["queue"] = (
+        dynamics_plots.queue_depth_lines(queue, faults, until, bin_s=QUEUE_BIN_S)
+        if _any(queue["depth"])
+        else "No chart: no order waited in a queue (every checkout found a free worker)."
+    )
     confirmed = mitigations.confirmations(data.summary)
-    if len(confirmed.columns) > 1:
-        figures["confirmations"] = mitigation_plots.confirmation_bars(confirmed)
+    out["confirmations"] = (
+        mitigation_plots.confirmation_bars(confirmed)
+        if _any(confirmed.drop(columns="configuration"))
+        else "No chart: no order was confirmed (no completed orders)."
+    )
     amplification = dynamics.call_amplification(data.timeline, horizon)
-    if not amplification.empty:
-        figures["amplification"] = dynamics_plots.amplification_lines(amplification, faults)
+    out["amplification"] = (
+        dynamics_plots.amplification_lines(amplification, faults, until)
+        if amplification["calls_per_order"].notna().any()
+        else "No chart: no order arrived before the horizon."
+    )
     shares = mitigations.gateway_shares(data.orders, horizon)
     if shares["gateway"].nunique() > 1:
-        figures["gateway_shares"] = mitigation_plots.gateway_share_areas(shares, faults)
+        out["gateway_shares"] = mitigation_plots.gateway_share_areas(shares, faults, until)
     stock = mitigations.stock_over_time(data.timeline)
     if not stock.empty:
-        figures["stock"] = mitigation_plots.stock_lines(stock, faults)
+        out["stock"] = mitigation_plots.stock_lines(stock, faults, until)
     if "nodes_on_latest_config" in data.timeline.columns:
         rollout = dynamics.series_over_time(
-            data.timeline, ["nodes_on_latest_config"], bin_s=5, until=horizon
+            data.timeline, ["nodes_on_latest_config"], bin_s=5, until=until
         )
-        figures["rollout"] = dynamics_plots.series_lines(
+        out["rollout"] = dynamics_plots.series_lines(
             rollout,
             "nodes_on_latest_config",
             faults,
             "checkout nodes",
             "Nodes on the latest configuration (mean over replications; equal rollouts overlap)",
+            until,
+            bin_s=5,
         )
-    return [Image(key, TITLES[key], png(figures[key])) for key in TITLES if key in figures]
+    if until > horizon:
+        for key, drawn in out.items():
+            if isinstance(drawn, Figure) and key not in NOT_OVER_TIME:
+                plots.mark_horizon(drawn, horizon)
+    return [_image(key, out[key]) for key in TITLES if key in out]
+
+
+def _image(key: str, drawn: Figure | str) -> Image:
+    if isinstance(drawn, str):
+        return Image(key, TITLES[key], note=drawn)
+    return Image(key, TITLES[key], png(drawn))
+
+
+def _any(values: pd.Series | pd.DataFrame) -> bool:
+    """Whether a series or frame holds anything but zeros and NaN."""
+    return bool((values.fillna(0).to_numpy(dtype=float) != 0).any())

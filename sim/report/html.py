@@ -11,7 +11,15 @@ import pandas as pd
 from sim.analysis import dynamics, plotdata
 from sim.analysis.load import RunData
 from sim.report.figures import Image
-from sim.report.tables import MECHANISMS_TEXT, headline, mechanisms, run_time_changes
+from sim.report.tables import (
+    MECHANISMS_TEXT,
+    configurations_as_written,
+    headline,
+    headline_note,
+    lost_by_cause,
+    mechanisms,
+    run_time_changes,
+)
 from sim.report.tables import differences as differences_table
 from sim.units import format_duration
 
@@ -28,6 +36,8 @@ th { background: #f4f4f4; } tr:nth-child(even) td { background: #fafafa; }
 figure { margin: 1em 0; } img { max-width: 100%; height: auto; border: 1px solid #eee; }
 .pass { color: #2e7d32; font-weight: bold; } .fail { color: #c62828; font-weight: bold; }
 .inconclusive { color: #b26a00; font-weight: bold; } code { background: #f4f4f4; }
+pre { background: #f4f4f4; padding: 0.5em 0.8em; margin: 0.3em 0; overflow-x: auto; }
+.note { color: #555; font-style: italic; }
 """
 
 
@@ -74,7 +84,7 @@ def render(data: RunData, images: list[Image]) -> str:
         lost = _figure(by_key.pop("revenue_lost")) + lost
     parts.append(("revenue_lost", "Revenue lost by configuration and cause", lost))
     for image in by_key.values():
-        extra = _breaker_trips(data) if image.key == "breakers" else ""
+        extra = _breaker_trips(data) if image.key == "breakers" and image.drawn else ""
         parts.append((image.key, image.title, _figure(image) + extra))
     parts.append(("files", "Files", _files()))
     nav = " ".join(f'<a href="#{a}">{escape(t)}</a>' for a, t, _ in parts)
@@ -96,6 +106,9 @@ def render(data: RunData, images: list[Image]) -> str:
 
 
 def _figure(image: Image) -> str:
+    """The embedded figure, or the line said in place of a chart that had nothing to show."""
+    if not image.drawn:
+        return f'<p class="note">{escape(image.note)}</p>'
     return (
         f'<figure><img src="{data_uri(image.png)}" alt="{escape(image.title)}">'
         f"<figcaption>{escape(image.title)}</figcaption></figure>"
@@ -134,6 +147,9 @@ def _results(data: RunData) -> str:
         "replications. Revenue captured is net of gateway fees; latency is the checkout "
         "latency of completed orders.</p>" + table(*headline(data.ci))
     )
+    note = headline_note(data.ci)
+    if note:
+        out += f"<p>{escape(note)}</p>"
     used = mechanisms(data.ci)
     if used is not None:
         out += f"<h3>Resilience mechanisms</h3><p>{escape(MECHANISMS_TEXT)}</p>" + table(*used)
@@ -142,12 +158,11 @@ def _results(data: RunData) -> str:
 
 def _configurations(data: RunData) -> str:
     items = []
-    for name, config in data.loaded.scenario.configurations.items():
-        policy = config.model_dump(exclude_defaults=True, exclude={"description"})
-        text = f"{escape(config.description)}. " if config.description else ""
+    for name, description, written in configurations_as_written(data.loaded):
+        text = f"{escape(description)}. " if description else ""
         setup = (
-            f"<code>{escape(str(policy))}</code>"
-            if policy
+            f"<pre><code>{escape(written)}</code></pre>"
+            if written
             else "the model's timeouts, no retry, no breaker"
         )
         items.append(f"<li><b>{escape(name)}</b>: {text}{setup}</li>")
@@ -155,16 +170,8 @@ def _configurations(data: RunData) -> str:
 
 
 def _lost_by_cause(data: RunData) -> str:
-    lost = plotdata.revenue_lost(data.summary)
-    causes = [c for c in lost.columns if c not in ("configuration", "total", "ci_low", "ci_high")]
-    causes = [c for c in causes if bool((lost[c] != 0).any())]
-    rows = [
-        [str(r["configuration"])]
-        + [f"{r[c]:,.0f}" for c in causes]
-        + [f"{r['total']:,.0f} [{r['ci_low']:,.0f}, {r['ci_high']:,.0f}]"]
-        for _, r in lost.iterrows()
-    ]
-    return table(["configuration", *causes, "total [95 %]"], rows)
+    header, rows, footnote = lost_by_cause(plotdata.revenue_lost(data.summary))
+    return table(header, rows) + (f"<p>{escape(footnote)}</p>" if footnote else "")
 
 
 def _breaker_trips(data: RunData) -> str:

@@ -7,10 +7,13 @@ import pandas as pd
 
 from sim.analysis.hypotheses import Verdict
 from sim.config.scenario import LoadedScenario
-from sim.report.figures import TITLES
+from sim.report.figures import Image
 from sim.report.tables import (
     MECHANISMS_TEXT,
+    configurations_as_written,
     headline,
+    headline_note,
+    lost_by_cause,
     markdown_table,
     mechanisms,
     run_time_changes,
@@ -23,14 +26,15 @@ def render(
     loaded: LoadedScenario,
     ci: pd.DataFrame,
     lost: pd.DataFrame,
-    images: dict[str, str],
+    images: list[Image],
     replications: int,
     seed: int,
     *,
     differences: pd.DataFrame | None = None,
     verdicts: list[Verdict] | None = None,
 ) -> str:
-    """The report: paired differences and verdicts first, then the details."""
+    """The report: paired differences and verdicts first, then the details. ``images``
+    (from ``sim.report.figures.draw_all``) are linked by file name, or their note shown."""
     s = loaded.scenario
     out = [f"# {s.name}", ""]
     if s.description:
@@ -95,25 +99,29 @@ def render(
         "Revenue captured is net of gateway fees; latency is checkout latency of completed orders."
     )
     out += ["", markdown_table(*headline(ci)), ""]
+    if headline_note(ci):
+        out += [headline_note(ci), ""]
     used = mechanisms(ci)
     if used is not None:
         out += ["## Resilience mechanisms", "", MECHANISMS_TEXT, "", markdown_table(*used), ""]
     out += ["## Configurations", ""]
-    for name, config in s.configurations.items():
-        policy = config.model_dump(exclude_defaults=True, exclude={"description"})
-        text = f"{config.description}. " if config.description else ""
-        setup = f"`{policy}`" if policy else "the model's timeouts, no retry, no breaker"
-        out.append(f"- **{name}**: {text}{setup}")
+    for name, description, written in configurations_as_written(loaded):
+        text = f"{description}." if description else ""
+        if written:
+            out += [f"- **{name}**:" + (f" {text}" if text else ""), "", "  ```yaml"]
+            out += [f"  {line}" for line in written.splitlines()]
+            out += ["  ```", ""]
+        else:
+            setup = "the model's timeouts, no retry, no breaker"
+            out.append(f"- **{name}**: " + (f"{text} {setup}" if text else setup))
     out += ["", "## Revenue lost by cause (mean per run)", ""]
-    causes = [c for c in lost.columns if c not in ("configuration", "total", "ci_low", "ci_high")]
-    rows = [
-        [str(r["configuration"])] + [f"{r[c]:,.0f}" for c in causes] + [f"{r['total']:,.0f}"]
-        for _, r in lost.iterrows()
-    ]
-    out += [markdown_table(["configuration", *causes, "total"], rows), ""]
-    for key, title in TITLES.items():
-        if key in images:
-            out += [f"## {title}", "", f"![{title}]({images[key]})", ""]
+    header, rows, footnote = lost_by_cause(lost)
+    out += [markdown_table(header, rows), ""]
+    if footnote:
+        out += [footnote, ""]
+    for image in images:
+        out += [f"## {image.title}", ""]
+        out += [f"![{image.title}]({image.filename})" if image.drawn else image.note, ""]
     out += [
         "## Files",
         "",

@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sim.report.plots import shade_faults
+from sim.report.plots import shade_faults, time_axis
 
 CHANNEL_COLORS = {
     "confirmed_in_app": "#8cc084",
@@ -20,8 +20,11 @@ CHANNEL_COLORS = {
 }
 
 
-def gateway_share_areas(data: pd.DataFrame, faults: pd.DataFrame) -> Figure:
-    """One panel per configuration: stacked share of completed orders per gateway."""
+def gateway_share_areas(
+    data: pd.DataFrame, faults: pd.DataFrame, until: float | None = None, bin_s: float = 60.0
+) -> Figure:
+    """One panel per configuration: stacked share of completed orders per gateway, each
+    bin's shares held over the whole bin."""
     configs = list(dict.fromkeys(data["configuration"]))
     gateways = sorted(set(data["gateway"]) - {""})
     fig, axes = plt.subplots(
@@ -31,18 +34,24 @@ def gateway_share_areas(data: pd.DataFrame, faults: pd.DataFrame) -> Figure:
         part = data[data["configuration"] == config]
         wide = part.pivot_table(index="time_s", columns="gateway", values="share", observed=True)
         wide = wide.reindex(columns=gateways).fillna(0.0)
-        ax.stackplot(wide.index / 60, *(wide[g] for g in gateways), labels=gateways, alpha=0.85)
+        # The last bin repeated at its end, so post-steps cover it whole.
+        edges = [*wide.index, wide.index[-1] + bin_s] if len(wide) else []
+        wide = wide.reindex(edges, method="ffill") if len(wide) else wide
+        ax.stackplot(
+            wide.index / 60, *(wide[g] for g in gateways), labels=gateways, alpha=0.85,
+            step="post",
+        )  # fmt: skip
         shade_faults(ax, faults)
         ax.set_ylim(0, 1)
         ax.set_ylabel(config, fontsize=8, rotation=0, ha="right", va="center")
+        time_axis(ax, until)
     axes[0, 0].set_title("Share of completed orders by gateway; grey: fault windows")
     axes[0, 0].legend(loc="lower left", fontsize=8, ncol=len(gateways))
-    axes[-1, 0].set_xlabel("time (min)")
     fig.tight_layout()
     return fig
 
 
-def stock_lines(data: pd.DataFrame, faults: pd.DataFrame) -> Figure:
+def stock_lines(data: pd.DataFrame, faults: pd.DataFrame, until: float | None = None) -> Figure:
     """Units left (top) and units oversold (bottom) over time per configuration."""
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 5), sharex=True)
     for i, (config, part) in enumerate(data.groupby("configuration", sort=False, observed=True)):
@@ -51,9 +60,9 @@ def stock_lines(data: pd.DataFrame, faults: pd.DataFrame) -> Figure:
         bottom.plot(minutes, part["oversold_units"], color=f"C{i}")
     for ax in (top, bottom):
         shade_faults(ax, faults)
+        time_axis(ax, until)
     top.set_ylabel("units in stock")
     bottom.set_ylabel("units oversold")
-    bottom.set_xlabel("time (min)")
     top.set_title("Stock and oversells over time (mean over replications)")
     top.legend(fontsize=8)
     fig.tight_layout()
@@ -81,19 +90,5 @@ def confirmation_bars(data: pd.DataFrame) -> Figure:
     ax.set_xlabel("completed orders per run (mean)")
     ax.set_title("Confirmations by channel")
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=4, frameon=False)
-    fig.tight_layout()
-    return fig
-
-
-def queue_lines(data: pd.DataFrame, faults: pd.DataFrame) -> Figure:
-    """Orders waiting in the capture queue over time, per configuration."""
-    fig, ax = plt.subplots(figsize=(9, 3.6))
-    shade_faults(ax, faults)
-    for i, (config, part) in enumerate(data.groupby("configuration", sort=False, observed=True)):
-        ax.plot(part["second"] / 60, part["capture_queue"], color=f"C{i}", label=str(config))
-    ax.set_xlabel("time (min)")
-    ax.set_ylabel("orders queued")
-    ax.set_title("Capture queue depth (mean over replications); grey: fault windows")
-    ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

@@ -1,4 +1,9 @@
-"""Matplotlib drawings of the data ``sim.analysis.plotdata`` computes. Draws only."""
+"""Matplotlib drawings of the data ``sim.analysis.plotdata`` computes. Draws only.
+
+Every figure over time shares one axis, 0 to ``until`` seconds (shown in minutes), so the
+figures of a report line up; binned series are drawn as steps over their bins, so a dip
+starts where its bin starts, not a bin earlier.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,14 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+
+from sim.analysis.plotdata import causes_shown
 
 CAUSE_COLORS = {
     "abandoned": "#f2a541",
@@ -23,9 +31,13 @@ CAUSE_COLORS = {
     "stockout": "#b5b5b5",
     "fulfillment": "#5b8e7d",
     "unfinished": "#7f7f7f",
+    "crash": "#3d405b",
+    "stuck_after_crash": "#1b1b1b",
 }
+OTHER_COLORS = ["#e07a5f", "#81b29a", "#f4a7b9", "#a0c4ff", "#bdb2ff", "#9c6644"]
 STATE_COLORS = ["#8cc084", "#f2d06b", "#d1495b", "#7a1f2b", "#bbbbbb", "#9ecae1"]
 STATE_NAMES = ["closed", "half_open", "open", "forced_open", "disabled", "metrics_only"]
+NO_COMPLETED = "no completed orders"
 
 
 def shade_faults(ax: Axes, faults: pd.DataFrame, scale: float = 60.0) -> None:
@@ -41,52 +53,118 @@ def shade_faults(ax: Axes, faults: pd.DataFrame, scale: float = 60.0) -> None:
             ha="left",
             fontsize=7,
             color="0.35",
+            clip_on=True,
         )
 
 
+def time_axis(ax: Axes, until: float | None) -> None:
+    """The shared time axis: 0 to ``until`` seconds (None: as far as the data goes), in
+    minutes."""
+    if until is None:
+        ax.set_xlim(left=0)
+    else:
+        ax.set_xlim(0, until / 60)
+    ax.set_xlabel("time (min)")
+
+
+def mark_horizon(fig: Figure, horizon: float) -> None:
+    """A dotted line at the horizon on every axis of a timeline figure that runs past it
+    (arrivals stopped there; the queues were still draining)."""
+    for ax in fig.axes:
+        if ax.get_xlim()[1] > horizon / 60 + 1e-9:
+            ax.axvline(horizon / 60, color="0.3", linestyle=":", linewidth=1)
+
+
+def note(ax: Axes, text: str) -> None:
+    """A line of text in the middle of an axis that has no data to draw."""
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="0.35")
+
+
+def stairs(ax: Axes, time_s: pd.Series, values: pd.Series, bin_s: float, **style: object) -> None:
+    """A binned series as steps, each value held over its whole bin; missing bins leave a
+    gap rather than a line bridging them."""
+    if time_s.empty:
+        return
+    start = float(time_s.min())
+    count = round((float(time_s.max()) - start) / bin_s) + 1
+    slots = np.rint((time_s.to_numpy(dtype=float) - start) / bin_s).astype(int)
+    filled = np.full(count, np.nan)
+    filled[slots] = values.to_numpy(dtype=float)
+    edges = (start + bin_s * np.arange(count + 1)) / 60
+    ax.stairs(filled, edges, baseline=None, **style)  # type: ignore[arg-type]
+
+
+def cause_colors(causes: list[str]) -> dict[str, str]:
+    """A colour per cause: fixed for the usual ones, from a spare palette for others."""
+    spare = iter(OTHER_COLORS * (len(causes) // len(OTHER_COLORS) + 1))
+    return {c: CAUSE_COLORS[c] if c in CAUSE_COLORS else next(spare) for c in causes}
+
+
 def revenue_lost_bars(data: pd.DataFrame) -> Figure:
-    """Stacked bars of mean revenue lost by cause, with the total's 95 % interval."""
+    """Stacked bars of mean revenue lost by every cause that lost revenue, with the total's
+    95 % interval (its low end clipped at 0: revenue lost cannot be negative)."""
     fig, ax = plt.subplots(figsize=(8, 0.6 * len(data) + 1.8))
     left = pd.Series(0.0, index=data.index)
-    for cause, color in CAUSE_COLORS.items():
-        values = data[cause]
-        if not values.any():
-            continue
+    causes = causes_shown(data)
+    for cause, color in cause_colors(causes).items():
+        values = data[cause].fillna(0.0)
         ax.barh(data["configuration"], values, left=left, color=color, label=cause)
         left += values
-    err = [data["total"] - data["ci_low"], data["ci_high"] - data["total"]]
+    err = [data["total"] - data["ci_low_clipped"], data["ci_high"] - data["total"]]
     ax.errorbar(
         data["total"], data["configuration"], xerr=err, fmt="none", ecolor="black", capsize=4
     )
     ax.invert_yaxis()
-    ax.set_xlabel("revenue lost per run (mean; bar: 95 % interval of the total)")
+    clipped = bool((data["ci_low"] < 0).any())
+    label = "revenue lost per run (mean; bar: 95 % interval of the total"
+    ax.set_xlabel(label + (", clipped at 0)" if clipped else ")"))
+    ax.set_xlim(left=0)
     ax.set_title("Revenue lost by configuration and cause")
-    ax.legend(loc="lower right", fontsize=8)
+    if causes:
+        ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     return fig
 
 
-def latency_lines(data: pd.DataFrame, faults: pd.DataFrame) -> Figure:
-    """p95 (solid) and p50 (dotted) checkout latency over time per configuration."""
+def latency_lines(
+    data: pd.DataFrame, faults: pd.DataFrame, until: float, bin_s: float = 30.0
+) -> Figure:
+    """p95 (solid) and p50 (dotted) checkout latency of completed orders per bin, per
+    configuration; a configuration without completed orders says so in the legend, and a
+    run with none says so on the figure."""
     fig, ax = plt.subplots(figsize=(9, 4))
     shade_faults(ax, faults)
+    drawn = False
     for i, (config, part) in enumerate(data.groupby("configuration", sort=False, observed=True)):
         color = f"C{i}"
-        minutes = part["time_s"] / 60
-        ax.plot(minutes, part["p95_s"], color=color, label=f"{config} p95")
-        ax.plot(minutes, part["p50_s"], color=color, linestyle=":", linewidth=1)
-    ax.set_yscale("log")
-    ax.set_xlabel("time (min)")
-    ax.set_ylabel("checkout latency (s, log)")
-    ax.set_title("Checkout latency over time (dotted: median); grey: fault windows")
-    ax.legend(fontsize=8)
+        if part["p95_s"].isna().all():
+            ax.plot([], [], color=color, label=f"{config}: {NO_COMPLETED}")
+            continue
+        stairs(ax, part["time_s"], part["p95_s"], bin_s, color=color, label=f"{config} p95")
+        stairs(ax, part["time_s"], part["p50_s"], bin_s, color=color, linestyle=":", linewidth=1)
+        drawn = True
+    if drawn:
+        ax.set_yscale("log")
+        ax.set_ylabel("checkout latency (s, log)")
+    else:
+        note(ax, f"{NO_COMPLETED}: no checkout latency to show")
+        ax.set_ylabel("checkout latency (s)")
+        ax.set_yticks([])
+    time_axis(ax, until)
+    ax.set_title(
+        f"Checkout latency over time ({bin_s:g} s bins; dotted: median); grey: fault windows"
+    )
+    if len(data):
+        ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
 
 
-def breaker_bands(data: pd.DataFrame, faults: pd.DataFrame) -> Figure:
-    """One band per configuration x breaker, coloured by state (first replication)."""
+def breaker_bands(data: pd.DataFrame, faults: pd.DataFrame, until: float) -> Figure:
+    """One band per configuration x breaker, coloured by state (first replication), up to
+    ``until`` seconds."""
     data = data.dropna(subset=["state"])  # seconds the first replication did not reach
+    data = data[data["second"] < until]
     pairs = data[["configuration", "breaker"]].drop_duplicates()
     keys = [(str(c), str(b)) for c, b in pairs.itertuples(index=False)]
     fig, ax = plt.subplots(figsize=(9, 0.45 * max(len(keys), 1) + 1.6))
@@ -108,29 +186,34 @@ def breaker_bands(data: pd.DataFrame, faults: pd.DataFrame) -> Figure:
         ax.axvline(f["start_s"] / 60, color="black", linewidth=0.8, linestyle="--")
         ax.axvline(f["end_s"] / 60, color="black", linewidth=0.8, linestyle="--")
     ax.set_yticks(range(len(keys)), [f"{c}: {b}" for c, b in keys], fontsize=8)
-    ax.set_ylim(len(keys) - 0.5, -0.5)
+    ax.set_ylim(max(len(keys), 1) - 0.5, -0.5)
+    time_axis(ax, until)
     ax.set_xlabel("time (min); dashed: fault start and end")
     ax.set_title("Breaker state over time (first replication, sampled each second)")
     used = sorted(set(data["state"].astype(int)))
-    ax.legend(
-        handles=[Patch(color=STATE_COLORS[s], label=STATE_NAMES[s]) for s in used],
-        loc="lower left",
-        bbox_to_anchor=(1.01, 0.0),
-        fontsize=8,
-        frameon=False,
-    )
+    if used:
+        ax.legend(
+            handles=[Patch(color=STATE_COLORS[s], label=STATE_NAMES[s]) for s in used],
+            loc="lower left",
+            bbox_to_anchor=(1.01, 0.0),
+            fontsize=8,
+            frameon=False,
+        )
     fig.tight_layout()
     return fig
 
 
-def revenue_lines(data: pd.DataFrame, faults: pd.DataFrame) -> Figure:
-    """Revenue captured per minute per configuration (mean over replications)."""
+def revenue_lines(
+    data: pd.DataFrame, faults: pd.DataFrame, until: float, bin_s: float = 60.0
+) -> Figure:
+    """Revenue captured per bin per configuration (mean over replications), as steps."""
     fig, ax = plt.subplots(figsize=(9, 3.6))
     shade_faults(ax, faults)
     for i, (config, part) in enumerate(data.groupby("configuration", sort=False, observed=True)):
-        ax.plot(part["time_s"] / 60, part["revenue_captured"], color=f"C{i}", label=config)
-    ax.set_xlabel("time (min)")
-    ax.set_ylabel("revenue captured per minute")
+        stairs(ax, part["time_s"], part["revenue_captured"], bin_s, color=f"C{i}", label=config)
+    time_axis(ax, until)
+    ax.set_ylabel("revenue captured per " + ("minute" if bin_s == 60 else f"{bin_s:g} s"))
+    ax.set_ylim(bottom=0)
     ax.set_title("Revenue captured over time; grey: fault windows")
     ax.legend(fontsize=8)
     fig.tight_layout()

@@ -5,8 +5,10 @@ from __future__ import annotations
 import math
 
 import pandas as pd
+import yaml
 
-from sim.config.scenario import Scenario
+from sim.analysis.plotdata import causes_shown
+from sim.config.scenario import LoadedScenario, Scenario
 from sim.units import format_duration
 
 # (metric, heading, format) in the order people read them.
@@ -82,6 +84,20 @@ ALWAYS_SET = {"final_confirmation_p95_s"}
 def headline(ci: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
     """Header and rows: one row per configuration, cells ``mean ± 95 % half-width``."""
     return _table(ci, HEADLINE)
+
+
+HEADLINE_CLIPPED_NOTE = (
+    "Some ± intervals above reach below 0 for a quantity that cannot be negative: they are "
+    "symmetric t intervals over few replications that vary a lot; read them as from 0, or "
+    "add replications."
+)
+
+
+def headline_note(ci: pd.DataFrame) -> str:
+    """A footnote when an interval of the headline table reaches below 0 (every headline
+    metric is a count, an amount or a time, never negative); empty otherwise."""
+    shown = ci[ci["metric"].isin([m for m, _, _ in HEADLINE])]
+    return HEADLINE_CLIPPED_NOTE if bool((shown["ci_low"] < 0).any()) else ""
 
 
 def mechanisms(ci: pd.DataFrame) -> tuple[list[str], list[list[str]]] | None:
@@ -197,3 +213,50 @@ def run_time_changes(scenario: Scenario) -> tuple[list[str], list[list[str]]] | 
             ]
         )
     return (["when", "configurations", "change", "reaches"], rows) if rows else None
+
+
+def configurations_as_written(loaded: LoadedScenario) -> list[tuple[str, str, str]]:
+    """(name, description, YAML) per configuration: the settings as the scenario file wrote
+    them, units and explicit defaults kept (the YAML is empty for a configuration that sets
+    nothing). A run stored without them shows the validated settings instead, in seconds
+    and fractions."""
+    out = []
+    for name, config in loaded.scenario.configurations.items():
+        written = loaded.configurations_as_written.get(name)
+        if isinstance(written, dict):
+            settings = {k: v for k, v in written.items() if k != "description"}
+        else:
+            settings = config.model_dump(mode="json", exclude_defaults=True)
+            settings.pop("description", None)
+        text = yaml.safe_dump(settings, sort_keys=False, allow_unicode=True) if settings else ""
+        out.append((name, config.description, text.strip()))
+    return out
+
+
+CLIPPED_NOTE = (
+    "An interval marked (clipped) reached below 0 and is shown from 0: revenue lost cannot "
+    "be negative, and a t interval over few replications that vary a lot can cross it."
+)
+
+
+def lost_by_cause(lost: pd.DataFrame) -> tuple[list[str], list[list[str]], str]:
+    """Header, rows and a footnote (empty when not needed) for revenue lost by cause
+    (``sim.analysis.plotdata.revenue_lost``): every cause that lost revenue, then the total
+    with its 95 % interval, clipped at 0."""
+    causes = causes_shown(lost)
+    rows = []
+    clipped = False
+    for _, r in lost.iterrows():
+        total = _money(r["total"])
+        if not math.isnan(r["ci_low"]) and r["ci_high"] > r["ci_low"]:
+            total += f" [{_money(r['ci_low_clipped'])}, {_money(r['ci_high'])}]"
+            if r["ci_low"] < 0:
+                total += " (clipped)"
+                clipped = True
+        rows.append([str(r["configuration"]), *(_money(r[c]) for c in causes), total])
+    header = ["configuration", *causes, "total [95 %]"]
+    return header, rows, CLIPPED_NOTE if clipped else ""
+
+
+def _money(value: float) -> str:
+    return "–" if math.isnan(value) else f"{value:,.0f}"
