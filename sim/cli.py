@@ -1,110 +1,249 @@
 """Command line: parse arguments, call one library function, map errors to exit codes.
 
-Exit codes: 0 success; 1 a steady-state hypothesis failed; 2 bad input (file, line and
-field named); 3 a run broke an invariant or failed internally; 130 interrupted.
+Exit codes: 0 success; 1 a steady-state hypothesis failed; 2 bad input or an I/O problem
+(file, line and field, or the path, named on one line); 3 a run broke one of its own
+invariants; 4 an internal error (a bug: one line, the traceback written to a file);
+130 interrupted.
+
+Start-up stays fast (``--help`` and completion): the simulator, pandas, matplotlib, Optuna
+and Dask are imported inside the commands that use them, never at module level.
+
+A new command is a function under ``@app.command()`` that imports its workflow inside
+``with Session().guard():`` (or ``session.running(...)`` for a progress bar) and prints
+what it returns; the exit codes above then come with it.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
+import click
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Table
 
-from sim.config import LoadedScenario, load_any
-from sim.config.schema import write_schemas
-from sim.errors import BreakerlabError, ConfigError
-from sim.report.runs import rebuild_report, run_scenario
-from sim.report.sweep import run_sweep
-from sim.report.tables import differences, headline
-from sim.report.tune import run_tune
+if TYPE_CHECKING:
+    import pandas as pd
+    from rich.console import Console
 
 app = typer.Typer(
     help="breakerlab: what a circuit breaker policy costs or saves, before production.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
 )
-# Wide enough for the results table when output goes to a file or CI log.
-out = Console(width=None if sys.stdout.isatty() else 120)
-err = Console(stderr=True)
+
+INTERNAL_ERROR = 4
+INTERRUPTED = 130
+
+# Options shared by run, sweep and tune, declared once.
+Replications = Annotated[int | None, typer.Option(min=1, help="override the scenario's")]
+Seed = Annotated[int | None, typer.Option(min=0, help="override the scenario's")]
+OutDir = Annotated[Path, typer.Option("--out", help="reports root")]
+Workers = Annotated[int | None, typer.Option(min=1, help="processes (default: all cores)")]
+Scheduler = Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://host:8786")]
+DaskLocal = Annotated[int | None, typer.Option(min=1, help="start a local Dask cluster of N")]
+Configuration = Annotated[
+    str | None, typer.Option(help="configuration to vary (default: the baseline)")
+]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar, no tables")]
+AsJson = Annotated[
+    bool, typer.Option("--json", help="only the results, as one JSON document on stdout")
+]
+ScenarioArgument = Annotated[
+    str | None,
+    typer.Argument(help="scenario YAML file or shipped scenario name (not with --resume)"),
+]
 
 
-def _fail(exc: BreakerlabError) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-    return typer.Exit(exc.exit_code)
+class Aggregate(StrEnum):
+    """How tuning combines a trial's results over several scenarios."""
+
+    mean = "mean"
+    worst = "worst"
 
 
-@contextmanager
-def _running(
-    label: str, total: int | None, interrupted: Callable[[], str]
-) -> Iterator[Callable[..., None]]:
-    """A progress bar for a long command, and its errors mapped to exit codes: bad input
-    2, internal 3, Ctrl-C 130 with ``interrupted()`` printed."""
-    try:
-        with Progress(*_progress_columns(), console=err, transient=True) as bar:
-            task = bar.add_task(label, total=total)
+class _Consoles:
+    """stdout and stderr consoles, made on first use (rich is not needed for --help)."""
 
-            def progress(done: int, total: int, what: str | None = None) -> None:
-                text = f"done {what}" if what else label
-                bar.update(task, completed=done, total=total, description=text)
+    def __init__(self) -> None:
+        self._out: Console | None = None
+        self._err: Console | None = None
 
-            yield progress
-    except BreakerlabError as exc:
-        raise _fail(exc) from None
-    except KeyboardInterrupt:
-        err.print(interrupted(), markup=False, soft_wrap=True)
-        raise typer.Exit(130) from None
+    @property
+    def out(self) -> Console:
+        if self._out is None:
+            from rich.console import Console
+
+            # Wide enough for the results table when output goes to a file or CI log.
+            self._out = Console(width=None if sys.stdout.isatty() else 120)
+        return self._out
+
+    @property
+    def err(self) -> Console:
+        if self._err is None:
+            from rich.console import Console
+
+            self._err = Console(stderr=True)
+        return self._err
 
 
-def _progress_columns() -> tuple[ProgressColumn, ...]:
-    return (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("left"),
-        TimeRemainingColumn(),
+consoles = _Consoles()
+
+
+def say(text: str) -> None:
+    """One plain line on stdout (no markup, no wrapping)."""
+    consoles.out.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def complain(text: str) -> None:
+    """One line on stderr, prefixed ``error:``."""
+    from rich.markup import escape
+
+    consoles.err.print(f"[bold red]error:[/] {escape(text)}", highlight=False, soft_wrap=True)
+
+
+class Session:
+    """One command's output mode (``--quiet``, ``--json``), its run directory once known,
+    and its errors mapped to exit codes."""
+
+    def __init__(
+        self, *, quiet: bool = False, as_json: bool = False, interrupted: str = "interrupted"
+    ) -> None:
+        self.quiet = quiet or as_json
+        self.as_json = as_json
+        self.directory: Path | None = None
+        self._interrupted = interrupted
+
+    def started(self, directory: Path) -> None:
+        self.directory = directory
+
+    def notify(self, text: str) -> None:
+        if not self.quiet:
+            consoles.err.print(text, markup=False, highlight=False, soft_wrap=True)
+
+    @contextmanager
+    def guard(self) -> Iterator[None]:
+        """Every failure to its exit code, with one line on stderr and no traceback."""
+        try:
+            yield
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except KeyboardInterrupt:
+            message = self._interrupted.format(directory=self.directory)
+            consoles.err.print(message, markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(INTERRUPTED) from None
+        except Exception as exc:
+            raise typer.Exit(exit_code(exc, self.directory)) from None
+
+    @contextmanager
+    def running(self, label: str, total: int | None = None) -> Iterator[Any]:
+        """``guard`` with a progress bar on stderr (none when quiet); yields the callback
+        the workflows call as ``progress(done, total, what)``."""
+        with self.guard():
+            if self.quiet or not consoles.err.is_terminal:  # no bar in logs and pipes
+                yield None
+                return
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            columns = (
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("left"),
+                TimeRemainingColumn(),
+            )
+            with Progress(*columns, console=consoles.err, transient=True) as bar:
+                task = bar.add_task(label, total=total)
+
+                def progress(done: int, total: int, what: str | None = None) -> None:
+                    text = f"done {what}" if what else label
+                    bar.update(task, completed=done, total=total, description=text)
+
+                yield progress
+
+    def emit(self, document: dict[str, Any]) -> None:
+        """The results as one JSON document on stdout."""
+        from sim.app.jsondoc import dumps
+
+        sys.stdout.write(dumps(document) + "\n")
+
+
+def exit_code(exc: Exception, directory: Path | None) -> int:
+    """Report ``exc`` on one line and return its exit code: the error's own for breakerlab
+    errors, 2 for an I/O problem, else 4 with the traceback written to a file."""
+    from sim.errors import BreakerlabError
+
+    if isinstance(exc, BreakerlabError):
+        complain(str(exc))
+        return exc.exit_code
+    if isinstance(exc, OSError):
+        where = exc.filename if exc.filename is not None else "<unknown path>"
+        reason = exc.strerror or str(exc)
+        complain(f"{where}: {reason}")
+        return 2
+    from sim.app.crashlog import write_details
+
+    details = write_details(exc, directory)
+    where = str(details) if details else "nowhere (no writable place found)"
+    consoles.err.print(
+        f"internal error (a bug in breakerlab): {type(exc).__name__}: {exc}; details in {where}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
     )
+    return INTERNAL_ERROR
 
 
 def _print_table(title: str, header: list[str], rows: list[list[str]]) -> None:
     """Metrics down, configurations across: readable at 80 columns."""
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left")
     table.add_column("metric")
     for row in rows:
         table.add_column(row[0], justify="right")
     for i, metric in enumerate(header[1:], 1):
         table.add_row(metric, *(row[i] for row in rows))
-    out.print(table)
+    consoles.out.print(table)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from sim import __version__
+
+        typer.echo(f"breakerlab {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="print the version"),
+    ] = False,
+) -> None:
+    """breakerlab: what a circuit breaker policy costs or saves, before production."""
 
 
 @app.command()
 def run(
-    scenario: Annotated[
-        Path | None, typer.Argument(help="scenario YAML file (not with --resume)")
-    ] = None,
-    replications: Annotated[int | None, typer.Option(min=1, help="override the scenario's")] = None,
-    seed: Annotated[int | None, typer.Option(min=0, help="override the scenario's")] = None,
-    out_dir: Annotated[Path, typer.Option("--out", help="reports root")] = Path("reports"),
-    workers: Annotated[
-        int | None, typer.Option(min=1, help="processes (default: all cores)")
-    ] = None,
+    scenario: ScenarioArgument = None,
+    replications: Replications = None,
+    seed: Seed = None,
+    out_dir: OutDir = Path("reports"),
+    workers: Workers = None,
     baseline: Annotated[
         str | None, typer.Option(help="configuration to compare with (default: scenario's)")
     ] = None,
@@ -121,30 +260,26 @@ def run(
     warmup: Annotated[
         str | None, typer.Option(help="override the scenario's warm-up, e.g. 10m")
     ] = None,
-    scheduler: Annotated[
-        str | None, typer.Option(help="Dask scheduler address, e.g. tcp://host:8786")
-    ] = None,
-    dask_local: Annotated[
-        int | None, typer.Option(min=1, help="start a local Dask cluster of N workers")
-    ] = None,
+    scheduler: Scheduler = None,
+    dask_local: DaskLocal = None,
     resume: Annotated[Path | None, typer.Option(help="finish an interrupted run directory")] = None,
     strict: Annotated[bool, typer.Option(help="exit 1 on an inconclusive hypothesis too")] = False,
+    quiet: Quiet = False,
+    as_json: AsJson = False,
 ) -> None:
     """Run every configuration of SCENARIO and write a report under --out.
 
     Exits 1 when a steady-state hypothesis fails (its whole interval misses).
     """
-    started: list[Path] = []
+    session = Session(
+        quiet=quiet,
+        as_json=as_json,
+        interrupted="interrupted: finished runs are saved; complete them with "
+        "breakerlab run --resume {directory}",
+    )
+    with session.running("simulating") as progress:
+        from sim.app.run import run_scenario
 
-    def interrupted() -> str:
-        if not started:
-            return "interrupted: nothing written"
-        return (
-            "interrupted: finished runs are saved; complete them with "
-            f"breakerlab run --resume {started[0]}"
-        )
-
-    with _running("simulating", None, interrupted) as progress:
         result = run_scenario(
             scenario,
             replications=replications,
@@ -160,55 +295,72 @@ def run(
             scheduler=scheduler,
             dask_local=dask_local,
             resume=resume,
-            on_start=started.append,
+            on_start=session.started,
+            notify=session.notify,
         )
-    if not result.differences.empty:
+    if session.as_json:
+        session.emit(result.to_json())
+    else:
+        with session.guard():
+            _show_run(result, tables=not session.quiet)
+    if result.failed or (strict and result.inconclusive):
+        raise typer.Exit(1)
+
+
+def _show_run(result: Any, *, tables: bool) -> None:
+    from sim.report.tables import differences, headline
+
+    if tables and not result.differences.empty:
         _print_table(
             f"paired difference with {result.baseline} [95 % interval]; *: excludes 0",
             *differences(result.differences),
         )
-    _print_table("mean ± 95 % interval half-width", *headline(result.ci))
+    if tables:
+        _print_table("mean ± 95 % interval half-width", *headline(result.ci))
     for verdict in result.verdicts:
-        out.print(verdict.describe(), markup=False, highlight=False, soft_wrap=True)
-    out.print(
-        f"report: {result.directory / 'report.md'}", markup=False, highlight=False, soft_wrap=True
-    )
-    page = result.directory / "report.html"
-    out.print(f"html: {page}", markup=False, highlight=False, soft_wrap=True)
-    inconclusive = any(v.outcome == "inconclusive" for v in result.verdicts)
-    if result.failed or (strict and inconclusive):
-        raise typer.Exit(1)
+        say(verdict.describe())
+    say(f"report: {result.directory / 'report.md'}")
+    say(f"html: {result.report}")
 
 
 @app.command()
 def sweep(
-    scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
+    scenario: ScenarioArgument = None,
     param: Annotated[
-        list[str],
+        list[str] | None,
         typer.Option(
             help="PATH=start:stop:count, PATH=a,b,c, or PATH=low:high with --lhs; repeatable"
         ),
-    ],
+    ] = None,
     lhs: Annotated[
         int | None, typer.Option(min=2, help="N Latin-hypercube points instead of a grid")
     ] = None,
-    configuration: Annotated[
-        str | None, typer.Option(help="configuration to vary (default: the baseline)")
+    configuration: Configuration = None,
+    replications: Replications = None,
+    seed: Seed = None,
+    out_dir: OutDir = Path("reports"),
+    workers: Workers = None,
+    scheduler: Scheduler = None,
+    dask_local: DaskLocal = None,
+    resume: Annotated[
+        Path | None, typer.Option(help="finish an interrupted sweep directory")
     ] = None,
-    replications: Annotated[int | None, typer.Option(min=1, help="override the scenario's")] = None,
-    seed: Annotated[int | None, typer.Option(min=0, help="override the scenario's")] = None,
-    out_dir: Annotated[Path, typer.Option("--out", help="reports root")] = Path("reports"),
-    workers: Annotated[
-        int | None, typer.Option(min=1, help="processes (default: all cores)")
-    ] = None,
-    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address")] = None,
-    dask_local: Annotated[int | None, typer.Option(min=1, help="local Dask workers")] = None,
+    quiet: Quiet = False,
+    as_json: AsJson = False,
 ) -> None:
     """Run a grid (or Latin hypercube) of parameter values on one configuration."""
-    with _running("simulating", None, lambda: "interrupted") as progress:
+    session = Session(
+        quiet=quiet,
+        as_json=as_json,
+        interrupted="interrupted: finished runs are saved; complete them with "
+        "breakerlab sweep --resume {directory}",
+    )
+    with session.running("simulating") as progress:
+        from sim.app.sweep import run_sweep
+
         result = run_sweep(
             scenario,
-            param,
+            param or [],
             lhs=lhs,
             configuration=configuration,
             replications=replications,
@@ -218,31 +370,43 @@ def sweep(
             scheduler=scheduler,
             dask_local=dask_local,
             progress=progress,
+            resume=resume,
+            on_start=session.started,
+            notify=session.notify,
         )
-    shown = result.table[result.table["metric"].isin(["revenue_lost_pct", "checkout_p99_s"])]
-    table = Table(title=f"{result.points} points: mean [95 % interval]", title_justify="left")
+    if session.as_json:
+        session.emit(result.to_json())
+        return
+    with session.guard():
+        if not session.quiet:
+            _sweep_table(result.points, result.table)
+        say(f"results: {result.directory / 'sweep.csv'}")
+
+
+def _sweep_table(points: int, table: pd.DataFrame) -> None:
+    from rich.table import Table
+
+    shown = table[table["metric"].isin(["revenue_lost_pct", "checkout_p99_s"])]
+    rich_table = Table(title=f"{points} points: mean [95 % interval]", title_justify="left")
     for column in ("configuration", "metric", "mean", "interval"):
-        table.add_column(column)
+        rich_table.add_column(column)
     for row in shown.itertuples(index=False):
-        table.add_row(
+        rich_table.add_row(
             str(row.configuration),
             str(row.metric),
             f"{row.mean:.4g}",
             f"[{row.ci_low:.4g}, {row.ci_high:.4g}]",
         )
-    out.print(table)
-    out.print(
-        f"results: {result.directory / 'sweep.csv'}", markup=False, highlight=False, soft_wrap=True
-    )
+    consoles.out.print(rich_table)
 
 
 @app.command()
 def tune(
     scenario: Annotated[
-        list[Path] | None, typer.Argument(help="scenario files or directories")
+        list[str] | None, typer.Argument(help="scenario files, directories or shipped names")
     ] = None,
     also: Annotated[
-        list[Path] | None, typer.Option("--scenario", help="more scenarios (repeatable)")
+        list[str] | None, typer.Option("--scenario", help="more scenarios (repeatable)")
     ] = None,
     param: Annotated[
         list[str] | None, typer.Option(help="PATH=LOW:HIGH[:log] or PATH=a,b,c; repeatable")
@@ -254,7 +418,9 @@ def tune(
         list[str] | None, typer.Option(help="e.g. 'checkout_p99_s<2'; repeatable")
     ] = None,
     trials: Annotated[int, typer.Option(min=1, help="Optuna trials")] = 20,
-    aggregate: Annotated[str, typer.Option(help="across scenarios: mean or worst")] = "mean",
+    aggregate: Annotated[
+        Aggregate, typer.Option(help="across scenarios: the mean or the worst")
+    ] = Aggregate.mean,
     configuration: Annotated[
         str | None, typer.Option(help="configuration to tune (default: each baseline)")
     ] = None,
@@ -262,30 +428,39 @@ def tune(
     fresh_replications: Annotated[
         int | None, typer.Option(min=2, help="re-evaluation of the winner on fresh seeds")
     ] = None,
-    seed: Annotated[int | None, typer.Option(min=0, help="override the scenario's")] = None,
+    seed: Seed = None,
     storage: Annotated[
         str | None, typer.Option(help="Optuna storage URL (default: SQLite under --out)")
     ] = None,
     study_name: Annotated[str | None, typer.Option(help="default: tune-<scenarios>")] = None,
-    out_dir: Annotated[Path, typer.Option("--out", help="reports root")] = Path("reports"),
-    workers: Annotated[
-        int | None, typer.Option(min=1, help="processes (default: all cores)")
-    ] = None,
-    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address")] = None,
-    dask_local: Annotated[int | None, typer.Option(min=1, help="local Dask workers")] = None,
+    out_dir: OutDir = Path("reports"),
+    workers: Workers = None,
+    scheduler: Scheduler = None,
+    dask_local: DaskLocal = None,
+    quiet: Quiet = False,
+    as_json: AsJson = False,
 ) -> None:
     """Tune parameters of a configuration with Optuna against one or several scenarios."""
-    interrupted = "interrupted: finished trials are in the study storage"
-    with _running("trials", trials, lambda: interrupted) as progress:
-        if aggregate not in ("mean", "worst"):
-            raise ConfigError(f"expected mean or worst, got {aggregate!r}", path="--aggregate")
+    session = Session(
+        quiet=quiet,
+        as_json=as_json,
+        interrupted="interrupted: finished trials are in the study storage; run the same "
+        "command again to add trials",
+    )
+    with session.running("trials", trials) as progress:
+        import optuna
+
+        from sim.app.tune import run_tune
+
+        # The program owns its log output: Optuna's per-trial lines would drown the bar.
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
         result = run_tune(
             [*(scenario or []), *(also or [])],
             param or [],
             objectives=objective or ["revenue_lost"],
             constraints=constraint or [],
             trials=trials,
-            aggregate="worst" if aggregate == "worst" else "mean",
+            aggregate=aggregate.value,
             configuration=configuration,
             replications=replications,
             fresh_replications=fresh_replications,
@@ -297,18 +472,19 @@ def tune(
             scheduler=scheduler,
             dask_local=dask_local,
             progress=progress,
+            notify=session.notify,
         )
-    out.print(f"winner: {result.winner}", markup=False, highlight=False, soft_wrap=True)
+    if session.as_json:
+        session.emit(result.to_json())
+        return
+    say(f"winner: {result.winner}")
     diff = result.fresh[result.fresh["kind"] == "tuned − base"]
     for row in diff[diff["metric"].isin(["revenue_lost", "checkout_p99_s"])].itertuples():
-        out.print(
+        say(
             f"fresh seeds, {row.scenario}: tuned − base {row.metric} = {row.mean:+.4g} "
-            f"[{row.ci_low:+.4g}, {row.ci_high:+.4g}]",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
+            f"[{row.ci_low:+.4g}, {row.ci_high:+.4g}]"
         )
-    out.print(f"policy: {result.directory / 'policy.yaml'}", markup=False, soft_wrap=True)
+    say(f"policy: {result.directory / 'policy.yaml'}")
 
 
 @app.command()
@@ -316,38 +492,47 @@ def report(
     directory: Annotated[Path, typer.Argument(help="a run directory, reports/<scenario>/<run-id>")],
 ) -> None:
     """Rebuild report.md, report.html and the figures of a run from its stored results."""
-    try:
+    session = Session()
+    session.started(directory)
+    with session.guard():
+        from sim.app.run import rebuild_report
+
         page = rebuild_report(directory)
-    except BreakerlabError as exc:
-        raise _fail(exc) from None
-    out.print(
-        f"report: {page.with_name('report.md')}", markup=False, highlight=False, soft_wrap=True
-    )
-    out.print(f"html: {page}", markup=False, highlight=False, soft_wrap=True)
+    say(f"report: {page.with_name('report.md')}")
+    say(f"html: {page}")
 
 
 @app.command()
 def validate(
-    files: Annotated[list[Path], typer.Argument(help="scenario or model YAML files")],
+    files: Annotated[
+        list[str], typer.Argument(help="scenario or model YAML files, or shipped scenario names")
+    ],
 ) -> None:
     """Check scenario or model files without running anything."""
+    from sim.errors import BreakerlabError
+
     failed: BreakerlabError | None = None
-    for file in files:
-        try:
-            loaded = load_any(file)
-        except BreakerlabError as exc:
-            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-            failed = exc
-            continue
-        if isinstance(loaded, LoadedScenario):
-            what = (
-                f"scenario {loaded.scenario.name!r}: model {loaded.shop.name!r}, "
-                f"{len(loaded.scenario.faults)} fault(s), "
-                f"{len(loaded.scenario.configurations)} configuration(s)"
-            )
-        else:
-            what = f"model {loaded.name!r}: {len(loaded.dependencies)} dependencies"
-        out.print(f"ok: {file}: {what}", markup=False, highlight=False, soft_wrap=True)
+    with Session().guard():
+        from sim.app.settings import scenario_path
+        from sim.config import LoadedScenario, load_any
+
+        for file in files:
+            try:
+                path = scenario_path(file)
+                loaded = load_any(path)
+            except BreakerlabError as exc:
+                complain(str(exc))
+                failed = exc
+                continue
+            if isinstance(loaded, LoadedScenario):
+                what = (
+                    f"scenario {loaded.scenario.name!r}: model {loaded.shop.name!r}, "
+                    f"{len(loaded.scenario.faults)} fault(s), "
+                    f"{len(loaded.scenario.configurations)} configuration(s)"
+                )
+            else:
+                what = f"model {loaded.name!r}: {len(loaded.dependencies)} dependencies"
+            say(f"ok: {path}: {what}")
     if failed is not None:
         raise typer.Exit(failed.exit_code)
 
@@ -359,8 +544,29 @@ def schema(
     ),
 ) -> None:
     """Write JSON Schema for scenario and model files (for editor completion)."""
-    for path in write_schemas(out_dir):
-        out.print(f"wrote {path}", markup=False, highlight=False, soft_wrap=True)
+    with Session().guard():
+        from sim.config.schema import write_schemas
+
+        written = write_schemas(out_dir)
+    for path in written:
+        say(f"wrote {path}")
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="where to copy the examples")] = Path("."),
+    force: Annotated[bool, typer.Option(help="replace examples already there")] = False,
+) -> None:
+    """Copy the example models, scenarios, policies and traces into DIRECTORY, to edit.
+
+    Refuses, writing nothing, when DIRECTORY already holds them (--force replaces them).
+    """
+    with Session().guard():
+        from sim.examples import copy_examples
+
+        written = copy_examples(directory, force=force)
+    say(f"copied {len(written)} files into {directory}")
+    say(f"try: breakerlab run {directory / 'scenarios' / 'flash_sale_gateway_outage.yaml'}")
 
 
 def main() -> None:

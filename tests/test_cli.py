@@ -93,7 +93,8 @@ def test_validate_exits_2_on_a_bad_file(tmp_path: Path) -> None:
     no_traceback(result)
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert f"{bad}:11: checkout.nodez: unknown field 'nodez'" in result.stderr
+    line = text.splitlines().index("  nodes: 4") + 2  # the line after nodes
+    assert f"{bad}:{line}: checkout.nodez: unknown field 'nodez'" in result.stderr
 
 
 def test_validate_without_files_is_a_usage_error() -> None:
@@ -386,7 +387,7 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TinyRun]:
     reports = directory / "reports"
     with pytest.MonkeyPatch.context() as patch:
         # As in a pipe or an 80-column terminal, whatever terminal runs the tests.
-        patch.setattr(sim.cli, "out", Console(width=80))
+        patch.setattr(sim.cli.consoles, "_out", Console(width=80))
         result = runner.invoke(
             app, ["run", str(path), "--replications", "1", "--workers", "1", "--out", str(reports)]
         )

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
+from sim.app.run import run_scenario
 from sim.config import LoadedScenario
 from sim.engine import simulate
-from sim.report.runs import run_scenario
 from tests.conftest import write_scenario
 
 

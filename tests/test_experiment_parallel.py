@@ -1,5 +1,6 @@
 """Serial, process-pool and Dask runs agree to the byte; a run killed with SIGKILL and
-resumed gives the same summary as one never interrupted, no run lost or counted twice."""
+resumed gives the same summary as one never interrupted, no run lost or counted twice; a
+sweep too."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,13 +15,63 @@ import pytest
 from typer.testing import CliRunner
 
 import sim.experiment.backends
+from sim.app.run import run_scenario
 from sim.cli import app
 from sim.experiment import RunStore
-from sim.report.runs import run_scenario
 from tests.conftest import write_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
+
+# `breakerlab ARGS...` in a fresh process that SIGKILLs its whole process group (itself and
+# its pool's workers) instead of renaming its run number LIMIT into place: a crash at a
+# point the test chooses, however fast the machine.
+KILLER = """
+import os, signal, sys
+import sim.experiment.store as store
+
+limit, args = int(sys.argv[1]), sys.argv[2:]
+saved = [0]
+save, save_row = store.RunStore.save, store.RunStore.save_row
+
+
+def die(*_):
+    os.killpg(os.getpgid(0), signal.SIGKILL)
+
+
+def counted(write):
+    def wrapper(*a, **k):
+        if saved[0] == limit:
+            store.os.rename = die  # the run directory is written; die before its rename
+            store.os.replace = die  # a sweep's row file: the same
+        write(*a, **k)
+        saved[0] += 1
+    return wrapper
+
+
+store.RunStore.save = counted(save)
+store.RunStore.save_row = counted(save_row)
+sys.argv = ["breakerlab", *args]
+from sim.cli import app
+app()
+"""
+
+
+def killed_after(limit: int, args: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", KILLER, str(limit), *args],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        start_new_session=True,  # the kill takes the pool's workers too, as in a crash
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def stored_runs(directory: Path) -> list[Path]:
+    """The complete runs saved in a run directory (temporary entries left out)."""
+    return sorted(p for p in (directory / "runs").iterdir() if not p.name.startswith("."))
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +103,8 @@ def test_every_finished_run_is_on_disk_once(tmp_path: Path) -> None:
     output = run_scenario(write_scenario(tmp_path), out=tmp_path / "r", workers=2)
     stored = RunStore(output.directory).load()
     assert sorted(stored) == [("breaker", 0), ("breaker", 1), ("plain", 0), ("plain", 1)]
-    assert not list((output.directory / "runs").glob("*.tmp"))
+    assert not [p for p in (output.directory / "runs").iterdir() if p.name.startswith(".")]
+    assert not list(output.directory.rglob("*.pkl"))
 
 
 def test_unreachable_scheduler_is_bad_input(
@@ -70,48 +121,29 @@ def test_unreachable_scheduler_is_bad_input(
 
 
 def test_sigkill_halfway_then_resume_gives_the_uninterrupted_summary(tmp_path: Path) -> None:
+    """Killed (SIGKILL, workers too) after exactly 7 runs are saved, while the 8th is being
+    renamed into place: the count is fixed by the test, not by the machine's speed."""
     path = write_scenario(tmp_path, replications=8)
     reports = tmp_path / "killed"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "sim.cli", "run", str(path), "--workers", "2"]
-    process = subprocess.Popen(
-        [*command, "--out", str(reports)],
-        env=env,
-        start_new_session=True,  # the pool's workers die with it, as in a crash
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    total = 16
-    deadline = time.monotonic() + 120
-    saved: list[Path] = []
-    try:
-        while time.monotonic() < deadline and process.poll() is None:
-            saved = list(reports.glob("tiny/*/runs/*.pkl"))
-            if len(saved) >= total // 2:
-                break
-            time.sleep(0.01)
-    finally:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    process = killed_after(7, ["run", str(path), "--workers", "2", "--out", str(reports)])
+    assert process.returncode == -signal.SIGKILL, process.stderr
     [directory] = (reports / "tiny").iterdir()
-    saved = sorted((directory / "runs").glob("*.pkl"))
-    assert total // 2 <= len(saved) < total, "the kill came too late to test a resume"
+    saved = stored_runs(directory)
+    assert len(saved) == 7
+    assert [p.name for p in (directory / "runs").iterdir() if p.name.startswith(".")], (
+        "the run being written when the kill came should be left half-done"
+    )
     assert not (directory / "journal.json").exists()
-    before = {p: p.stat().st_mtime_ns for p in saved}
+    before = {p: (p / "result.json").stat().st_mtime_ns for p in saved}
 
     result = runner.invoke(app, ["run", "--resume", str(directory), "--workers", "2"])
     assert result.exit_code == 0, result.stderr
-    after = sorted((directory / "runs").glob("*.pkl"))
-    assert len(after) == total
-    assert all(p.stat().st_mtime_ns == mtime for p, mtime in before.items()), "re-ran a run"
+    assert len(stored_runs(directory)) == 16
+    assert all((p / "result.json").stat().st_mtime_ns == t for p, t in before.items()), "re-ran"
 
     clean = run_scenario(path, out=tmp_path / "clean", workers=1)
-    assert (directory / "summary.csv").read_bytes() == (
-        clean.directory / "summary.csv"
-    ).read_bytes()
-    assert (directory / "summary_ci.csv").read_bytes() == (
-        clean.directory / "summary_ci.csv"
-    ).read_bytes()
+    for name in ("summary.csv", "summary_ci.csv", "differences_ci.csv"):
+        assert (directory / name).read_bytes() == (clean.directory / name).read_bytes(), name
 
 
 def test_resume_of_a_directory_that_is_not_a_run_is_bad_input(tmp_path: Path) -> None:

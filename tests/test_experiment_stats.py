@@ -12,7 +12,7 @@ import pytest
 
 from sim.analysis.precision import Precision
 from sim.analysis.stats import mean_ci, paired_differences, replications_needed
-from sim.report.runs import run_scenario
+from sim.app.run import run_scenario
 from tests.conftest import write_scenario
 
 

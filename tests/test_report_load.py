@@ -12,8 +12,8 @@ import pytest
 
 from sim.analysis import dynamics, pareto
 from sim.analysis.load import RunData, load_run, transitions_from_timeline
+from sim.app.run import RunOutput, run_scenario
 from sim.config import load_scenario
-from sim.report.runs import RunOutput, run_scenario
 from tests.conftest import write_scenario
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from sim.app.run import RunOutput, run_scenario
 from sim.config import load_scenario
-from sim.report.runs import RunOutput, run_scenario
 from sim.report.tables import mechanisms, run_time_changes
 from tests.conftest import write_scenario
 

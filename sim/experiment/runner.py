@@ -3,21 +3,25 @@ finished run on disk when given a store.
 
 Each run's randomness depends only on (seed, replication, source name), never on which
 process ran it or in what order, so serial, process-pool and Dask runs give identical results.
+A ``reducer`` (e.g. ``sim.analysis.summary.summary_row``) is applied in the worker, so only
+what it keeps travels back and is stored: sweeps and tuning trials keep no per-order rows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar, overload
 
 from sim.config.scenario import LoadedScenario
 from sim.engine import RunResult
-from sim.experiment.backends import Backend, Executor, Job
+from sim.experiment.backends import Backend, Executor, Job, Reducer
 from sim.experiment.store import RunStore
 
+T = TypeVar("T")
 Progress = Callable[[int, int, str], None]
 # Given every result so far (plan order), how many replications each configuration needs.
-NextCount = Callable[[list[RunResult], int], int]
+NextCount = Callable[[list[Any], int], int]
 
 
 @dataclass(frozen=True)
@@ -47,28 +51,62 @@ def run_specs(
     backend: Backend,
     *,
     store: RunStore | None = None,
-    done: dict[RunSpec, RunResult] | None = None,
+    done: dict[RunSpec, Any] | None = None,
     progress: Progress | None = None,
     total: int | None = None,
-) -> dict[RunSpec, RunResult]:
-    """Results of ``specs``; runs already in ``done`` are not run again, and each new one
-    is saved to ``store`` as soon as it finishes."""
+    reducer: Reducer | None = None,
+) -> dict[RunSpec, Any]:
+    """Results of ``specs`` (RunResults, or what ``reducer`` keeps of each); runs already
+    in ``done`` are not run again, and each new one is saved to ``store`` as it finishes."""
     results = dict(done or {})
     missing = [spec for spec in specs if spec not in results]
     count = len(results)
     total = total or count + len(missing)
     if progress and count:
         progress(count, total, "resumed")
-    jobs: list[Job] = [(loaded, s.configuration, s.replication, seed) for s in missing]
-    for result in backend.run(jobs):
-        spec = RunSpec(result.configuration, result.replication)
+    jobs = [Job(loaded, s.configuration, s.replication, seed, reducer) for s in missing]
+    for finished in backend.run(jobs):
+        spec = RunSpec(finished.configuration, finished.replication)
         if store is not None:
-            store.save(result)
-        results[spec] = result
+            if reducer is None:
+                store.save(finished.value)
+            else:
+                store.save_row(spec.configuration, spec.replication, finished.value)
+        results[spec] = finished.value
         count += 1
         if progress:
             progress(count, total, spec.label)
     return results
+
+
+@overload
+def replicate(
+    loaded: LoadedScenario,
+    seed: int,
+    backend: Backend,
+    *,
+    replications: int,
+    next_count: NextCount | None = None,
+    cap: int | None = None,
+    store: RunStore | None = None,
+    progress: Progress | None = None,
+    reducer: None = None,
+) -> list[RunResult]: ...
+
+
+@overload
+def replicate(
+    loaded: LoadedScenario,
+    seed: int,
+    backend: Backend,
+    *,
+    replications: int,
+    next_count: NextCount | None = None,
+    cap: int | None = None,
+    store: RunStore | None = None,
+    progress: Progress | None = None,
+    reducer: Callable[[RunResult], T],
+) -> list[T]: ...
 
 
 def replicate(
@@ -81,21 +119,27 @@ def replicate(
     cap: int | None = None,
     store: RunStore | None = None,
     progress: Progress | None = None,
-) -> list[RunResult]:
+    reducer: Reducer | None = None,
+) -> list[Any]:
     """``replications`` runs of every configuration; then, with ``next_count``, more until it
-    answers no more (or ``cap``). Results in plan order.
+    answers no more (or ``cap``). Results in plan order: RunResults, or with ``reducer``
+    what it keeps of each (then ``store`` holds those, and resumes from them).
 
     The stopping rule sees only results, never timing or worker count, so the number of
     replications, like every result, is the same however the runs were executed.
     """
-    done: dict[RunSpec, RunResult] = {}
+    done: dict[RunSpec, Any] = {}
     if store is not None:
-        done = {RunSpec(c, r): result for (c, r), result in store.load().items()}
+        stored = store.load() if reducer is None else store.load_rows()
+        done = {RunSpec(c, r): value for (c, r), value in stored.items()}
     count = replications
     limit = max(cap or count, count)
     while True:
         specs = plan(loaded, count)
-        done = run_specs(loaded, specs, seed, backend, store=store, done=done, progress=progress)
+        done = run_specs(
+            loaded, specs, seed, backend, store=store, done=done, progress=progress,
+            reducer=reducer,
+        )  # fmt: skip
         ordered = [done[spec] for spec in specs]
         if next_count is None or count >= limit:
             return ordered

@@ -1,83 +1,220 @@
-"""Finished runs on disk, one file each, written atomically as they complete, so an
-experiment killed at any instant can be resumed without losing or repeating a run."""
+"""Finished runs on disk in a versioned, data-only format, each written atomically as it
+completes, so an experiment killed at any instant is resumed without losing or repeating a
+run, and a run directory someone hands you is only ever read as data.
+
+Layout (format 2)::
+
+    DIR/experiment.json            what the experiment is; {"format": 2, "kind": ..., ...}
+    DIR/runs/<run>/orders.parquet  a full run: its per-order arrays ...
+    DIR/runs/<run>/result.json     ... and every other field (see sim.experiment.codec)
+    DIR/runs/<run>.json            a reduced run (a sweep's summary row)
+
+A full run is written in a temporary directory that is renamed into place, a reduced run in
+a temporary file renamed over; either is complete exactly when its final name exists.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-import pickle
 import re
+import shutil
 import tempfile
 import zlib
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
+
 from sim.engine import RunResult
 from sim.errors import ConfigError
+from sim.experiment import codec
 
+FORMAT = 2  # 1 was the pickle store (no "format" key in experiment.json)
 RUNS = "runs"
 MANIFEST = "experiment.json"
+ORDERS = "orders.parquet"
+RESULT = "result.json"
 
 
 def write_atomically(path: Path, data: bytes) -> None:
     """Write to a temporary file beside ``path`` and rename it over: readers (and a resume
-    after SIGKILL) see the old file or the whole new one, never a part."""
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    after SIGKILL) see the old file or the whole new one, never a part. An OSError names
+    ``path`` even when the system call did not (a full disk on write)."""
+    temp: str | None = None
     try:
+        handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(handle, "wb") as file:
             file.write(data)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temp, path)
+    except OSError as exc:
+        if temp is not None:
+            Path(temp).unlink(missing_ok=True)
+        raise named(exc, path) from exc
     except BaseException:
-        Path(temp).unlink(missing_ok=True)
+        if temp is not None:
+            Path(temp).unlink(missing_ok=True)
         raise
 
 
+def named(exc: OSError, path: Path) -> OSError:
+    """``exc`` with ``path`` as its file name when it has none."""
+    if exc.filename is not None:
+        return exc
+    return type(exc)(exc.errno, exc.strerror or str(exc), str(path))
+
+
+def dumps(data: Any, indent: int | None = 2) -> bytes:
+    """Strict JSON (no NaN tokens: codec.encode tags them), indented for readers unless
+    ``indent`` is None (stored runs: a third of the size)."""
+    separators = (",", ":") if indent is None else None
+    text = json.dumps(data, indent=indent, separators=separators, allow_nan=False)
+    return text.encode("utf-8")
+
+
 class RunStore:
-    """``DIR/runs/<configuration>-<replication>.pkl`` for every finished run, and
-    ``DIR/experiment.json``: what the experiment is, to resume it."""
+    """The runs of one experiment directory: ``create`` it with a manifest, ``save`` each
+    finished run (a RunResult or a reduced row), ``load`` them back on resume."""
 
     def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.runs = directory / RUNS
+        self.directory = Path(directory)
+        self.runs = self.directory / RUNS
 
     def create(self, manifest: dict[str, Any]) -> None:
+        """Write ``experiment.json`` (format and kind added) and the empty ``runs/``."""
         self.runs.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(manifest, indent=2)  # key order is meaningful: configurations
-        write_atomically(self.directory / MANIFEST, text.encode("utf-8"))
+        data = {"format": FORMAT, **manifest}  # key order is meaningful: configurations
+        write_atomically(self.directory / MANIFEST, dumps(data))
 
-    def manifest(self) -> dict[str, Any]:
+    def manifest(self, kind: str) -> dict[str, Any]:
+        """The manifest of a directory to resume, after checking it is one this version
+        reads and of ``kind`` ("run" or "sweep"); a ConfigError (exit 2) says why not."""
         path = self.directory / MANIFEST
+        if not self.directory.is_dir():
+            raise ConfigError("not a directory", file=self.directory)
         try:
-            data: dict[str, Any] = json.loads(path.read_text("utf-8"))
+            data = json.loads(path.read_text("utf-8"))
         except FileNotFoundError:
             raise ConfigError(
                 "not a resumable run directory (no experiment.json)", file=self.directory
             ) from None
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"unreadable: {exc}", file=path) from None
+        if not isinstance(data, dict):
+            raise ConfigError("not an experiment description", file=path)
+        version = data.get("format", 1)
+        pickles = self.runs.is_dir() and any(self.runs.glob("*.pkl"))
+        if version != FORMAT or pickles:
+            found = "pickle files in runs/" if pickles else f"run store format {version}"
+            raise ConfigError(
+                f"cannot resume: it holds {found}, and this breakerlab reads only format "
+                f"{FORMAT} (data-only Parquet and JSON); run the scenario again instead",
+                file=self.directory,
+            )
+        if data.get("kind", "run") != kind:
+            raise ConfigError(
+                f"a {data.get('kind')} directory: resume it with breakerlab {data.get('kind')} "
+                "--resume",
+                file=self.directory,
+            )
         return data
 
     def path(self, configuration: str, replication: int) -> Path:
-        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", configuration)[:60]
+        """The run's name in ``runs/`` (without suffix): readable, unique per name."""
+        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", configuration)[:60].lstrip(".")
         tag = zlib.crc32(configuration.encode("utf-8"))
-        return self.runs / f"{safe}-{tag:08x}-{replication:05d}.pkl"
+        return self.runs / f"{safe}-{tag:08x}-{replication:05d}"
 
     def save(self, result: RunResult) -> None:
-        data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
-        write_atomically(self.path(result.configuration, result.replication), data)
+        """A full run: its directory written aside, then renamed into place."""
+        final = self.path(result.configuration, result.replication)
+        table, data = codec.split(result)
+        data = {"format": FORMAT, **data}
+        temp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=self.runs))
+        try:
+            pq.write_table(table, temp / ORDERS)
+            write_atomically(temp / RESULT, dumps(data, indent=None))
+            _fsync(temp)
+            try:
+                os.rename(temp, final)
+            except OSError:
+                if not (final / RESULT).is_file():
+                    raise
+                # Saved already (the same deterministic run): keep the first copy.
+        except OSError as exc:
+            raise named(exc, final) from exc
+        finally:
+            shutil.rmtree(temp, ignore_errors=True)
+
+    def save_row(self, configuration: str, replication: int, row: dict[str, Any]) -> None:
+        """A reduced run (a summary row), one JSON file."""
+        final = self.path(configuration, replication).with_suffix(".json")
+        data = {
+            "format": FORMAT,
+            "configuration": configuration,
+            "replication": replication,
+            "row": codec.encode(row),
+        }
+        write_atomically(final, dumps(data, indent=None))
 
     def load(self) -> dict[tuple[str, int], RunResult]:
-        """Every finished run, by (configuration, replication); temporary files of runs
-        that were being written when the process died are ignored."""
+        """Every finished full run, by (configuration, replication); temporary entries of
+        runs that were being written when the process died are ignored."""
         found: dict[tuple[str, int], RunResult] = {}
-        if not self.runs.is_dir():
-            return found
-        for path in sorted(self.runs.glob("*.pkl")):
-            with path.open("rb") as file:
-                result = pickle.load(file)  # our own files, written by save()
-            if path != self.path(result.configuration, result.replication):
-                continue
-            found[(result.configuration, result.replication)] = result
+        for folder in self._entries(lambda p: p.is_dir()):
+            data = self._json(folder / RESULT)
+            try:
+                result = codec.join(pq.read_table(folder / ORDERS), data)
+            except (KeyError, ValueError, TypeError, OSError) as exc:
+                raise ConfigError(f"not a stored run: {exc}", file=folder) from None
+            key = (result.configuration, result.replication)
+            if folder == self.path(*key):
+                found[key] = result
         return found
+
+    def load_rows(self) -> dict[tuple[str, int], dict[str, Any]]:
+        """Every finished reduced run, by (configuration, replication)."""
+        found: dict[tuple[str, int], dict[str, Any]] = {}
+        for path in self._entries(lambda p: p.is_file() and p.suffix == ".json"):
+            data = self._json(path)
+            try:
+                key = (str(data["configuration"]), int(data["replication"]))
+                row = codec.decode(data["row"])
+            except (KeyError, ValueError, TypeError) as exc:
+                raise ConfigError(f"not a stored summary row: {exc}", file=path) from None
+            if path == self.path(*key).with_suffix(".json") and isinstance(row, dict):
+                found[key] = row
+        return found
+
+    def _entries(self, wanted: Any) -> list[Path]:
+        if not self.runs.is_dir():
+            return []
+        return sorted(p for p in self.runs.iterdir() if not p.name.startswith(".") and wanted(p))
+
+    def _json(self, path: Path) -> dict[str, Any]:
+        try:
+            data = json.loads(path.read_text("utf-8"))
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"unreadable stored run: {exc}", file=path) from None
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            found = data.get("format") if isinstance(data, dict) else None
+            raise ConfigError(
+                f"stored run of format {found}; this breakerlab reads format {FORMAT}", file=path
+            )
+        return data
+
+
+def _fsync(directory: Path) -> None:
+    """Flush a directory's entries (its files' names) to disk where the OS allows it."""
+    try:
+        handle = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(handle)
+    except OSError:
+        pass
+    finally:
+        os.close(handle)

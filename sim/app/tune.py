@@ -1,10 +1,16 @@
 """``breakerlab tune`` as a library call: Optuna searches parameter values of one
 configuration (TPE; NSGA-II for two objectives) against one or several scenarios, the
 objective being the mean or the worst case across them; the winner is re-evaluated on fresh
-seeds and written as a policy YAML, beside a table of the best trials with intervals."""
+seeds and written as a policy YAML, beside a table of the best trials with intervals.
+
+Trials keep no per-order rows: each run is reduced to its summary row in the worker. The
+study's objectives carry their metric names (optuna-dashboard shows them); Optuna's log
+level is left to the program (the CLI quiets it, a notebook keeps its own).
+"""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,20 +20,22 @@ import optuna
 import pandas as pd
 import yaml
 
-from sim.analysis import by_configuration, summarize
+from sim.analysis import by_configuration
 from sim.analysis.metrics import unknown_metric
 from sim.analysis.objectives import Constraint, Objective
 from sim.analysis.stats import paired_differences
-from sim.config import LoadedScenario, load_scenario
+from sim.analysis.summary import summary_frame, summary_row
+from sim.app.journal import dumps, versions
+from sim.app.rundir import new_directory, now, placing
+from sim.app.settings import scenario_of
+from sim.config import LoadedScenario
 from sim.config.scenario import Configuration
 from sim.errors import ConfigError
 from sim.experiment import Executor, replicate
 from sim.experiment.backends import Backend
 from sim.experiment.params import Param, Value, apply, parse_param
+from sim.experiment.variants import base_configuration, with_configurations
 from sim.report import plots, sweep_plots
-from sim.report.journal import dumps, versions
-from sim.report.runs import new_directory, now
-from sim.report.sweep import base_configuration, with_configurations
 
 FRESH_SEED_OFFSET = 1_000_003
 TrialProgress = Callable[[int, int], None]
@@ -35,24 +43,46 @@ TrialProgress = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class TuneOutput:
+    """The study's run directory, its best feasible trials with intervals, the winning
+    parameter values, and the winner against the base configuration on fresh seeds."""
+
     directory: Path
     best: pd.DataFrame  # the best trials with intervals
     winner: dict[str, Value]
     fresh: pd.DataFrame  # the winner and the base on fresh seeds, per scenario and metric
 
+    def to_json(self) -> dict[str, Any]:
+        """What ``breakerlab tune --json`` prints."""
+        return {
+            "command": "tune",
+            "directory": str(self.directory),
+            "policy": str(self.directory / "policy.yaml"),
+            "winner": self.winner,
+            "best_trials": self.best,
+            "fresh_seeds": self.fresh,
+        }
 
-def scenario_files(paths: Sequence[str | Path]) -> list[Path]:
-    """Files named, and every *.yaml in directories named."""
-    files: list[Path] = []
-    for path in map(Path, paths):
-        files += sorted(path.glob("*.yaml")) if path.is_dir() else [path]
-    if not files:
+
+def scenario_list(
+    scenarios: str | Path | LoadedScenario | Sequence[str | Path | LoadedScenario],
+) -> list[LoadedScenario]:
+    """The scenarios loaded: files (or shipped names) as given, every *.yaml of a
+    directory given, loaded scenarios as they are."""
+    if isinstance(scenarios, str | Path | LoadedScenario):
+        scenarios = [scenarios]
+    items: list[str | Path | LoadedScenario] = []
+    for item in scenarios:
+        if not isinstance(item, LoadedScenario) and Path(item).is_dir():
+            items += sorted(Path(item).glob("*.yaml"))
+        else:
+            items.append(item)
+    if not items:
         raise ConfigError("no scenario files given (a directory holds no *.yaml)")
-    return files
+    return [scenario_of(item) for item in items]
 
 
 def run_tune(
-    scenarios: Sequence[str | Path],
+    scenarios: str | Path | LoadedScenario | Sequence[str | Path | LoadedScenario],
     params: Sequence[str],
     *,
     objectives: Sequence[str] = ("revenue_lost",),
@@ -67,13 +97,15 @@ def run_tune(
     study_name: str | None = None,
     out: str | Path = "reports",
     workers: int | None = None,
-    scheduler: str | None = None,
+    scheduler: Any = None,
     dask_local: int | None = None,
     top: int = 5,
     progress: TrialProgress | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> TuneOutput:
-    """Run the study, re-evaluate its winner on fresh seeds, write the results."""
-    loaded = [load_scenario(p) for p in scenario_files(scenarios)]
+    """Run the study (or add ``trials`` to a stored one), re-evaluate its winner on fresh
+    seeds, write the results. ``scheduler``: a Dask address or a connected Client."""
+    loaded = scenario_list(scenarios)
     parsed = [parse_param(p) for p in params]
     if not parsed:
         raise ConfigError("give at least one --param PATH=LOW:HIGH or PATH=a,b", path="--param")
@@ -93,11 +125,11 @@ def run_tune(
     name = study_name or "tune-" + "+".join(s.scenario.name for s in loaded)
     root = Path(out) / name
     with Executor(workers, scheduler=scheduler, dask_local=dask_local) as backend:
-        root.mkdir(parents=True, exist_ok=True)
-        storage = storage or f"sqlite:///{(root / 'study.db').resolve()}"
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        study = _study(name, storage, goals, seed)
+        if backend.dashboard and notify:
+            notify(f"Dask dashboard: {backend.dashboard}")
         directory = new_directory(root, seed)
+        storage = storage or f"sqlite:///{(root / 'study.db').resolve()}"
+        study = _study(name, storage, goals, seed)
         started = now()
 
         def objective(trial: optuna.Trial) -> float | tuple[float, ...]:
@@ -149,7 +181,8 @@ def run_tune(
         "finished": now(),
         "versions": versions(),
     }  # fmt: skip
-    (directory / "journal.json").write_text(dumps(record), encoding="utf-8")
+    with placing(directory) as placer:
+        placer.text("journal.json", dumps(record))
     return TuneOutput(directory, best, winner, fresh)
 
 
@@ -174,7 +207,7 @@ def _study(name: str, storage: str, goals: list[Objective], seed: int) -> optuna
     else:
         sampler = optuna.samplers.NSGAIISampler(seed=seed)
     try:
-        return optuna.create_study(
+        study = optuna.create_study(
             storage=storage,
             sampler=sampler,
             study_name=name,
@@ -183,6 +216,12 @@ def _study(name: str, storage: str, goals: list[Objective], seed: int) -> optuna
         )
     except ValueError as exc:  # e.g. a stored study with other directions
         raise ConfigError(str(exc), path="--storage") from None
+    with warnings.catch_warnings():
+        # Experimental since Optuna 3.2, unchanged since; named objectives show in
+        # optuna-dashboard and in trials_dataframe.
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names([g.metric for g in goals])
+    return study
 
 
 def _evaluate(
@@ -199,9 +238,8 @@ def _evaluate(
         candidate = with_configurations(
             s, {"candidate": apply(base, values, s.source)}, "candidate"
         )
-        out.append(
-            by_configuration(summarize(replicate(candidate, seed, backend, replications=count)))
-        )
+        rows = replicate(candidate, seed, backend, replications=count, reducer=summary_row)
+        out.append(by_configuration(summary_frame(rows)))
     return out
 
 
@@ -263,9 +301,11 @@ def _fresh(
     frames = []
     for s, (_, base) in zip(loaded, bases, strict=True):
         both = {"base": base, "tuned": apply(base, winner, s.source)}
-        summary = summarize(
-            replicate(with_configurations(s, both, "base"), seed, backend, replications=count)
-        )
+        rows = replicate(
+            with_configurations(s, both, "base"), seed, backend, replications=count,
+            reducer=summary_row,
+        )  # fmt: skip
+        summary = summary_frame(rows)
         ci = by_configuration(summary).assign(kind="interval")
         diff = paired_differences(summary, "base").assign(kind="tuned − base")
         frames.append(pd.concat([ci, diff], ignore_index=True).assign(scenario=s.scenario.name))
@@ -284,9 +324,32 @@ def _write(
     goals: list[Objective],
     limits: list[Constraint],
 ) -> None:
-    table.to_csv(directory / "trials.csv", index=False, float_format="%.6g")
-    best.to_csv(directory / "best_trials.csv", index=False, float_format="%.6g")
-    fresh.to_csv(directory / "winner_fresh_seeds.csv", index=False, float_format="%.6g")
+    """trials.csv, best_trials.csv, winner_fresh_seeds.csv, policy.yaml (and the tuned
+    breaker in the policies' layout, the Pareto plot), each placed atomically."""
+    with placing(directory) as placer:
+        for name, frame in [
+            ("trials.csv", table),
+            ("best_trials.csv", best),
+            ("winner_fresh_seeds.csv", fresh),
+        ]:
+            placer.csv(name, frame, "%.6g")
+        for name, text in _policies(bases, loaded, winner, goals, limits).items():
+            placer.text(name, text)
+        if len(goals) == 2 and not table.empty:
+            fig = sweep_plots.pareto(table, goals[0].metric, goals[1].metric, best_first=best)
+            placer.place("pareto.png", lambda p: plots.save(fig, p))
+
+
+def _policies(
+    bases: list[tuple[str, Configuration]],
+    loaded: list[LoadedScenario],
+    winner: dict[str, Value],
+    goals: list[Objective],
+    limits: list[Constraint],
+) -> dict[str, str]:
+    """policy.yaml, ready to paste under ``configurations:``, and breaker_policy.yaml when
+    the payment breaker has a preset: file name to text."""
+    files = {}
     base_name, base = bases[0]
     tuned = apply(base, winner, loaded[0].source)
     policy = tuned.model_dump(mode="json", exclude_defaults=True, exclude={"description"})
@@ -299,7 +362,7 @@ def _write(
         "# paste under `configurations:` in a scenario:",
     ]
     body = yaml.safe_dump({"tuned": policy}, sort_keys=False)
-    (directory / "policy.yaml").write_text("\n".join(header) + "\n" + body, encoding="utf-8")
+    files["policy.yaml"] = "\n".join(header) + "\n" + body
     breaker = tuned.payment.breaker
     preset = getattr(breaker, "preset", None)
     if breaker is not None and preset is not None:
@@ -310,10 +373,8 @@ def _write(
             "models/policies/*.yaml\n"
             + yaml.safe_dump({"library": preset, "defaults": defaults}, sort_keys=False)
         )
-        (directory / "breaker_policy.yaml").write_text(text, encoding="utf-8")
-    if len(goals) == 2 and not table.empty:
-        fig = sweep_plots.pareto(table, goals[0].metric, goals[1].metric, best_first=best)
-        plots.save(fig, directory / "pareto.png")
+        files["breaker_policy.yaml"] = text
+    return files
 
 
 def _redact(storage: str) -> str:

@@ -1,0 +1,234 @@
+"""``breakerlab run`` as a library call: validate, simulate (resumably), analyse, write.
+
+Everything is checked before anything is written, so bad input leaves no trace. Then the
+run directory is created with ``experiment.json`` and each finished run is saved in it as
+it completes; ``resume`` finishes an interrupted directory. The tables are written next,
+each atomically (so they stay even if drawing the report fails), then the report, and
+``journal.json`` last: its presence marks a complete run directory.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim.analysis import by_configuration, orders_frame, summarize, timeline_frame
+from sim.analysis.hypotheses import Verdict, judge
+from sim.analysis.load import RunData, load_run, transitions_frame
+from sim.analysis.precision import Precision
+from sim.analysis.stats import paired_differences
+from sim.app.journal import dumps, journal, versions
+from sim.app.pictures import Picture, report_figures, series
+from sim.app.rundir import new_directory, now, placing
+from sim.app.settings import run_settings, scenario_of, with_warmup
+from sim.config import LoadedScenario
+from sim.engine import RunResult
+from sim.errors import ConfigError
+from sim.experiment import Executor, RunStore, replicate
+from sim.experiment.manifest import scenario_from_record, scenario_record
+from sim.experiment.runner import Progress
+from sim.report.write import write_report
+
+Notify = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class RunOutput:
+    """What ``run`` wrote and concluded: the run directory, the summary (one row per
+    configuration x replication), its intervals, the paired differences with the baseline
+    and the hypotheses' verdicts."""
+
+    directory: Path
+    summary: pd.DataFrame
+    ci: pd.DataFrame
+    differences: pd.DataFrame = field(default_factory=pd.DataFrame)
+    baseline: str = ""
+    verdicts: list[Verdict] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        """A hypothesis failed: its whole interval is on the wrong side."""
+        return any(v.outcome == "fail" for v in self.verdicts)
+
+    @property
+    def inconclusive(self) -> bool:
+        return any(v.outcome == "inconclusive" for v in self.verdicts)
+
+    @property
+    def report(self) -> Path:
+        return self.directory / "report.html"
+
+    @cached_property
+    def data(self) -> RunData:
+        """Every table of the run (orders, timeline, transitions too), as ``load_run``."""
+        return load_run(self.directory)
+
+    def figures(self) -> dict[str, Picture]:
+        """The report's figures by key (``faults``, ``revenue_lost``, ``latency``...)."""
+        return report_figures(self.data)
+
+    def over_time(self, column: str, **options: Any) -> Picture | None:
+        """A timeline column per configuration over time (see ``pictures.series``)."""
+        return series(self.data, column, **options)
+
+    def to_json(self) -> dict[str, Any]:
+        """What ``breakerlab run --json`` prints (NaN becomes null on output)."""
+        result = "fail" if self.failed else "inconclusive" if self.inconclusive else "pass"
+        return {
+            "command": "run",
+            "directory": str(self.directory),
+            "report": str(self.report),
+            "baseline": self.baseline,
+            "replications": int(self.summary.groupby("configuration").size().min()),
+            "result": result,
+            "hypotheses": [v.as_dict() for v in self.verdicts],
+            "results": self.ci,
+            "differences": self.differences,
+        }
+
+
+def run_scenario(
+    scenario: str | Path | LoadedScenario | None = None,
+    *,
+    replications: int | None = None,
+    seed: int | None = None,
+    out: str | Path = "reports",
+    workers: int | None = None,
+    progress: Progress | None = None,
+    baseline: str | None = None,
+    precision: str | None = None,
+    precision_metric: str | None = None,
+    max_replications: int | None = None,
+    warmup: str | None = None,
+    scheduler: Any = None,
+    dask_local: int | None = None,
+    resume: str | Path | None = None,
+    on_start: Callable[[Path], None] | None = None,
+    notify: Notify | None = None,
+) -> RunOutput:
+    """Run every configuration of ``scenario`` (a file, a shipped scenario's name or a
+    loaded scenario), or finish the run directory ``resume``, and write its report.
+
+    ``scheduler`` is a Dask scheduler address or a connected ``distributed.Client``;
+    ``on_start`` gets the run directory once created, ``notify`` one-line messages (the
+    Dask dashboard's address). See ``breakerlab run --help`` for the other options.
+    """
+    if resume is not None:
+        store = RunStore(Path(resume))
+        manifest = store.manifest("run")
+        loaded = scenario_from_record(manifest["loaded"], str(store.directory))
+        settings = manifest["settings"]
+    else:
+        if scenario is None:
+            raise ConfigError("give a scenario file or --resume DIR")
+        loaded = scenario_of(scenario)
+        settings = run_settings(
+            loaded, replications, seed, baseline, precision, precision_metric,
+            max_replications, warmup,
+        )  # fmt: skip
+        loaded = with_warmup(loaded, settings["warmup"])
+    rule = Precision(**settings["precision"]) if settings["precision"] else None
+    count = settings["replications"]
+    hint = count * len(loaded.scenario.configurations) if rule is None else None
+    # The backend first: an unreachable scheduler is bad input, and must leave nothing.
+    with Executor(workers, scheduler=scheduler, dask_local=dask_local, jobs_hint=hint) as backend:
+        if backend.dashboard and notify:
+            notify(f"Dask dashboard: {backend.dashboard}")
+        if resume is None:
+            store = RunStore(new_directory(Path(out) / loaded.scenario.name, settings["seed"]))
+            store.create({"kind": "run", "loaded": scenario_record(loaded), "settings": settings})
+        if on_start:
+            on_start(store.directory)
+        results = replicate(
+            loaded,
+            settings["seed"],
+            backend,
+            replications=count,
+            next_count=rule.next_count() if rule else None,
+            cap=rule.cap if rule else None,
+            store=store,
+            progress=progress,
+        )
+        backend_name = backend.name
+    return _write(store.directory, loaded, results, settings, backend_name, resume is not None)
+
+
+def _write(
+    directory: Path,
+    loaded: LoadedScenario,
+    results: list[RunResult],
+    settings: dict[str, Any],
+    backend: str,
+    resumed: bool,
+) -> RunOutput:
+    """Every output file, each placed atomically: the tables first, so they stay if the
+    report fails; journal.json last, marking the directory complete."""
+    seed, base = int(settings["seed"]), str(settings["baseline"])
+    with placing(directory) as placer:
+        place = placer.place
+        summary = summarize(results)
+        placer.csv("summary.csv", summary, "%.6f")
+        orders = orders_frame(results)
+        place("orders.parquet", lambda p: orders.to_parquet(p, index=False))
+        ci = by_configuration(summary)
+        placer.csv("summary_ci.csv", ci, "%.6f")
+        differences = paired_differences(summary, base)
+        placer.csv("differences_ci.csv", differences, "%.6f")
+        timeline = timeline_frame(results)
+        place("timeline.parquet", lambda p: timeline.to_parquet(p, index=False))
+        transitions = transitions_frame(results)
+        place("transitions.parquet", lambda p: transitions.to_parquet(p, index=False))
+        verdicts = judge(loaded.scenario.hypotheses, ci)
+        done = int(summary.groupby("configuration").size().min())
+        finished = now()
+        meta = {
+            "scenario": loaded.scenario.model_dump(mode="json"),
+            "model": loaded.shop.model_dump(mode="json"),
+            "source": loaded.source,
+            "seed": seed,
+            "replications": done,
+            "baseline": base,
+            "created": finished,
+            "versions": versions(),
+        }
+        placer.text("run.json", json.dumps(meta, indent=2))
+        data = RunData(
+            loaded, summary, ci, differences, orders, timeline, transitions,
+            base, done, seed, verdicts=verdicts,
+        )  # fmt: skip
+        _place_report(directory, data)
+        record = journal(
+            loaded,
+            seed=seed,
+            replications=done,
+            baseline=base,
+            started=settings["started"],
+            finished=finished,
+            backend=backend,
+            verdicts=verdicts,
+            extra={"precision": settings["precision"], "resumed": resumed},
+        )
+        placer.text("journal.json", dumps(record))
+    return RunOutput(directory, summary, ci, differences, base, verdicts)
+
+
+def _place_report(directory: Path, data: RunData) -> None:
+    """The figures, report.md and report.html, drawn aside and then moved in."""
+    with placing(directory) as placer:
+        for path in write_report(placer.staging, data):
+            placer.move_in(path)
+
+
+def rebuild_report(directory: str | Path) -> Path:
+    """``breakerlab report DIR``: report.md, report.html and the figures again from the
+    stored tables (no simulation), each file replaced atomically; the report.html path."""
+    data = load_run(directory)
+    root = Path(directory)
+    _place_report(root, data)
+    return root / "report.html"

@@ -1,0 +1,108 @@
+"""The settings of ``breakerlab run``, every one checked before anything is written."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any
+
+from sim.analysis.metrics import unknown_metric
+from sim.analysis.precision import Precision
+from sim.app.rundir import now
+from sim.config import LoadedScenario, load_scenario
+from sim.config.yamlio import load_yaml
+from sim.errors import ConfigError
+from sim.units import parse_duration
+
+
+def scenario_of(scenario: str | Path | LoadedScenario) -> LoadedScenario:
+    """A scenario loaded and checked: as given, from a file, or shipped by name
+    (``flash_sale_gateway_outage``)."""
+    if isinstance(scenario, LoadedScenario):
+        return scenario
+    return load_scenario(scenario_path(scenario))
+
+
+def scenario_path(name_or_path: str | Path) -> Path:
+    """A file as given when it exists or is written as a path (its absence is then the
+    loader's to report), else the shipped scenario of that name."""
+    path = Path(name_or_path)
+    if path.exists() or isinstance(name_or_path, Path) or len(path.parts) > 1:
+        return path
+    from sim.examples import find_scenario
+
+    return find_scenario(str(name_or_path))
+
+
+def run_settings(
+    loaded: LoadedScenario,
+    replications: int | None,
+    seed: int | None,
+    baseline: str | None,
+    precision: str | None,
+    precision_metric: str | None,
+    max_replications: int | None,
+    warmup: str | None,
+) -> dict[str, Any]:
+    """The experiment's settings, every one checked: a ConfigError names what is wrong."""
+    scenario = loaded.scenario
+    base = baseline or scenario.baseline_configuration
+    if base not in scenario.configurations:
+        names = sorted(scenario.configurations)
+        hint = difflib.get_close_matches(base, names, n=1)
+        raise ConfigError(
+            f"unknown configuration {base!r}" + (f"; did you mean {hint[0]!r}?" if hint else "")
+            + f" (known: {', '.join(names)})",
+            path="--baseline",
+        )  # fmt: skip
+    check_hypothesis_metrics(loaded)
+    rule = None
+    if precision is not None:
+        metric = precision_metric or "revenue_lost"
+        problem = unknown_metric(metric, loaded)
+        if problem:
+            raise ConfigError(problem, path="--precision-metric")
+        try:
+            rule = Precision.parse(precision, metric, max_replications or 50)
+        except ValueError as exc:
+            raise ConfigError(str(exc), path="--precision") from None
+    warm = scenario.warmup
+    if warmup is not None:
+        try:
+            warm = parse_duration(warmup)
+        except ValueError as exc:
+            raise ConfigError(str(exc), path="--warmup") from None
+        if not 0 <= warm < scenario.horizon:
+            raise ConfigError("warm-up must be shorter than the horizon", path="--warmup")
+    return {
+        "seed": scenario.seed if seed is None else seed,
+        "replications": replications or scenario.replications,
+        "baseline": base,
+        "precision": rule.as_dict() if rule else None,
+        "warmup": warm,
+        "started": now(),
+    }
+
+
+def check_hypothesis_metrics(loaded: LoadedScenario) -> None:
+    """Every hypothesis names a metric of the summary, else a ConfigError with its line."""
+    problems = [
+        (i, message)
+        for i, h in enumerate(loaded.scenario.hypotheses)
+        if (message := unknown_metric(h.metric, loaded))
+    ]
+    if not problems:
+        return
+    i, message = problems[0]
+    if loaded.source and Path(loaded.source).is_file():
+        _, lines = load_yaml(Path(loaded.source))
+        raise lines.error(message, ("hypotheses", i))
+    raise ConfigError(message, path=f"hypotheses[{i}]")
+
+
+def with_warmup(loaded: LoadedScenario, warmup: float) -> LoadedScenario:
+    """The scenario with another warm-up (``--warmup``)."""
+    if warmup == loaded.scenario.warmup:
+        return loaded
+    scenario = loaded.scenario.model_copy(update={"warmup": warmup})
+    return loaded.model_copy(update={"scenario": scenario})
