@@ -138,7 +138,9 @@ def amplification_lines(
         time_axis(ax, until)
         ax.set_ylim(bottom=0)
     fig.suptitle(
-        "Dependency call amplification (calls per arriving order, per minute; steps: bins)"
+        "Dependency call amplification (calls per arriving order, per "
+        + ("minute" if bin_s == 60 else f"{bin_s:g} s")
+        + " bin)"
     )
     fig.tight_layout()
     return fig

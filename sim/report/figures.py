@@ -35,6 +35,7 @@ TITLES = {
 }
 NOT_OVER_TIME = {"revenue_lost", "confirmations"}
 QUEUE_BIN_S = 10
+NICE_BINS = (1, 2, 5, 10, 15, 30, 60)
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,15 @@ def png(fig: Figure, dpi: int = 110) -> bytes:
     return buffer.getvalue()
 
 
+def bin_for(horizon: float, preferred: int) -> int:
+    """``preferred`` seconds, or for a horizon too short for five such bins the largest
+    round bin that gives five (a 20 s scenario still gets a revenue curve)."""
+    if horizon >= 5 * preferred:
+        return preferred
+    fitting = [b for b in NICE_BINS if b <= preferred and 5 * b <= horizon]
+    return fitting[-1] if fitting else 1
+
+
 def time_span(data: RunData) -> float:
     """The end of every timeline figure's axis, in seconds: the horizon, or later when a
     queue was still draining after it."""
@@ -80,10 +90,15 @@ def draw_all(data: RunData) -> list[Image]:
     until = time_span(data)
     faults = plotdata.fault_windows(scenario)
     out: dict[str, Figure | str] = {}
-    arrivals = plotdata.throughput_over_time(data.timeline, bin_s=60)
+    minute = bin_for(horizon, 60)  # the bin of the per-minute series
+    arrivals = plotdata.throughput_over_time(data.timeline, bin_s=minute)
     arrivals = arrivals[arrivals["time_s"] < horizon]
     out["faults"] = dynamics_plots.fault_gantt(
-        dynamics.fault_schedule(scenario), arrivals, sorted(data.loaded.shop.dependencies), until
+        dynamics.fault_schedule(scenario),
+        arrivals,
+        sorted(data.loaded.shop.dependencies),
+        until,
+        bin_s=minute,
     )
     lost = plotdata.revenue_lost(data.summary)
     out["revenue_lost"] = (
@@ -91,14 +106,17 @@ def draw_all(data: RunData) -> list[Image]:
         if _any(lost["total"])
         else "No chart: no configuration lost any revenue."
     )
-    revenue = plotdata.revenue_over_time(data.timeline, horizon)
+    revenue = plotdata.revenue_over_time(data.timeline, horizon, bin_s=minute)
     out["revenue_over_time"] = (
-        plots.revenue_lines(revenue, faults, until)
+        plots.revenue_lines(revenue, faults, until, bin_s=minute)
         if _any(revenue["revenue_captured"])
         else "No chart: no configuration captured any revenue (no completed orders)."
     )
-    latency = plotdata.latency_over_time(data.orders, horizon, configurations=data.configurations)
-    out["latency"] = plots.latency_lines(latency, faults, until)
+    half_minute = bin_for(horizon, 30)
+    latency = plotdata.latency_over_time(
+        data.orders, horizon, bin_s=half_minute, configurations=data.configurations
+    )
+    out["latency"] = plots.latency_lines(latency, faults, until, bin_s=half_minute)
     states = plotdata.breaker_states(data.timeline)
     if states.empty:
         out["breakers"] = "No chart: no configuration has a circuit breaker."
@@ -106,9 +124,10 @@ def draw_all(data: RunData) -> list[Image]:
         out["breakers"] = plots.breaker_bands(states, faults, until)
     else:
         out["breakers"] = "No chart: every breaker stayed closed throughout."
-    queue = dynamics.queue_depth(data.timeline, horizon, bin_s=QUEUE_BIN_S)
+    queue_bin = bin_for(horizon, QUEUE_BIN_S)
+    queue = dynamics.queue_depth(data.timeline, horizon, bin_s=queue_bin)
     out["queue"] = (
-        dynamics_plots.queue_depth_lines(queue, faults, until, bin_s=QUEUE_BIN_S)
+        dynamics_plots.queue_depth_lines(queue, faults, until, bin_s=queue_bin)
         if _any(queue["depth"])
         else "No chart: no order waited in a queue (every checkout found a free worker)."
     )
@@ -118,15 +137,17 @@ def draw_all(data: RunData) -> list[Image]:
         if _any(confirmed.drop(columns="configuration"))
         else "No chart: no order was confirmed (no completed orders)."
     )
-    amplification = dynamics.call_amplification(data.timeline, horizon)
+    amplification = dynamics.call_amplification(data.timeline, horizon, bin_s=minute)
     out["amplification"] = (
-        dynamics_plots.amplification_lines(amplification, faults, until)
+        dynamics_plots.amplification_lines(amplification, faults, until, bin_s=minute)
         if amplification["calls_per_order"].notna().any()
         else "No chart: no order arrived before the horizon."
     )
-    shares = mitigations.gateway_shares(data.orders, horizon)
+    shares = mitigations.gateway_shares(data.orders, horizon, bin_s=minute)
     if shares["gateway"].nunique() > 1:
-        out["gateway_shares"] = mitigation_plots.gateway_share_areas(shares, faults, until)
+        out["gateway_shares"] = mitigation_plots.gateway_share_areas(
+            shares, faults, until, bin_s=minute
+        )
     stock = mitigations.stock_over_time(data.timeline)
     if not stock.empty:
         out["stock"] = mitigation_plots.stock_lines(stock, faults, until)
