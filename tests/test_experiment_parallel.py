@@ -99,6 +99,28 @@ def test_serial_processes_and_dask_give_identical_files(tmp_path: Path, cluster:
     assert '"backend": "dask"' in journal
 
 
+def test_a_dask_client_from_python_is_used_and_left_open(tmp_path: Path, cluster: str) -> None:
+    distributed = pytest.importorskip("distributed")
+    path = write_scenario(tmp_path)
+    serial = run_scenario(path, out=tmp_path / "serial", workers=1)
+    with distributed.Client(cluster) as client:
+        output = run_scenario(path, out=tmp_path / "client", scheduler=client)
+        assert client.status == "running", "the caller's client was closed"
+        assert len(client.nthreads()) == 2
+    assert (output.directory / "summary.csv").read_bytes() == (
+        serial.directory / "summary.csv"
+    ).read_bytes()
+
+
+def test_a_local_cluster_prints_its_dashboard(tmp_path: Path) -> None:
+    messages: list[str] = []
+    run_scenario(
+        write_scenario(tmp_path, replications=1), out=tmp_path / "r", dask_local=1,
+        notify=messages.append,
+    )  # fmt: skip
+    assert len(messages) == 1 and messages[0].startswith("Dask dashboard: http://"), messages
+
+
 def test_every_finished_run_is_on_disk_once(tmp_path: Path) -> None:
     output = run_scenario(write_scenario(tmp_path), out=tmp_path / "r", workers=2)
     stored = RunStore(output.directory).load()
