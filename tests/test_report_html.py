@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import base64
 import io
+import json
+import os
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import matplotlib.image
@@ -17,8 +19,12 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+from sim.analysis.load import load_run
+from sim.app.run import RunOutput, run_scenario
 from sim.cli import app
-from sim.report.runs import RunOutput, run_scenario
+from sim.config import LoadedScenario, load_scenario
+from sim.report.figures import draw_all
+from sim.report.html import render
 from tests.conftest import write_scenario
 
 IMG = re.compile(r"<img\b[^>]*\bsrc=\"([^\"]*)\"", re.IGNORECASE)
@@ -54,6 +60,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Report:
         root,
         name="tiny-html",
         hypotheses=["checkout_p99_s < 30", {"check": "revenue_lost_pct < 1%"}],
+        model_overrides={"checkout": {"workers": 2}},  # few workers: orders queue for one
     )
     run = run_scenario(scenario, out=root / "reports", workers=1)
     return Report(run, (run.directory / "report.html").read_text("utf-8"))
@@ -179,10 +186,48 @@ window.addEventListener("load", () => {
 </script></body>"""
 
 
+# The names Chromium and Chrome install under (distributions, Google's packages, the
+# headless shell); BREAKERLAB_BROWSER names any other binary.
+BROWSERS = (
+    "chromium",
+    "chromium-browser",
+    "google-chrome",
+    "google-chrome-stable",
+    "chrome",
+    "chrome-headless-shell",
+    "headless_shell",
+)
+
+
+def find_browser() -> str | None:
+    """A headless-capable Chromium: $BREAKERLAB_BROWSER, one of the usual names on PATH,
+    or the Chromium Playwright installed (when the playwright package is there)."""
+    named = os.environ.get("BREAKERLAB_BROWSER")
+    if named:
+        return shutil.which(named) or (named if Path(named).is_file() else None)
+    for name in BROWSERS:
+        found = shutil.which(name)
+        if found:
+            return found
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return None
+    try:
+        with sync_playwright() as playwright:
+            path = playwright.chromium.executable_path
+    except Exception:  # no driver or no browser downloaded: nothing to run
+        return None
+    return path if Path(path).is_file() else None
+
+
 def test_every_image_renders_in_headless_chromium(report: Report, tmp_path: Path) -> None:
-    binary = shutil.which("chromium")
+    binary = find_browser()
     if binary is None:
-        pytest.skip("chromium is not installed: only the Python-side PNG check ran")
+        pytest.skip(
+            f"no Chromium found ({', '.join(BROWSERS)}, $BREAKERLAB_BROWSER or Playwright's): "
+            "only the Python-side PNG check ran"
+        )
     page = tmp_path / "page.html"
     page.write_text(report.html.replace("</body>", CHECK_IMAGES), encoding="utf-8")
     done = subprocess.run(
@@ -213,3 +258,45 @@ def test_every_image_renders_in_headless_chromium(report: Report, tmp_path: Path
     assert count and broken, f"the check did not run: {body.group(0)}"
     assert int(count.group(1)) == len(images(report.html))
     assert int(broken.group(1)) == 0, "Chromium could not render every image"
+
+
+def section(html: str, anchor: str) -> str:
+    return html.split(f'<section id="{anchor}">', 1)[1].split("</section>", 1)[0]
+
+
+def test_configurations_are_shown_as_the_scenario_wrote_them(report: Report) -> None:
+    part = section(report.html, "configurations")
+    assert "<pre><code>payment:" in part
+    for written in (
+        "timeout: 2s",
+        "failure_rate_threshold: 50%",
+        "wait_duration_in_open_state: 10s",
+        "fallback: secondary",
+    ):
+        assert written in part, written
+    assert "{" not in part, "a Python dict repr instead of YAML"
+    assert "the model's timeouts, no retry, no breaker" in part  # the empty one
+    markdown = (report.directory / "report.md").read_text("utf-8")
+    assert "```yaml" in markdown and "failure_rate_threshold: 50%" in markdown
+
+
+def test_configurations_as_written_survive_the_run_manifest(tmp_path: Path) -> None:
+    """experiment.json stores the loaded scenario as JSON and --resume validates it again."""
+    loaded = load_scenario(write_scenario(tmp_path))
+    stored = json.loads(json.dumps(loaded.model_dump(mode="json")))
+    again = LoadedScenario.model_validate(stored)
+    assert again.configurations_as_written == loaded.configurations_as_written
+    assert again.configurations_as_written["breaker"]["payment"]["timeout"] == "2s"
+
+
+def test_an_all_zero_chart_is_replaced_by_a_line(report: Report, tmp_path: Path) -> None:
+    """No revenue lost anywhere: the bars are left out and one line says why."""
+    summary = report.run.summary.copy()
+    lost = [c for c in summary.columns if c.startswith("revenue_lost")]
+    summary[lost] = 0.0
+    data = load_run(report.directory)
+    images = draw_all(replace(data, summary=summary))
+    (bars,) = [image for image in images if image.key == "revenue_lost"]
+    assert not bars.drawn and "no configuration lost any revenue" in bars.note
+    html = render(replace(data, summary=summary), images)
+    assert "no configuration lost any revenue" in section(html, "revenue_lost")
