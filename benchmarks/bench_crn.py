@@ -1,59 +1,74 @@
 """Common random numbers: width of the 95 % interval of the revenue-lost difference between
-two configurations, with common random numbers against independent seeds, same runs.
+two configurations, with common random numbers against independent seeds, same runs, and a
+bootstrap interval of that ratio (so the figure quoted in the README carries its own
+uncertainty).
 
 Both set-ups of each pair see the same customers and the same faults when they share the
 seed; with independent seeds, the second set-up's runs use another seed. The ratio of the
-two widths is what CRN buys at equal cost.
+two widths is what CRN buys at equal cost. ``neighbour`` is ``breaker-failover`` with one
+breaker setting changed, as a step of a sweep or a tuning study would.
 
-    python benchmarks/bench_crn.py [--scenario PATH] [--pair A B]... [--replications N]
+    python benchmarks/bench_crn.py [--case SCENARIO A B]... [--replications N] [--workers N]
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import time
 from pathlib import Path
 
 from sim.analysis.crn import compare
-from sim.config import load_scenario
+from sim.config import LoadedScenario, load_scenario
 from sim.experiment import Executor
 from sim.experiment.params import apply
-from sim.report.sweep import with_configurations
+from sim.experiment.variants import with_configurations
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT = ROOT / "scenarios" / "flash_sale_gateway_outage.yaml"
-PAIRS = [
-    ("no-breaker", "retry-then-failover"),
-    ("retry-then-failover", "breaker-failover"),
-    ("breaker-failover", "neighbour"),
+SCENARIOS = ROOT / "scenarios"
+CASES = [  # the neighbouring pairs the README's figure is about
+    ("tuning_example", "breaker-failover", "neighbour"),
+    ("flash_sale_gateway_outage", "breaker-failover", "neighbour"),
 ]
 NEIGHBOUR = "payment.breaker.wait_duration_in_open_state=60s"
 
 
+def with_neighbour(loaded: LoadedScenario, neighbour: str) -> LoadedScenario:
+    """The scenario with ``neighbour``: breaker-failover with ``neighbour`` (PATH=VALUE)."""
+    configurations = dict(loaded.scenario.configurations)
+    if "breaker-failover" not in configurations:
+        return loaded
+    path, _, value = neighbour.partition("=")
+    configurations["neighbour"] = apply(configurations["breaker-failover"], {path: value})
+    return with_configurations(loaded, configurations, "breaker-failover")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scenario", type=Path, default=DEFAULT)
-    parser.add_argument("--pair", nargs=2, action="append", metavar=("A", "B"))
-    parser.add_argument("--replications", type=int, default=10)
-    parser.add_argument("--workers", type=int, default=None)
     parser.add_argument(
-        "--neighbour",
-        default=NEIGHBOUR,
-        help="PATH=VALUE applied to breaker-failover to make the configuration 'neighbour'",
+        "--case",
+        nargs=3,
+        action="append",
+        metavar=("SCENARIO", "A", "B"),
+        help="a shipped scenario's name (or a path) and two of its configurations",
     )
+    parser.add_argument("--replications", type=int, default=30)
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--neighbour", default=NEIGHBOUR, help="PATH=VALUE on breaker-failover")
     args = parser.parse_args()
-    loaded = load_scenario(args.scenario)
-    configurations = dict(loaded.scenario.configurations)
-    if "breaker-failover" in configurations:
-        path, _, value = args.neighbour.partition("=")
-        configurations["neighbour"] = apply(configurations["breaker-failover"], {path: value})
-        loaded = with_configurations(loaded, configurations, "breaker-failover")
-        print(f"neighbour: breaker-failover with {args.neighbour}")
-    seed = loaded.scenario.seed
-    print(f"{loaded.name}: {args.replications} replications per set-up, seed {seed}")
-    print(f"{'A':<22} {'B':<22} {'mean A-B':>12} {'CRN width':>11} {'indep. width':>13} ratio")
+    cases = args.case or CASES
+    print(f"{datetime.date.today()}: {args.replications} replications per set-up and seed")
+    print(f"neighbour: breaker-failover with {args.neighbour}")
+    print(
+        f"{'scenario':<27} {'A':<17} {'B':<11} {'mean A-B':>10} {'CRN width':>10} "
+        f"{'indep. width':>12}  ratio [95 % bootstrap]"
+    )
     with Executor(args.workers) as backend:
-        for a, b in args.pair or PAIRS:
+        for scenario, a, b in cases:
+            path = Path(scenario)
+            loaded = load_scenario(path if path.is_file() else SCENARIOS / f"{scenario}.yaml")
+            loaded = with_neighbour(loaded, args.neighbour)
+            seed = loaded.scenario.seed
             start = time.perf_counter()
             result = compare(
                 loaded,
@@ -64,10 +79,13 @@ def main() -> None:
                 independent_seed=seed + 1_000_003,
                 backend=backend,
             )
+            low, high = result.ratio_interval()
             print(
-                f"{a:<22} {b:<22} {result.difference:>12,.0f} {result.crn_width:>11,.0f} "
-                f"{result.independent_width:>13,.0f} {result.ratio:5.1f}x "
-                f"({time.perf_counter() - start:.0f} s)"
+                f"{loaded.name:<27} {a:<17} {b:<11} {result.difference:>10,.0f} "
+                f"{result.crn_width:>10,.0f} {result.independent_width:>12,.0f}  "
+                f"{result.ratio:.1f}x [{low:.1f}, {high:.1f}] "
+                f"({time.perf_counter() - start:.0f} s)",
+                flush=True,
             )
 
 

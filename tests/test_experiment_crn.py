@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.analysis.crn import compare
+from sim.analysis.crn import CrnComparison, compare
 from sim.config import load_scenario
 from sim.dists import stream
 from sim.engine import simulate
@@ -46,6 +46,19 @@ def test_crn_interval_of_revenue_lost_difference_is_3x_narrower(
     loaded = load_scenario(write_scenario(tmp_path, configurations=CONFIGURATIONS))
     result = compare(loaded, a, b, replications=6, seed=5, independent_seed=1005)
     assert result.ratio >= 3, result
+
+
+def test_ratio_interval_is_a_bootstrap_over_replications() -> None:
+    """Paired runs that move together: their difference varies far less than against an
+    independent run, and the bootstrap interval of the ratio brackets the estimate."""
+    rng = np.random.default_rng(3)
+    a = rng.normal(1000, 100, 30)
+    crn = CrnComparison("revenue_lost", a, a + rng.normal(0, 10, 30), rng.normal(1000, 100, 30))
+    low, high = crn.ratio_interval()
+    assert crn.ratio > 5
+    assert low < crn.ratio < high
+    assert low > 3 and high < 40
+    assert crn.replications == 30
 
 
 def test_streams_are_keyed_by_seed_replication_and_name_only() -> None:
