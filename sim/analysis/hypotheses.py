@@ -38,11 +38,23 @@ class Verdict:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @property
+    def interval(self) -> str:
+        """``mean [low, high]``, or why there is none (a metric without data, such as a
+        latency percentile when no order completed)."""
+        if math.isnan(self.mean):
+            return "no data"
+        return f"{self.mean:.4g} [{self.ci_low:.4g}, {self.ci_high:.4g}]"
+
     def describe(self) -> str:
+        measured = (
+            "no data"
+            if math.isnan(self.mean)
+            else f"mean {self.mean:.4g}, 95 % interval [{self.ci_low:.4g}, {self.ci_high:.4g}]"
+        )
         return (
             f"{self.outcome.upper():<12} {self.configuration}: {self.check} "
-            f"(mean {self.mean:.4g}, 95 % interval [{self.ci_low:.4g}, {self.ci_high:.4g}], "
-            f"{self.replications} replications)"
+            f"({measured}, {self.replications} replications)"
         )
 
 

@@ -62,7 +62,7 @@ def render(data: RunData, images: list[Image]) -> str:
         rows = [
             f'<tr><td class="{v.outcome}">{v.outcome}</td><td>{escape(v.configuration)}</td>'
             f"<td><code>{escape(v.check)}</code></td>"
-            f"<td>{v.mean:.4g} [{v.ci_low:.4g}, {v.ci_high:.4g}]</td></tr>"
+            f"<td>{escape(v.interval)}</td></tr>"
             for v in data.verdicts
         ]
         head = "".join(f"<th>{h}</th>" for h in ("verdict", "configuration", "hypothesis", "95 %"))

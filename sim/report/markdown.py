@@ -65,7 +65,7 @@ def render(
                 f"**{v.outcome}**",
                 v.configuration,
                 f"`{v.check}`",
-                f"{v.mean:.4g} [{v.ci_low:.4g}, {v.ci_high:.4g}]",
+                v.interval,
             ]
             for v in verdicts
         ]
