@@ -188,6 +188,38 @@ def check_run(directory: Path) -> None:
         },
     }
 )
+@example(  # a single order (seed 0 draws exactly one arrival in 15 s at 0.1/s)
+    {
+        "model": model(1, "0%", "0%"),
+        "scenario": {
+            "name": "extreme",
+            "model": "model.yaml",
+            "horizon": "15s",
+            "seed": 0,
+            "replications": 1,
+            "traffic": {
+                "rate": "0.1/s",
+                "basket": {"constant": 50},
+                "patience": PATIENCE["unbounded"],
+            },
+            "configurations": {"plain": {}},
+        },
+    }
+)
+@example(  # every order abandoned: no patience at all
+    {
+        "model": model(2, "0%", "0%"),
+        "scenario": {
+            "name": "extreme",
+            "model": "model.yaml",
+            "horizon": "15s",
+            "seed": 1,
+            "replications": 2,
+            "traffic": {"rate": "40/s", "basket": {"constant": 50}, "patience": PATIENCE["zero"]},
+            "configurations": {"plain": {}},
+        },
+    }
+)
 def test_an_extreme_scenario_reports_or_is_refused_cleanly(drawn: dict[str, Any]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         code, output, out = run(drawn, Path(tmp))
