@@ -821,7 +821,12 @@ def pybreaker_open(**overrides: Any) -> CircuitBreaker:
 
 @pytest.mark.parametrize(
     ("t", "allowed", "state"),
-    [(11.0, False, OPEN), (before(12.0), False, OPEN), (12.0, True, HALF_OPEN)],
+    [
+        (11.0, False, OPEN),
+        (12.0 - 1e-6, False, OPEN),  # one microsecond early
+        (before(12.0), True, HALF_OPEN),  # the same microsecond on pybreaker's datetime clock
+        (12.0, True, HALF_OPEN),
+    ],
 )
 def test_pybreaker_half_open_at_reset_timeout(t: float, allowed: bool, state: str) -> None:
     breaker = pybreaker_open()
@@ -1090,7 +1095,9 @@ def test_group_connection_storm_opens_only_the_connection_member(library: str) -
         assert members[category].metrics(end)[0] == 0  # ignored: counted nowhere
     assert group.state == OPEN
     expiry = members[CONN].open_until
-    assert [group.allow(t) for t in (end, expiry - 1.0, before(expiry))] == [False] * 3
+    # pybreaker's clock ticks in microseconds: the last instant before expiry is a tick early.
+    last = expiry - 1e-6 if library == "pybreaker" else before(expiry)
+    assert [group.allow(t) for t in (end, expiry - 1.0, last)] == [False] * 3
     late = math.ceil(expiry / 10) * 10 + 1.0  # past the wait (and Envoy's next sweep)
     assert group.allow(late)
 

@@ -205,3 +205,27 @@ def test_excluded_and_declined_count_as_success_in_both() -> None:
         _, mine, real = run.allow(1.0)
         run.record(1.0, outcome, mine, real)
     assert run.theirs.state == "closed"
+
+
+@pytest.mark.parametrize(
+    ("opened", "reset_timeout"), [(0.1, 0.2), (1.1, 2.2), (0.2, 0.4), (1799.9, 30.2)]
+)
+def test_admitted_exactly_at_the_deadline_where_the_float_sum_overshoots(
+    opened: float, reset_timeout: float
+) -> None:
+    """pybreaker compares datetimes, whole microseconds: a call at ``opened + reset_timeout``
+    (as a decimal instant) is admitted even where the float sum lands a hair above it."""
+    deadline = round(opened + reset_timeout, 6)
+    assert opened + reset_timeout > deadline  # the case: float rounding overshoots
+    ours = CircuitBreaker(
+        BreakerPolicy.preset("pybreaker", fail_max=1, reset_timeout=reset_timeout)
+    )
+    theirs = real_pybreaker(Params(1, 0, 1, ()))
+    theirs.breaker.reset_timeout = reset_timeout
+    for breaker in (ours, theirs):
+        assert breaker.allow(opened)
+        breaker.record(opened, "timeout", 0.0, breaker.generation)
+        assert breaker.state == "open"
+        assert not breaker.allow(deadline - 1e-6)  # one microsecond early: refused
+        assert breaker.allow(deadline)
+        assert breaker.state == "half_open"

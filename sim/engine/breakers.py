@@ -9,7 +9,7 @@ from typing import Any
 from sim.config.breakers import CategoryBreakers, ExternalBreaker
 from sim.resilience.breaker import FAILURE_CATEGORIES, CircuitBreaker
 from sim.resilience.group import BreakerGroup
-from sim.resilience.presets import policy_from_spec
+from sim.resilience.policy import BreakerPolicy
 from sim.resilience.protocol import Breaker
 
 Listener = Callable[[float, str, str], None]  # (now, old state, new state)
@@ -28,7 +28,7 @@ def build_breakers(
         for category, member_spec in spec.per_category.items():
             member_name = f"{name}:{category}"
             policy = dataclasses.replace(
-                policy_from_spec(member_spec),
+                BreakerPolicy.from_spec(member_spec),
                 record=frozenset({category}),
                 ignore=frozenset(FAILURE_CATEGORIES) - {category},
             )
@@ -44,5 +44,5 @@ def build_breakers(
         if subscribe is not None:
             subscribe(listen(name))
         return breaker, {name: breaker}
-    breaker = CircuitBreaker(policy_from_spec(spec), name=name, listeners=[listen(name)])
+    breaker = CircuitBreaker(BreakerPolicy.from_spec(spec), name=name, listeners=[listen(name)])
     return breaker, {name: breaker}

@@ -13,7 +13,7 @@ from sim.engine.confirmation import ROLES
 from sim.engine.nodes import dependency_of
 from sim.engine.stack import retry_setup
 from sim.resilience.breaker import CircuitBreaker
-from sim.resilience.presets import policy_from_spec
+from sim.resilience.policy import BreakerPolicy
 from sim.resilience.view import BreakerView
 
 if TYPE_CHECKING:
@@ -125,4 +125,4 @@ def _restack(guarded: GuardedDependency, policy: StagePolicy, timeout: float) ->
         return
     if isinstance(spec, CategoryBreakers | ExternalBreaker):
         return  # groups and outside breakers keep the parameters they were built with
-    breaker.reconfigure(policy_from_spec(spec))
+    breaker.reconfigure(BreakerPolicy.from_spec(spec))

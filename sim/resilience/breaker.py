@@ -17,18 +17,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from datetime import timedelta
 
-from sim.resilience.windows import (
-    AbsoluteWindow,
-    ConsecutiveWindow,
-    CountWindow,
-    RollingWindow,
-    SamplingWindow,
-    TimeWindow,
-    Window,
-)
+from sim.resilience.outcomes import CANCELLED, DECLINED, FAILURE_CATEGORIES, SUCCESS
+from sim.resilience.policy import BreakerPolicy
+from sim.resilience.windows import CountWindow, Window
 
 CLOSED = "closed"
 OPEN = "open"
@@ -38,138 +31,18 @@ DISABLED = "disabled"
 METRICS_ONLY = "metrics_only"
 STATES = (CLOSED, OPEN, HALF_OPEN, FORCED_OPEN, DISABLED, METRICS_ONLY)
 
-SUCCESS = "success"
-DECLINED = "declined"
-CANCELLED = "cancelled"  # a permit taken but not used: always ignored
-FAILURE_CATEGORIES = ("timeout", "connection", "server_error", "rejected")
-
-WindowKind = Literal["consecutive", "count", "time", "sampling", "rolling", "absolute"]
+# Re-exported: the policy and the outcomes breakers classify are part of this API.
+__all__ = [
+    "CANCELLED",
+    "DECLINED",
+    "FAILURE_CATEGORIES",
+    "STATES",
+    "SUCCESS",
+    "BreakerPolicy",
+    "CircuitBreaker",
+]
+_MICROSECOND = timedelta(microseconds=1)
 TransitionListener = Callable[[float, str, str], None]
-
-
-@dataclass(frozen=True, slots=True)
-class BreakerPolicy:
-    """Everything that decides a breaker's behaviour. Rates are fractions, times seconds.
-
-    Defaults are resilience4j's count-based breaker.
-    """
-
-    library: str = "resilience4j"
-    # Window and thresholds.
-    window: WindowKind = "count"
-    sliding_window_size: int = 100  # calls (count), seconds (time)
-    window_duration: float = 10.0  # seconds (sampling, rolling, absolute)
-    bucket_duration: float = 0.5  # rolling buckets and snapshot interval (Hystrix)
-    failure_rate_threshold: float | None = 0.5
-    slow_call_rate_threshold: float = 1.0
-    slow_call_duration_threshold: float = 60.0
-    failure_count_threshold: int | None = None  # consecutive or absolute failures
-    minimum_number_of_calls: int = 100
-    truncate_rate: bool = False  # Hystrix: integer error percentage
-    check: Literal["every_call", "on_failure", "snapshot"] = "every_call"
-    # Open state.
-    wait_duration_in_open_state: float = 60.0
-    open_backoff: Literal["fixed", "exponential", "envoy"] = "fixed"
-    open_backoff_multiplier: float = 2.0
-    max_wait_duration_in_open_state: float = math.inf
-    strict_open_expiry: bool = True  # leave open only when now > deadline (else >=)
-    automatic_transition: bool = False  # half-open by timer rather than on the next call
-    sweep_interval: float = 10.0  # Envoy: hosts return, and ejections decay, per interval
-    # Half-open.
-    half_open: Literal["rate", "probe", "successes", "none"] = "rate"
-    permitted_number_of_calls_in_half_open_state: int | None = 10  # None: unlimited
-    success_threshold: int = 1
-    max_wait_duration_in_half_open_state: float = 0.0  # 0: off
-    half_open_timeout_state: Literal["open", "closed"] = "open"
-    # Outcome classification.
-    record: frozenset[str] = field(default_factory=lambda: frozenset(FAILURE_CATEGORIES))
-    ignore: frozenset[str] = frozenset()
-
-    def __post_init__(self) -> None:
-        rate = self.failure_rate_threshold
-        if rate is not None and not 0 < rate <= 1:
-            raise ValueError("failure_rate_threshold must lie in (0, 1]")
-        if not 0 < self.slow_call_rate_threshold <= 1:
-            raise ValueError("slow_call_rate_threshold must lie in (0, 1]")
-        if rate is None and self.failure_count_threshold is None:
-            raise ValueError("give a failure_rate_threshold or a failure_count_threshold")
-        if self.failure_count_threshold is not None and self.failure_count_threshold < 1:
-            raise ValueError("failure_count_threshold must be >= 1")
-        if min(self.sliding_window_size, self.minimum_number_of_calls) < 1:
-            raise ValueError("sliding_window_size and minimum_number_of_calls must be >= 1")
-        permits = self.permitted_number_of_calls_in_half_open_state
-        if permits is not None and permits < 1:
-            raise ValueError("permitted_number_of_calls_in_half_open_state must be >= 1")
-        if self.success_threshold < 1:
-            raise ValueError("success_threshold must be >= 1")
-        durations = (
-            self.wait_duration_in_open_state,
-            self.slow_call_duration_threshold,
-            self.max_wait_duration_in_half_open_state,
-        )
-        if min(durations) < 0 or self.max_wait_duration_in_open_state < 0:
-            raise ValueError("durations must be >= 0")
-        if min(self.window_duration, self.bucket_duration, self.sweep_interval) <= 0:
-            raise ValueError("window_duration, bucket_duration and sweep_interval must be > 0")
-        if self.open_backoff_multiplier < 1:
-            raise ValueError("open_backoff_multiplier must be >= 1")
-
-    @classmethod
-    def preset(cls, library: str, **overrides: Any) -> BreakerPolicy:
-        """The policy of ``library`` with its defaults, overridden in its own names/units."""
-        from sim.resilience.presets import build_preset
-
-        return build_preset(library, overrides)
-
-    def classify(self, outcome: str) -> int:
-        """1 failure, 0 success, -1 ignored. Ignore wins over record; a decline is a success:
-        the gateway answered, the customer's bank said no."""
-        if outcome in self.ignore or outcome == CANCELLED:
-            return -1
-        if outcome == DECLINED:
-            return 0
-        return 1 if outcome in self.record else 0
-
-    def new_window(self) -> Window:
-        """An empty window of this policy's kind."""
-        kind = self.window
-        if kind == "count":
-            return CountWindow(self.sliding_window_size)
-        if kind == "consecutive":
-            return ConsecutiveWindow()
-        if kind == "time":
-            return TimeWindow(self.sliding_window_size)
-        if kind == "sampling":
-            return SamplingWindow(self.window_duration)
-        if kind == "rolling":
-            return RollingWindow(self.window_duration, self.bucket_duration)
-        return AbsoluteWindow(self.window_duration)
-
-    def minimum_calls(self, half_open: bool = False) -> int:
-        """Calls the window must hold before rates are judged (resilience4j caps it)."""
-        if half_open:
-            permits = self.permitted_number_of_calls_in_half_open_state or 1
-            return min(self.minimum_number_of_calls, permits)
-        if self.window == "count":
-            return min(self.minimum_number_of_calls, self.sliding_window_size)
-        return self.minimum_number_of_calls
-
-    def exceeded(self, calls: int, failures: int, slow: int, minimum: int) -> bool | None:
-        """None while the window holds fewer than ``minimum`` calls, else whether to trip."""
-        if self.failure_count_threshold is not None and failures >= self.failure_count_threshold:
-            return True
-        if self.failure_rate_threshold is None:
-            return False
-        if calls < minimum or calls == 0:
-            return None
-        rate = self.failure_rate_threshold
-        if self.truncate_rate:
-            # Hystrix: (int) ((double) errorCount / totalCount * 100), double rounding included.
-            return int(failures / calls * 100) >= round(rate * 100, 9)
-        # Counts are integers; the epsilon keeps 30 % of 10 calls at exactly 3 despite floats.
-        return (
-            failures >= rate * calls - 1e-9 or slow >= self.slow_call_rate_threshold * calls - 1e-9
-        )
 
 
 class CircuitBreaker:
@@ -188,6 +61,7 @@ class CircuitBreaker:
         self.generation = 0  # bumped on every transition; a call carries the one it began in
         self.trips = 0
         self.open_until = 0.0
+        self._open_until_us = 0  # the same instant in whole microseconds (microsecond_clock)
         self.since = 0.0  # when the current state began
         self._listeners = list(listeners)
         self._window: Window = self.policy.new_window()
@@ -209,8 +83,7 @@ class CircuitBreaker:
             policy = self.policy
             if policy.automatic_transition or policy.half_open == "none":
                 return False  # only timers leave open
-            due = now > self.open_until if policy.strict_open_expiry else now >= self.open_until
-            if not due:
+            if not self._open_expired(now):
                 return False
             self._transition(now, HALF_OPEN)
         if self.state == HALF_OPEN:
@@ -326,9 +199,26 @@ class CircuitBreaker:
             self._ejections += 1
             wait *= self._ejections
         self._opens_in_a_row += 1
-        self.open_until = now + min(wait, policy.max_wait_duration_in_open_state)
+        wait = min(wait, policy.max_wait_duration_in_open_state)
+        self.open_until = now + wait
+        if policy.microsecond_clock:
+            self._open_until_us = _micros(now) + _micros(wait)
         self.trips += 1
         self._transition(now, OPEN)
+
+    def _open_expired(self, now: float) -> bool:
+        """Whether the open wait is over at ``now`` (``>`` when strict, else ``>=``).
+
+        With a microsecond clock, as pybreaker's ``datetime``: the instants and the wait are
+        each rounded to whole microseconds first, so a call exactly at ``opened + wait`` is
+        admitted even where the float sum lands a hair above it.
+        """
+        policy = self.policy
+        if policy.microsecond_clock:
+            now_us, until_us = _micros(now), self._open_until_us
+            return now_us > until_us if policy.strict_open_expiry else now_us >= until_us
+        until = self.open_until
+        return now > until if policy.strict_open_expiry else now >= until
 
     def _decay(self, now: float) -> None:
         """Envoy: one ejection forgiven per sweep interval spent healthy (closed)."""
@@ -391,3 +281,10 @@ class CircuitBreaker:
                 self._decayed_at = now
         for listener in self._listeners:
             listener(now, old, state)
+
+
+def _micros(seconds: float) -> int:
+    """``seconds`` in whole microseconds, rounded as ``timedelta(seconds=...)`` rounds."""
+    if seconds == math.inf:
+        return 2**62
+    return timedelta(seconds=seconds) // _MICROSECOND

@@ -1,6 +1,8 @@
 """Each library's breaker in its own words: parameter names in snake_case, its units, its
-defaults. ``build_preset("resilience4j", {"failure_rate_threshold": 30})`` is a policy
-whose every rule is resilience4j's; the facts are in shared/reference/breaker-semantics.md.
+defaults. ``preset_fields("resilience4j", {"failure_rate_threshold": 30})`` are the
+``BreakerPolicy`` fields whose every rule is resilience4j's (``BreakerPolicy.preset`` builds
+the policy from them, so this module needs nothing of the breaker); the facts are in
+shared/reference/breaker-semantics.md.
 
 Names, units and defaults live in ``sim.config.breakers`` (one pydantic model per
 library); they are written out for people in models/policies/<library>.yaml, and a test
@@ -18,10 +20,11 @@ from pydantic import ValidationError
 
 from sim.config.breakers import PRESETS
 from sim.config.fields import Strict
-from sim.resilience.breaker import FAILURE_CATEGORIES, BreakerPolicy
+from sim.resilience.outcomes import FAILURE_CATEGORIES
 from sim.units import parse_duration, parse_fraction
 
 ALL = list(FAILURE_CATEGORIES)
+Fields = dict[str, Any]  # keyword arguments of BreakerPolicy
 
 
 def _seconds(value: Any) -> float:
@@ -50,10 +53,10 @@ def _categories(value: Any) -> frozenset[str]:
     return frozenset([value] if isinstance(value, str) else value)
 
 
-def _resilience4j(p: dict[str, Any]) -> BreakerPolicy:
+def _resilience4j(p: dict[str, Any]) -> Fields:
     time_based = str(p["sliding_window_type"]).upper() == "TIME_BASED"
     cap = p["exponential_max_wait_duration_in_open_state"]
-    return BreakerPolicy(
+    return dict(
         library="resilience4j",
         window="time" if time_based else "count",
         sliding_window_size=int(p["sliding_window_size"]),
@@ -86,8 +89,8 @@ def _resilience4j(p: dict[str, Any]) -> BreakerPolicy:
     )
 
 
-def _polly(p: dict[str, Any]) -> BreakerPolicy:
-    return BreakerPolicy(
+def _polly(p: dict[str, Any]) -> Fields:
+    return dict(
         library="polly",
         window="sampling",
         window_duration=_seconds(p["sampling_duration"]),
@@ -102,8 +105,8 @@ def _polly(p: dict[str, Any]) -> BreakerPolicy:
     )
 
 
-def _hystrix(p: dict[str, Any]) -> BreakerPolicy:
-    return BreakerPolicy(
+def _hystrix(p: dict[str, Any]) -> Fields:
+    return dict(
         library="hystrix",
         window="rolling",
         window_duration=_millis(p["metrics_rolling_statistical_window_in_milliseconds"]),
@@ -120,8 +123,8 @@ def _hystrix(p: dict[str, Any]) -> BreakerPolicy:
     )
 
 
-def _consecutive(library: str, threshold: int, timeout: float, successes: int) -> BreakerPolicy:
-    return BreakerPolicy(
+def _consecutive(library: str, threshold: int, timeout: float, successes: int) -> Fields:
+    return dict(
         library=library,
         window="consecutive",
         failure_rate_threshold=None,
@@ -136,23 +139,25 @@ def _consecutive(library: str, threshold: int, timeout: float, successes: int) -
     )
 
 
-def _pybreaker(p: dict[str, Any]) -> BreakerPolicy:
-    policy = _consecutive(
+def _pybreaker(p: dict[str, Any]) -> Fields:
+    fields = _consecutive(
         "pybreaker", int(p["fail_max"]), _seconds(p["reset_timeout"]), int(p["success_threshold"])
     )
-    # An excluded exception counts as a success, as every Python library does.
-    return _replace(policy, record=frozenset(ALL) - _categories(p["exclude"]))
+    # An excluded exception counts as a success, as every Python library does; the open
+    # wait ends by pybreaker's datetime clock, on whole microseconds.
+    record = frozenset(ALL) - _categories(p["exclude"])
+    return fields | {"record": record, "microsecond_clock": True}
 
 
-def _circuitbreaker(p: dict[str, Any]) -> BreakerPolicy:
-    policy = _consecutive(
+def _circuitbreaker(p: dict[str, Any]) -> Fields:
+    fields = _consecutive(
         "circuitbreaker", int(p["failure_threshold"]), _seconds(p["recovery_timeout"]), 1
     )
-    return _replace(policy, record=_categories(p["expected_exception"]))
+    return fields | {"record": _categories(p["expected_exception"])}
 
 
-def _envoy(p: dict[str, Any]) -> BreakerPolicy:
-    return BreakerPolicy(
+def _envoy(p: dict[str, Any]) -> Fields:
+    return dict(
         library="envoy",
         window="consecutive",
         failure_rate_threshold=None,
@@ -168,9 +173,9 @@ def _envoy(p: dict[str, Any]) -> BreakerPolicy:
     )
 
 
-def _absolute(p: dict[str, Any]) -> BreakerPolicy:
+def _absolute(p: dict[str, Any]) -> Fields:
     permits = int(p["half_open_calls"])
-    return BreakerPolicy(
+    return dict(
         library="absolute",
         window="absolute",
         window_duration=_seconds(p["time_window"]),
@@ -187,13 +192,7 @@ def _absolute(p: dict[str, Any]) -> BreakerPolicy:
     )
 
 
-def _replace(policy: BreakerPolicy, **changes: Any) -> BreakerPolicy:
-    import dataclasses
-
-    return dataclasses.replace(policy, **changes)
-
-
-BUILDERS: dict[str, Callable[[dict[str, Any]], BreakerPolicy]] = {
+BUILDERS: dict[str, Callable[[dict[str, Any]], Fields]] = {
     "resilience4j": _resilience4j,
     "polly": _polly,
     "hystrix": _hystrix,
@@ -204,8 +203,8 @@ BUILDERS: dict[str, Callable[[dict[str, Any]], BreakerPolicy]] = {
 }
 
 
-def build_preset(library: str, overrides: dict[str, Any]) -> BreakerPolicy:
-    """``library``'s policy with ``overrides`` in that library's names and units.
+def preset_fields(library: str, overrides: dict[str, Any]) -> Fields:
+    """``library``'s policy fields with ``overrides`` in that library's names and units.
 
     ValueError names an unknown library or parameter (with the nearest known one) or a
     value the library would not take.
@@ -223,11 +222,11 @@ def build_preset(library: str, overrides: dict[str, Any]) -> BreakerPolicy:
         first = exc.errors(include_url=False)[0]
         where = ".".join(str(part) for part in first["loc"])
         raise ValueError(f"{library}.{where}: {first['msg']}") from None
-    return policy_from_spec(spec)
+    return fields_from_spec(spec)
 
 
-def policy_from_spec(spec: Strict) -> BreakerPolicy:
-    """The policy of a validated preset spec from a configuration file."""
+def fields_from_spec(spec: Strict) -> Fields:
+    """The policy fields of a validated preset spec from a configuration file."""
     params = spec.model_dump()
     return BUILDERS[str(params.pop("preset"))](params)
 
