@@ -19,8 +19,12 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from sim.analysis import dynamics, mitigations, plotdata
+from sim.analysis.load import load_run
 from sim.analysis.plotdata import causes_shown, revenue_lost
 from sim.cli import app
+from sim.report import dynamics_plots, mitigation_plots, plots
+from sim.report.figures import png
 
 runner = CliRunner()
 REPORT_FILES = (
@@ -231,3 +235,42 @@ def test_an_extreme_scenario_reports_or_is_refused_cleanly(drawn: dict[str, Any]
         assert code == 0, output
         (directory,) = out.glob("extreme/*/")
         check_run(directory)
+
+
+def test_every_series_and_drawing_takes_a_run_without_orders(tmp_path: Path) -> None:
+    """The analysis and drawing functions the report does not reach on every run (a
+    notebook's series, transitions, per-second calls) on a run where nothing arrived."""
+    drawn = {
+        "model": model(2, "0%", "0%"),
+        "scenario": {
+            "name": "extreme",
+            "model": "model.yaml",
+            "horizon": "10s",
+            "seed": 1,
+            "replications": 1,
+            "traffic": {
+                "rate": "0.001/s",
+                "basket": {"constant": 50},
+                "patience": PATIENCE["zero"],
+            },
+            "configurations": {"plain": {}},
+        },
+    }
+    code, output, out = run(drawn, tmp_path)
+    assert code == 0, output
+    data = load_run(next(out.glob("extreme/*/")))
+    assert data.orders.empty
+    faults = plotdata.fault_windows(data.loaded.scenario)
+    series = dynamics.series_over_time(data.timeline, ["completed", "arrivals"], bin_s=2)
+    assert (series["completed"] == 0).all()
+    figures = [
+        dynamics_plots.series_lines(series, "completed", faults, "orders/s", "Goodput", 10.0),
+        dynamics_plots.amplification_lines(dynamics.call_amplification(data.timeline, 10), faults),
+        plots.latency_lines(plotdata.latency_over_time(data.orders, 10, bin_s=2), faults, 10.0),
+        mitigation_plots.gateway_share_areas(mitigations.gateway_shares(data.orders, 10), faults),
+        mitigation_plots.confirmation_bars(mitigations.confirmations(data.summary)),
+    ]
+    assert all(png(fig) for fig in figures)
+    assert dynamics.breaker_trips(data.transitions, 1).empty
+    assert dynamics.dependency_calls(data.timeline)["inventory"].sum() == 0
+    assert plotdata.breaker_states(data.timeline).empty

@@ -118,7 +118,10 @@ def amplification_lines(
                label=str(config))  # fmt: skip
     left.set_ylabel("dependency calls per arriving order")
     left.set_title("All dependencies", fontsize=9)
-    left.legend(fontsize=8)
+    if total["calls_per_order"].notna().any():
+        left.legend(fontsize=8)
+    else:
+        note(left, "no order arrived")
     each = data[data["dependency"] != "all"]
     spread = each.groupby("dependency")["calls_per_order"].agg(lambda s: s.max() - s.min())
     shown = list(spread[spread > 0].sort_values(ascending=False).index[:3])

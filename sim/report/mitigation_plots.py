@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sim.report.plots import shade_faults, time_axis
+from sim.report.plots import note, shade_faults, time_axis
 
 CHANNEL_COLORS = {
     "confirmed_in_app": "#8cc084",
@@ -27,6 +27,13 @@ def gateway_share_areas(
     bin's shares held over the whole bin."""
     configs = list(dict.fromkeys(data["configuration"]))
     gateways = sorted(set(data["gateway"]) - {""})
+    if not configs:  # no order completed: no shares to draw
+        fig, ax = plt.subplots(figsize=(9, 2.6))
+        note(ax, "no completed orders: no gateway shares")
+        time_axis(ax, until)
+        ax.set_title("Share of completed orders by gateway")
+        fig.tight_layout()
+        return fig
     fig, axes = plt.subplots(
         len(configs), 1, figsize=(9, 1.6 * len(configs) + 1), sharex=True, squeeze=False
     )
