@@ -15,19 +15,16 @@ what it returns; the exit codes above then come with it.
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import click
 import typer
+
+from sim.terminal import Session, complain, consoles, print_table, say
 
 if TYPE_CHECKING:
     import pandas as pd
-    from rich.console import Console
 
 app = typer.Typer(
     help="breakerlab: what a circuit breaker policy costs or saves, before production.",
@@ -35,9 +32,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=True,
 )
-
-INTERNAL_ERROR = 4
-INTERRUPTED = 130
 
 # Options shared by run, sweep and tune, declared once.
 Replications = Annotated[int | None, typer.Option(min=1, help="override the scenario's")]
@@ -53,6 +47,9 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar, no 
 AsJson = Annotated[
     bool, typer.Option("--json", help="only the results, as one JSON document on stdout")
 ]
+TrustCode = Annotated[
+    bool, typer.Option(help="with --resume: import the breaker classes the directory names")
+]
 ScenarioArgument = Annotated[
     str | None,
     typer.Argument(help="scenario YAML file or shipped scenario name (not with --resume)"),
@@ -64,159 +61,6 @@ class Aggregate(StrEnum):
 
     mean = "mean"
     worst = "worst"
-
-
-class _Consoles:
-    """stdout and stderr consoles, made on first use (rich is not needed for --help)."""
-
-    def __init__(self) -> None:
-        self._out: Console | None = None
-        self._err: Console | None = None
-
-    @property
-    def out(self) -> Console:
-        if self._out is None:
-            from rich.console import Console
-
-            # Wide enough for the results table when output goes to a file or CI log.
-            self._out = Console(width=None if sys.stdout.isatty() else 120)
-        return self._out
-
-    @property
-    def err(self) -> Console:
-        if self._err is None:
-            from rich.console import Console
-
-            self._err = Console(stderr=True)
-        return self._err
-
-
-consoles = _Consoles()
-
-
-def say(text: str) -> None:
-    """One plain line on stdout (no markup, no wrapping)."""
-    consoles.out.print(text, markup=False, highlight=False, soft_wrap=True)
-
-
-def complain(text: str) -> None:
-    """One line on stderr, prefixed ``error:``."""
-    from rich.markup import escape
-
-    consoles.err.print(f"[bold red]error:[/] {escape(text)}", highlight=False, soft_wrap=True)
-
-
-class Session:
-    """One command's output mode (``--quiet``, ``--json``), its run directory once known,
-    and its errors mapped to exit codes."""
-
-    def __init__(
-        self, *, quiet: bool = False, as_json: bool = False, interrupted: str = "interrupted"
-    ) -> None:
-        self.quiet = quiet or as_json
-        self.as_json = as_json
-        self.directory: Path | None = None
-        self._interrupted = interrupted
-
-    def started(self, directory: Path) -> None:
-        self.directory = directory
-
-    def notify(self, text: str) -> None:
-        if not self.quiet:
-            consoles.err.print(text, markup=False, highlight=False, soft_wrap=True)
-
-    @contextmanager
-    def guard(self) -> Iterator[None]:
-        """Every failure to its exit code, with one line on stderr and no traceback."""
-        try:
-            yield
-        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
-            raise
-        except KeyboardInterrupt:
-            message = self._interrupted.format(directory=self.directory)
-            consoles.err.print(message, markup=False, highlight=False, soft_wrap=True)
-            raise typer.Exit(INTERRUPTED) from None
-        except Exception as exc:
-            raise typer.Exit(exit_code(exc, self.directory)) from None
-
-    @contextmanager
-    def running(self, label: str, total: int | None = None) -> Iterator[Any]:
-        """``guard`` with a progress bar on stderr (none when quiet); yields the callback
-        the workflows call as ``progress(done, total, what)``."""
-        with self.guard():
-            if self.quiet or not consoles.err.is_terminal:  # no bar in logs and pipes
-                yield None
-                return
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-
-            columns = (
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                TextColumn("left"),
-                TimeRemainingColumn(),
-            )
-            with Progress(*columns, console=consoles.err, transient=True) as bar:
-                task = bar.add_task(label, total=total)
-
-                def progress(done: int, total: int, what: str | None = None) -> None:
-                    text = f"done {what}" if what else label
-                    bar.update(task, completed=done, total=total, description=text)
-
-                yield progress
-
-    def emit(self, document: dict[str, Any]) -> None:
-        """The results as one JSON document on stdout."""
-        from sim.app.jsondoc import dumps
-
-        sys.stdout.write(dumps(document) + "\n")
-
-
-def exit_code(exc: Exception, directory: Path | None) -> int:
-    """Report ``exc`` on one line and return its exit code: the error's own for breakerlab
-    errors, 2 for an I/O problem, else 4 with the traceback written to a file."""
-    from sim.errors import BreakerlabError
-
-    if isinstance(exc, BreakerlabError):
-        complain(str(exc))
-        return exc.exit_code
-    if isinstance(exc, OSError):
-        where = exc.filename if exc.filename is not None else "<unknown path>"
-        reason = exc.strerror or str(exc)
-        complain(f"{where}: {reason}")
-        return 2
-    from sim.app.crashlog import write_details
-
-    details = write_details(exc, directory)
-    where = str(details) if details else "nowhere (no writable place found)"
-    consoles.err.print(
-        f"internal error (a bug in breakerlab): {type(exc).__name__}: {exc}; details in {where}",
-        markup=False,
-        highlight=False,
-        soft_wrap=True,
-    )
-    return INTERNAL_ERROR
-
-
-def _print_table(title: str, header: list[str], rows: list[list[str]]) -> None:
-    """Metrics down, configurations across: readable at 80 columns."""
-    from rich.table import Table
-
-    table = Table(title=title, title_justify="left")
-    table.add_column("metric")
-    for row in rows:
-        table.add_column(row[0], justify="right")
-    for i, metric in enumerate(header[1:], 1):
-        table.add_row(metric, *(row[i] for row in rows))
-    consoles.out.print(table)
 
 
 def _version(value: bool) -> None:
@@ -264,6 +108,7 @@ def run(
     dask_local: DaskLocal = None,
     resume: Annotated[Path | None, typer.Option(help="finish an interrupted run directory")] = None,
     strict: Annotated[bool, typer.Option(help="exit 1 on an inconclusive hypothesis too")] = False,
+    trust_code: TrustCode = False,
     quiet: Quiet = False,
     as_json: AsJson = False,
 ) -> None:
@@ -295,6 +140,7 @@ def run(
             scheduler=scheduler,
             dask_local=dask_local,
             resume=resume,
+            trust_code=trust_code,
             on_start=session.started,
             notify=session.notify,
         )
@@ -311,12 +157,12 @@ def _show_run(result: Any, *, tables: bool) -> None:
     from sim.report.tables import differences, headline
 
     if tables and not result.differences.empty:
-        _print_table(
+        print_table(
             f"paired difference with {result.baseline} [95 % interval]; *: excludes 0",
             *differences(result.differences),
         )
     if tables:
-        _print_table("mean ± 95 % interval half-width", *headline(result.ci))
+        print_table("mean ± 95 % interval half-width", *headline(result.ci))
     for verdict in result.verdicts:
         say(verdict.describe())
     say(f"report: {result.directory / 'report.md'}")
@@ -345,6 +191,7 @@ def sweep(
     resume: Annotated[
         Path | None, typer.Option(help="finish an interrupted sweep directory")
     ] = None,
+    trust_code: TrustCode = False,
     quiet: Quiet = False,
     as_json: AsJson = False,
 ) -> None:
@@ -371,6 +218,7 @@ def sweep(
             dask_local=dask_local,
             progress=progress,
             resume=resume,
+            trust_code=trust_code,
             on_start=session.started,
             notify=session.notify,
         )

@@ -234,3 +234,26 @@ def test_a_replayed_incident_survives_a_resume(tmp_path: Path) -> None:
     assert clean.exit_code == 0, clean.stderr
     [fresh] = (tmp_path / "clean" / "tiny").iterdir()
     assert (directory / "summary.csv").read_bytes() == (fresh / "summary.csv").read_bytes()
+
+
+def test_resume_imports_named_breaker_classes_only_when_trusted(tmp_path: Path) -> None:
+    """A directory from someone else must not run code on resume: a breaker ``class:`` in
+    its manifest is refused unless --trust-code says the directory is trusted."""
+    configurations = {
+        "plain": {},
+        "outside": {"payment": {"breaker": {"class": "sim.resilience.external:PybreakerAdapter"}}},
+    }
+    path = write_scenario(tmp_path, replications=1, configurations=configurations)
+    process = killed_after(1, ["run", str(path), "--workers", "1", "--out", str(tmp_path / "r")])
+    assert process.returncode == -signal.SIGKILL, process.stderr
+    [directory] = (tmp_path / "r" / "tiny").iterdir()
+    refused = runner.invoke(app, ["run", "--resume", str(directory), "--workers", "1"])
+    assert refused.exit_code == 2
+    message = " ".join(refused.stderr.split())
+    assert "names breaker classes (sim.resilience.external:PybreakerAdapter)" in message
+    assert "--trust-code" in message
+    trusted = runner.invoke(
+        app, ["run", "--resume", str(directory), "--workers", "1", "--trust-code"]
+    )
+    assert trusted.exit_code == 0, trusted.stderr
+    assert (directory / "journal.json").is_file()

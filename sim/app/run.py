@@ -109,12 +109,14 @@ def run_scenario(
     scheduler: Any = None,
     dask_local: int | None = None,
     resume: str | Path | None = None,
+    trust_code: bool = False,
     on_start: Callable[[Path], None] | None = None,
     notify: Notify | None = None,
 ) -> RunOutput:
     """Run every configuration of ``scenario`` (a file, a shipped scenario's name or a
     loaded scenario), or finish the run directory ``resume``, and write its report.
 
+    ``trust_code`` lets ``resume`` import the breaker classes the directory names.
     ``scheduler`` is a Dask scheduler address or a connected ``distributed.Client``;
     ``on_start`` gets the run directory once created, ``notify`` one-line messages (the
     Dask dashboard's address). See ``breakerlab run --help`` for the other options.
@@ -122,7 +124,9 @@ def run_scenario(
     if resume is not None:
         store = RunStore(Path(resume))
         manifest = store.manifest("run")
-        loaded = scenario_from_record(manifest["loaded"], str(store.directory))
+        loaded = scenario_from_record(
+            manifest["loaded"], str(store.directory), trust_code=trust_code
+        )
         settings = manifest["settings"]
     else:
         if scenario is None:

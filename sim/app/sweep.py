@@ -100,15 +100,19 @@ def run_sweep(
     dask_local: int | None = None,
     progress: Progress | None = None,
     resume: str | Path | None = None,
+    trust_code: bool = False,
     on_start: Callable[[Path], None] | None = None,
     notify: Callable[[str], None] | None = None,
 ) -> SweepOutput:
-    """Run every point of the sweep (or finish the sweep directory ``resume``) and write
-    ``sweep.csv``, ``summary.csv``, plots, ``report.md`` and ``journal.json``."""
+    """Run every point of the sweep (or finish the sweep directory ``resume``; with
+    ``trust_code`` even one naming breaker classes) and write ``sweep.csv``,
+    ``summary.csv``, plots, ``report.md`` and ``journal.json``."""
     if resume is not None:
         store = RunStore(Path(resume))
         manifest = store.manifest("sweep")
-        sweep = scenario_from_record(manifest["loaded"], str(store.directory))
+        sweep = scenario_from_record(
+            manifest["loaded"], str(store.directory), trust_code=trust_code
+        )
         settings: dict[str, Any] = manifest["settings"]
         parsed = [parse_param(p) for p in settings["params"]]
     else:

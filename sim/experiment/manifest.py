@@ -1,6 +1,11 @@
 """A loaded scenario as manifest data and back, incident traces included: the scenario's
 own dump leaves out the trace rows it read from CSV (they are not scenario fields), so a
-resumed experiment would otherwise replay no incident."""
+resumed experiment would otherwise replay no incident.
+
+A manifest is read from a directory that may come from someone else, so reading it runs
+no code; only a breaker ``class:`` it names would, when simulated, and resuming such a
+directory needs the caller's explicit trust.
+"""
 
 from __future__ import annotations
 
@@ -14,18 +19,30 @@ from sim.errors import ConfigError
 
 
 def scenario_record(loaded: LoadedScenario) -> dict[str, Any]:
-    """``loaded`` as JSON-ready data, with the rows of every replayed trace."""
+    """``loaded`` as JSON-ready data that validates back to it, with the rows of every
+    replayed trace."""
     traces = {
         str(i): trace.model_dump(mode="json")
         for i, fault in enumerate(loaded.scenario.faults)
         if (trace := getattr(fault, "trace", None)) is not None
     }
-    return {**loaded.model_dump(mode="json"), "traces": traces}
+    # By alias: an outside breaker's "class" is how validation recognises it again.
+    return {**loaded.model_dump(mode="json", by_alias=True), "traces": traces}
 
 
-def scenario_from_record(data: dict[str, Any], where: str) -> LoadedScenario:
+def scenario_from_record(
+    data: dict[str, Any], where: str, *, trust_code: bool = False
+) -> LoadedScenario:
     """The scenario ``scenario_record`` wrote, traces attached again; a ConfigError
-    naming ``where`` if the record does not describe one."""
+    naming ``where`` if the record does not describe one, or if it names breaker classes
+    (code to import and run) and ``trust_code`` is not given."""
+    classes = sorted(set(class_paths(data)))
+    if classes and not trust_code:
+        raise ConfigError(
+            f"names breaker classes ({', '.join(classes)}) that resuming would import and "
+            "run; resume only a directory you trust, with --trust-code",
+            file=where,
+        )
     record = dict(data)
     traces = record.pop("traces", {})
     try:
@@ -39,3 +56,13 @@ def scenario_from_record(data: dict[str, Any], where: str) -> LoadedScenario:
         raise ConfigError(f"not a scenario record: {exc}", file=where) from None
     scenario = loaded.scenario.model_copy(update={"faults": faults})
     return loaded.model_copy(update={"scenario": scenario})
+
+
+def class_paths(data: Any) -> list[str]:
+    """Every breaker ``class`` (``package.module:Name``) named anywhere in ``data``."""
+    if isinstance(data, list):
+        return [path for item in data for path in class_paths(item)]
+    if not isinstance(data, dict):
+        return []
+    found = [v for k, v in data.items() if k in ("class", "class_path") and isinstance(v, str)]
+    return found + [path for value in data.values() for path in class_paths(value)]

@@ -1,0 +1,174 @@
+"""The CLI's terminal: stdout and stderr consoles made on first use, a command's output
+mode (``--quiet``, ``--json``), and every failure mapped to its exit code with one line on
+stderr and no traceback. ``sim.cli`` holds the commands; this module holds what they share.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+INTERNAL_ERROR = 4
+INTERRUPTED = 130
+
+
+class _Consoles:
+    """stdout and stderr consoles, made on first use (rich is not needed for --help)."""
+
+    def __init__(self) -> None:
+        self._out: Console | None = None
+        self._err: Console | None = None
+
+    @property
+    def out(self) -> Console:
+        if self._out is None:
+            from rich.console import Console
+
+            # Wide enough for the results table when output goes to a file or CI log.
+            self._out = Console(width=None if sys.stdout.isatty() else 120)
+        return self._out
+
+    @property
+    def err(self) -> Console:
+        if self._err is None:
+            from rich.console import Console
+
+            self._err = Console(stderr=True)
+        return self._err
+
+
+consoles = _Consoles()
+
+
+def say(text: str) -> None:
+    """One plain line on stdout (no markup, no wrapping)."""
+    consoles.out.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def complain(text: str) -> None:
+    """One line on stderr, prefixed ``error:``."""
+    from rich.markup import escape
+
+    consoles.err.print(f"[bold red]error:[/] {escape(text)}", highlight=False, soft_wrap=True)
+
+
+class Session:
+    """One command's output mode (``--quiet``, ``--json``), its run directory once known,
+    and its errors mapped to exit codes."""
+
+    def __init__(
+        self, *, quiet: bool = False, as_json: bool = False, interrupted: str = "interrupted"
+    ) -> None:
+        self.quiet = quiet or as_json
+        self.as_json = as_json
+        self.directory: Path | None = None
+        self._interrupted = interrupted
+
+    def started(self, directory: Path) -> None:
+        self.directory = directory
+
+    def notify(self, text: str) -> None:
+        if not self.quiet:
+            consoles.err.print(text, markup=False, highlight=False, soft_wrap=True)
+
+    @contextmanager
+    def guard(self) -> Iterator[None]:
+        """Every failure to its exit code, with one line on stderr and no traceback."""
+        try:
+            yield
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except KeyboardInterrupt:
+            message = self._interrupted.format(directory=self.directory)
+            consoles.err.print(message, markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(INTERRUPTED) from None
+        except Exception as exc:
+            raise typer.Exit(exit_code(exc, self.directory)) from None
+
+    @contextmanager
+    def running(self, label: str, total: int | None = None) -> Iterator[Any]:
+        """``guard`` with a progress bar on stderr (none when quiet); yields the callback
+        the workflows call as ``progress(done, total, what)``."""
+        with self.guard():
+            if self.quiet or not consoles.err.is_terminal:  # no bar in logs and pipes
+                yield None
+                return
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            columns = (
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("left"),
+                TimeRemainingColumn(),
+            )
+            with Progress(*columns, console=consoles.err, transient=True) as bar:
+                task = bar.add_task(label, total=total)
+
+                def progress(done: int, total: int, what: str | None = None) -> None:
+                    text = f"done {what}" if what else label
+                    bar.update(task, completed=done, total=total, description=text)
+
+                yield progress
+
+    def emit(self, document: dict[str, Any]) -> None:
+        """The results as one JSON document on stdout."""
+        from sim.app.jsondoc import dumps
+
+        sys.stdout.write(dumps(document) + "\n")
+
+
+def exit_code(exc: Exception, directory: Path | None) -> int:
+    """Report ``exc`` on one line and return its exit code: the error's own for breakerlab
+    errors, 2 for an I/O problem, else 4 with the traceback written to a file."""
+    from sim.errors import BreakerlabError
+
+    if isinstance(exc, BreakerlabError):
+        complain(str(exc))
+        return exc.exit_code
+    if isinstance(exc, OSError):
+        where = exc.filename if exc.filename is not None else "<unknown path>"
+        reason = exc.strerror or str(exc)
+        complain(f"{where}: {reason}")
+        return 2
+    from sim.app.crashlog import write_details
+
+    details = write_details(exc, directory)
+    where = str(details) if details else "nowhere (no writable place found)"
+    consoles.err.print(
+        f"internal error (a bug in breakerlab): {type(exc).__name__}: {exc}; details in {where}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    return INTERNAL_ERROR
+
+
+def print_table(title: str, header: list[str], rows: list[list[str]]) -> None:
+    """Metrics down, configurations across: readable at 80 columns."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    table.add_column("metric")
+    for row in rows:
+        table.add_column(row[0], justify="right")
+    for i, metric in enumerate(header[1:], 1):
+        table.add_row(metric, *(row[i] for row in rows))
+    consoles.out.print(table)
