@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from sim.analysis.load import RunData as RunData
     from sim.analysis.load import load_run as load_run
     from sim.app.pictures import Picture as Picture
+    from sim.app.pictures import incident_trace as incident_trace
     from sim.app.run import RunOutput as RunOutput
     from sim.app.run import rebuild_report as rebuild_report
     from sim.app.run import run_scenario as run
@@ -47,6 +48,7 @@ _EXPORTS = {
     "sweep": ("sim.app.sweep", "run_sweep"),
     "tune": ("sim.app.tune", "run_tune"),
     "shipped_scenarios": ("sim.examples", "shipped_scenarios"),
+    "incident_trace": ("sim.app.pictures", "incident_trace"),
     "LoadedScenario": ("sim.config", "LoadedScenario"),
     "RunOutput": ("sim.app.run", "RunOutput"),
     "RunData": ("sim.analysis.load", "RunData"),
@@ -69,6 +71,7 @@ __all__ = [
     "SweepOutput",
     "TuneOutput",
     "__version__",
+    "incident_trace",
     "load_run",
     "load_scenario",
     "rebuild_report",

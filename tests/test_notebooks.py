@@ -3,6 +3,7 @@ rot; the committed files carry no outputs."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,16 @@ def test_committed_notebooks_have_no_outputs(path: Path) -> None:
             assert cell.outputs == [], f"{path.name}: a cell with outputs"
             assert cell.execution_count is None, f"{path.name}: an execution count"
     assert "widgets" not in book.metadata
+
+
+@pytest.mark.parametrize("path", committed(), ids=lambda p: p.stem)
+def test_notebooks_import_only_the_public_api(path: Path) -> None:
+    """``import sim`` and nothing deeper: the notebooks show what users should write."""
+    book = read_notebook(path, as_version=4)
+    source = "\n".join(c.source for c in book.cells if c.cell_type == "code")
+    deep = re.findall(r"^\s*(?:from|import)\s+sim\.[\w.]+.*$", source, flags=re.MULTILINE)
+    assert deep == []
+    assert re.search(r"^import sim$", source, flags=re.MULTILINE)
 
 
 def small_scenario(name: str, traffic: dict[str, Any], directory: Path) -> Path:
