@@ -15,16 +15,20 @@ from typing import Any
 import simpy
 
 from sim.engine.breakers import Breaker
-from sim.engine.dependency import DECLINED, SUCCESS, TIMEOUT, CallGen, DependencyRuntime
+from sim.engine.dependency import CallGen, DependencyRuntime
 from sim.engine.pool import SlotPool, ThreadPoolSlots
 from sim.resilience import RetryPolicy
-from sim.resilience.breaker import CANCELLED
 from sim.resilience.budget import RetryBudget
+from sim.resilience.outcomes import (
+    ABANDONED,
+    ANSWERED,
+    BREAKER_OPEN,
+    CANCELLED,
+    REJECTED,
+    TIMEOUT,
+)
 from sim.resilience.ratelimit import RateLimiter
 
-BREAKER_OPEN = "breaker_open"
-ABANDONED = "abandoned"  # the customer left before the call could start
-REJECTED = "rejected"  # a bulkhead or rate limiter refused the call
 DEFAULT_LAYERS = ("retry", "hedging", "circuit_breaker", "rate_limiter", "time_limiter", "bulkhead")
 
 
@@ -149,7 +153,7 @@ class GuardedDependency:
         last = outcome
         try:
             for number in range(2, retry.max_attempts + 1):
-                if outcome is SUCCESS or outcome is DECLINED or outcome is ABANDONED:
+                if outcome in ANSWERED or outcome == ABANDONED:
                     break
                 if not retry.should_retry(outcome):
                     break
@@ -177,7 +181,7 @@ class GuardedDependency:
                 yield env.timeout(wait)
                 last = outcome
                 outcome = yield from attempt()
-            if budget is not None and (outcome is SUCCESS or outcome is DECLINED):
+            if budget is not None and outcome in ANSWERED:
                 budget.on_success(env.now, retried, timeout=retried and last == TIMEOUT)
         finally:
             self.active -= 1
@@ -219,7 +223,7 @@ class GuardedDependency:
             generation = breaker.generation
             outcome = yield from self._layer(inner, deadline, until, ledger)
             # A call abandoned inside the breaker hands its half-open permit back.
-            result = CANCELLED if outcome is ABANDONED else outcome
+            result = CANCELLED if outcome == ABANDONED else outcome
             breaker.record(env.now, result, env.now - start, generation)
             return outcome
         if layer == "rate_limiter" and self.limiter is not None:
@@ -277,8 +281,8 @@ class GuardedDependency:
 
         def attempt() -> Generator[simpy.Event, Any, None]:
             outcome = yield from self._layer(inner, deadline, until, ledger)
-            won = any(o is SUCCESS or o is DECLINED for o in finished)
-            if won and ledger is not None and (outcome is SUCCESS or outcome is DECLINED):
+            won = any(o in ANSWERED for o in finished)
+            if won and ledger is not None and outcome in ANSWERED:
                 ledger.append(1)  # a losing attempt that went through all the same
             finished.append(outcome)
             if wake and not wake[-1].triggered:
@@ -288,10 +292,10 @@ class GuardedDependency:
         env.process(attempt())
         while True:
             for outcome in finished:
-                if outcome is SUCCESS or outcome is DECLINED:
+                if outcome in ANSWERED:
                     return outcome
             if len(finished) == launched:
-                if launched > extra or finished[-1] is ABANDONED:
+                if launched > extra or finished[-1] == ABANDONED:
                     return finished[-1]
                 if env.now >= deadline:
                     return ABANDONED  # no new attempt for a customer who has left

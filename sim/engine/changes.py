@@ -87,7 +87,7 @@ def change_config(
     propagation: Propagation,
 ) -> Generator[simpy.Event, Any, None]:
     """Apply each change at its time and undo it at its end; overlapping changes stack in
-    the order the scenario lists them. ``delays[c]`` draws change ``c``'s per-node delays."""
+    the order the scenario lists them. ``delays[k]`` draws ``changes[k]``'s per-node delays."""
     edges = sorted({c.at for c in changes} | {c.until for c in changes if c.until is not None})
     nodes = len(shop.nodes)
     for t in edges:
@@ -101,8 +101,10 @@ def change_config(
         events.append((t, settings or "back to the configuration as written"))
         version = propagation.issue(t)
         # The delay of the change that starts or ends now (the first listed, if several).
-        edge = [c for c in changes if t in (c.at, c.until)]
-        draw = next((delays[changes.index(c)] for c in edge if changes.index(c) in delays), None)
+        draw = next(
+            (delays[k] for k, c in enumerate(changes) if t in (c.at, c.until) and k in delays),
+            None,
+        )
         if draw is None:
             reconfigure(shop, config)
             for node in range(nodes):

@@ -12,11 +12,12 @@ import simpy
 
 from sim.config.model import NotificationStage
 from sim.engine.calls import GuardedDependency
-from sim.engine.dependency import SUCCESS
+from sim.engine.orders import NO_CHANNEL
+from sim.resilience.outcomes import SUCCESS
 
 IN_APP, EMAIL, SMS = 0, 1, 2
 ROLES = ("in_app", "email", "sms")
-NONE = -1  # no channel confirmed: customer-service follow-up
+NONE = NO_CHANNEL  # no channel confirmed: customer-service follow-up
 
 
 class ConfirmationChain:
@@ -43,7 +44,7 @@ class ConfirmationChain:
         if self.env.now >= deadline:
             return False, 0
         outcome = yield from self.in_app_channel.call(deadline)
-        if outcome is not SUCCESS:
+        if outcome != SUCCESS:
             return False, 0
         return next(self._draws) < self.spec.acknowledged, 1
 
@@ -53,7 +54,7 @@ class ConfirmationChain:
         spec = self.spec
         sent = 0
         outcome = yield from self.email_channel.call()
-        if outcome is SUCCESS:
+        if outcome == SUCCESS:
             sent += 1
             delay = next(self._receipts)
             delivered = next(self._draws) >= spec.receipt_loss
@@ -64,6 +65,6 @@ class ConfirmationChain:
         if not self.fallback_chain:
             return NONE, sent
         outcome = yield from self.sms_channel.call()
-        if outcome is SUCCESS:
+        if outcome == SUCCESS:
             return SMS, sent + 1
         return NONE, sent

@@ -1,81 +1,65 @@
-"""Crashes of a checkout node or of the orchestrator, and recovery from the event log."""
+"""Crash sites (checkout nodes by index, the orchestrator) and what a restart forgets.
+
+Work in flight notices a crash at its next step (``Sites.is_down``) and waits for the
+restart's event; the recovery coordinator then settles it from the event log (see
+``sim.engine.checkout``).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any
 
 import simpy
 
-from sim.engine.nodes import NODE_MARK
-from sim.engine.pool import SlotPool
-from sim.engine.records import FAILED
+from sim.engine.nodes import NODE_MARK, NodeStack
 from sim.resilience.breaker import CircuitBreaker
 from sim.resilience.view import BreakerView
 
-if TYPE_CHECKING:
-    from sim.engine.shop import Shop
+Site = int | str  # a checkout node's index, or "orchestrator"
+ORCHESTRATOR = "orchestrator"
 
 
-def crash(shop: Shop, site: int | str) -> None:
-    """A checkout node (int) or the orchestrator stops: its work stops at the next step."""
-    shop.down[site] = True
-    shop.any_down = True
-    shop._restarts[site] = shop.env.event()
-    if isinstance(site, int):
-        shop.workers[site].set_capacity(0)
+class Sites:
+    """Which sites are down, the event each one's restart fires, and when they restarted."""
+
+    __slots__ = ("_restarts", "any_down", "down", "env", "restart_times")
+
+    def __init__(self, env: simpy.Environment) -> None:
+        self.env = env
+        self.down: dict[Site, bool] = {}
+        self.any_down = False  # checked first on the hot path: no crash, no lookup
+        self.restart_times: list[float] = []
+        self._restarts: dict[Site, simpy.Event] = {}
+
+    def is_down(self, site: Site) -> bool:
+        return self.down.get(site, False)
+
+    def crash(self, site: Site) -> None:
+        self.down[site] = True
+        self.any_down = True
+        self._restarts[site] = self.env.event()
+
+    def restart(self, site: Site) -> None:
+        """The site is back: everything waiting for it resumes."""
+        self.down[site] = False
+        self.any_down = any(self.down.values())
+        self.restart_times.append(self.env.now)
+        self._restarts[site].succeed()
+
+    def restarted(self, site: Site) -> simpy.Event:
+        """The event the current crash of ``site`` fires on restart."""
+        return self._restarts[site]
 
 
-def restart(shop: Shop, site: int | str) -> None:
-    """The site is back: the recovery coordinator settles what the crash interrupted."""
-    shop.down[site] = False
-    shop.any_down = any(shop.down.values())
-    shop.restart_times.append(shop.env.now)
-    if isinstance(site, int):
-        shop.workers[site].set_capacity(shop.model.checkout.workers)
-        forget_node_state(shop, site)
-    shop._restarts[site].succeed()
-
-
-def forget_node_state(shop: Shop, node: int) -> None:
+def forget_node_state(breakers: Mapping[str, Any], stack: NodeStack, node: int, now: float) -> None:
     """A restarted node lost what it held in memory: its own breakers start closed with
     empty windows, and its copies of shared breaker state are read again."""
-    now = shop.env.now
     mark = f"{NODE_MARK}{node}"
-    for name, breaker in shop.breakers.items():
+    for name, breaker in breakers.items():
         if isinstance(breaker, CircuitBreaker) and name.split(":")[0].endswith(mark):
             breaker.reset(now)
-    stack = shop.nodes[node]
     guards = [stack.inventory, stack.order_record, *(g.guarded for g in stack.payment.gateways)]
     for guarded in guards:
         if isinstance(guarded.breaker, BreakerView):
             guarded.breaker.forget()
-
-
-def interrupted(
-    shop: Shop, i: int, node: int, pool: SlotPool, logged: str, gateway: int, basket: float
-) -> Generator[simpy.Event, Any, None]:
-    """The node crashed after step ``logged`` of order ``i``: the customer's connection
-    dies; on restart the coordinator reads the log and resumes a recorded order or
-    compensates one that was not (void the authorisation, release the stock)."""
-    env = shop.env
-    shop.interrupted[i] = True
-    shop.checkout_end[i] = env.now
-    pool.release()
-    yield shop._restarts[node]
-    shop.restarted_at[i] = env.now
-    if not shop.crash_recovery:
-        shop._end(i, FAILED, "stuck_after_crash")  # reservations stay held
-        shop.active -= 1
-        return
-    shop.recovered_at[i] = env.now
-    if logged == "recorded":
-        shop.resumed[i] = True
-        shop._recorded(i, gateway, basket)  # a saga will stamp recovered_at again
-        yield from shop._finish(i)
-        return
-    shop.compensated_after_crash[i] = True
-    shop._end(i, FAILED, "crash")
-    if shop.stock_flag[i]:
-        shop.stock.release(shop.product[i], shop.stock_flag, i)
-    shop.active -= 1

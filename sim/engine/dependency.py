@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Generator, Iterator
 from typing import Any
 
@@ -11,12 +12,7 @@ import simpy
 from sim.config.model import Dependency
 from sim.engine.faults import ERROR, HANG, REFUSE, ActiveFault
 from sim.engine.pool import SlotPool
-
-SUCCESS = "success"
-DECLINED = "declined"
-TIMEOUT = "timeout"
-CONNECTION = "connection"
-SERVER_ERROR = "server_error"
+from sim.resilience.outcomes import ANSWERED, CONNECTION, DECLINED, SERVER_ERROR, SUCCESS, TIMEOUT
 
 CallGen = Generator[simpy.Event, Any, str]
 
@@ -67,7 +63,7 @@ class DependencyRuntime:
         self._decline_edge = self._error_edge + spec.decline_rate * (1.0 - self._error_edge)
         self.calls = 0
         self.errors = 0
-        self.error_times: list[float] = []
+        self.error_times = array("d")  # failure instants
 
     def call(self, timeout: float, ledger: list[int] | None = None) -> CallGen:
         """One call with the caller's ``timeout``; returns an outcome string.
@@ -116,12 +112,12 @@ class DependencyRuntime:
             else:
                 # The server still works on the call after the caller gave up.
                 env.timeout(latency - remaining).callbacks.append(lambda _: pool.release())
-                if ledger is not None and (outcome is SUCCESS or outcome is DECLINED):
+                if ledger is not None and outcome in ANSWERED:
                     ledger.append(1)
             return self._failed(TIMEOUT)
         yield env.timeout(latency)
         pool.release()
-        if outcome is SUCCESS or outcome is DECLINED:
+        if outcome in ANSWERED:
             return outcome
         return self._failed(outcome)
 

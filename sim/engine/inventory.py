@@ -6,14 +6,14 @@ nodes can sell stock that no longer exists: those units are oversold."""
 from __future__ import annotations
 
 import math
-from collections.abc import Generator
+from collections.abc import Generator, MutableSequence
 from typing import Any
 
 import simpy
 
 from sim.config.scenario import InventoryPolicy
-from sim.engine.calls import ABANDONED, GuardedDependency
-from sim.engine.dependency import SUCCESS
+from sim.engine.calls import GuardedDependency
+from sim.resilience.outcomes import ABANDONED, SUCCESS
 
 STOCKOUT = "stockout"
 
@@ -42,7 +42,7 @@ class Inventory:
         self.oversold_now = 0
 
     def reserve(
-        self, node: int, product: int, deadline: float, flags: list[int], i: int
+        self, node: int, product: int, deadline: float, flags: MutableSequence[int], i: int
     ) -> Generator[simpy.Event, Any, str]:
         """Reserve one unit for order ``i``; ``flags[i]``: 1 reserved, 2 from cache,
         3 from cache and oversold, 0 nothing to give back."""
@@ -52,7 +52,7 @@ class Inventory:
             return outcome
         now = self.env.now
         cached, used = self.cached[node], self.grace_used[node]
-        if outcome is SUCCESS:
+        if outcome == SUCCESS:
             self.cached_at[node][product] = now
             used[product] = 0
             if stock[product] <= 0:
@@ -63,7 +63,7 @@ class Inventory:
             cached[product] = stock[product]
             flags[i] = 1
             return SUCCESS
-        if outcome is ABANDONED or not self.grace:
+        if outcome == ABANDONED or not self.grace:
             return outcome
         fresh = now - self.cached_at[node][product] <= self.ttl
         if fresh and cached[product] > 0 and used[product] < self.grace:
@@ -78,7 +78,7 @@ class Inventory:
             return SUCCESS
         return outcome
 
-    def release(self, product: int, flags: list[int], i: int) -> None:
+    def release(self, product: int, flags: MutableSequence[int], i: int) -> None:
         """Give back order ``i``'s unit: its payment or recording failed, or it left."""
         flag = flags[i]
         if self.stock is None or flag == 0:

@@ -11,22 +11,50 @@ dependency (they model what the dependency allows); retry budgets are kept per n
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+import simpy
+
+from sim.config.model import ShopModel
 from sim.config.policy import BreakerState, Configuration, StagePolicy
 from sim.dists import stream, uniforms
 from sim.engine.breakers import Breaker, Listener, build_breakers
 from sim.engine.calls import GuardedDependency
+from sim.engine.dependency import DependencyRuntime
 from sim.engine.payment import Gateway, PaymentOrchestrator
 from sim.engine.stack import retry_setup, stack_setup
 from sim.resilience.view import BreakerView
 
-if TYPE_CHECKING:
-    from sim.engine.shop import Shop
-
 NODE_MARK = "@"  # breaker name of a node's own instance: dependency@node
+
+
+class Wiring(Protocol):
+    """What building stacks needs from the shop: its model and dependencies, the retry
+    jitter, the registry of breakers to monitor, and the transition listeners."""
+
+    @property
+    def env(self) -> simpy.Environment: ...
+
+    @property
+    def model(self) -> ShopModel: ...
+
+    @property
+    def dependencies(self) -> dict[str, DependencyRuntime]: ...
+
+    @property
+    def jitter(self) -> Iterator[float]: ...
+
+    @property
+    def breakers(self) -> dict[str, Any]: ...
+
+    @property
+    def gateway_names(self) -> list[str]: ...
+
+    def on_transition(self, name: str) -> Listener: ...
+
+    def on_gateway(self, name: str) -> Listener: ...
 
 
 @dataclass(eq=False, slots=True)
@@ -44,7 +72,7 @@ def dependency_of(breaker: str) -> str:
 
 
 def build_nodes(
-    shop: Shop, config: Configuration, seed: int, replication: int, separate: bool
+    shop: Wiring, config: Configuration, seed: int, replication: int, separate: bool
 ) -> list[NodeStack]:
     """One stack per checkout node; the same object for all of them unless ``separate``."""
     stages = shop.model.stages
@@ -96,7 +124,7 @@ def build_nodes(
 
 
 def guards(
-    shop: Shop,
+    shop: Wiring,
     dependency: str,
     timeout: float,
     state: BreakerState,
@@ -138,7 +166,7 @@ def guards(
     return out
 
 
-def _breaker(shop: Shop, spec: Any, name: str, listen: Callable[[str], Listener]) -> Breaker:
+def _breaker(shop: Wiring, spec: Any, name: str, listen: Callable[[str], Listener]) -> Breaker:
     breaker, monitored = build_breakers(spec, name, listen)
     shop.breakers.update(monitored)
     return breaker

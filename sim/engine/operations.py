@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 from sim.config.breakers import CategoryBreakers, ExternalBreaker
 from sim.config.policy import Configuration, StagePolicy
 from sim.engine.calls import GuardedDependency
-from sim.engine.capture import CaptureQueue
 from sim.engine.confirmation import ROLES
 from sim.engine.nodes import dependency_of
 from sim.engine.stack import retry_setup
@@ -60,7 +59,7 @@ def reconfigure_back_office(shop: Shop, config: Configuration) -> None:
     shop.processing = processing
     shop.mode, shop.workflow = processing.mode, processing.workflow
     if processing.mode != "sync" and shop.capture is None:
-        start_capture(shop)
+        shop.start_capture()
 
 
 def act(shop: Shop, action: str, target: str) -> Callable[[], None]:
@@ -93,24 +92,12 @@ def act(shop: Shop, action: str, target: str) -> Callable[[], None]:
     mode = shop.mode
     shop.mode = "async"
     if shop.capture is None:
-        start_capture(shop)
+        shop.start_capture()
 
     def back() -> None:
         shop.mode = mode
 
     return back
-
-
-def start_capture(shop: Shop) -> None:
-    """Start the capture queue when a run switches to asynchronous capture midway."""
-    processing = shop.processing
-    shop.capture = CaptureQueue(
-        shop.env,
-        processing.queue_capacity,
-        processing.consumers,
-        shop._deferred,
-        processing.retry_delay,
-    )
 
 
 def _restack(guarded: GuardedDependency, policy: StagePolicy, timeout: float) -> None:

@@ -15,8 +15,8 @@ from typing import Any
 import simpy
 
 from sim.config.scenario import PaymentPolicy
-from sim.engine.calls import ABANDONED, GuardedDependency
-from sim.engine.dependency import DECLINED, SUCCESS
+from sim.engine.calls import GuardedDependency
+from sim.resilience.outcomes import ABANDONED, ANSWERED, BREAKER_OPEN
 
 OPEN_STATES = ("open", "forced_open")
 
@@ -95,7 +95,7 @@ class PaymentOrchestrator:
             outcome = yield from gateway.guarded.call(deadline)
             gateway.in_flight -= 1
             self._observe(gateway, outcome, env.now - start)
-            if outcome is SUCCESS or outcome is DECLINED or outcome is ABANDONED:
+            if outcome in ANSWERED or outcome == ABANDONED:
                 break
         return outcome, code, tried > 1
 
@@ -160,9 +160,9 @@ class PaymentOrchestrator:
         return max(spec.min_weight, ramp)
 
     def _observe(self, g: Gateway, outcome: str, duration: float) -> None:
-        if outcome is ABANDONED or outcome == "breaker_open":
+        if outcome in (ABANDONED, BREAKER_OPEN):
             return
         alpha = self.policy.health_smoothing
-        ok = 1.0 if outcome is SUCCESS or outcome is DECLINED else 0.0
+        ok = 1.0 if outcome in ANSWERED else 0.0
         g.success += alpha * (ok - g.success)
         g.latency += alpha * (duration - g.latency)

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import simpy
 
-from sim.config.scenario import LoadedScenario
+from sim.config.scenario import ConfigChange, LoadedScenario, Scenario
 from sim.dists import draws, poisson_arrivals, rate_breakpoints, stream, uniforms, vector_sampler
 from sim.engine.changes import Propagation, change_config
-from sim.engine.crashes import crash, restart
-from sim.engine.faults import active_fault, drive_capacity
+from sim.engine.checkout import Checkout
+from sim.engine.crashes import ORCHESTRATOR, Site
+from sim.engine.faults import ActiveFault, active_fault, drive_capacity
 from sim.engine.invariants import check_run
-from sim.engine.records import BREAKER_STATE_CODES, FAILED, PENDING, RunResult
+from sim.engine.monitor import monitor, new_samples
+from sim.engine.orders import OrderTable, floats
+from sim.engine.records import RunResult
 from sim.engine.rules import run_rule
-from sim.engine.shop import STAGES, Shop
+from sim.engine.shop import Shop
+from sim.engine.tasks import Arrivals
 
 DRAIN_LIMIT = 3600.0  # after the horizon, orders in flight get this long to finish
+DRAIN_STEP = 60.0  # and the run checks every minute whether they all have
 
 
 def customers(
@@ -54,6 +60,52 @@ def products(loaded: LoadedScenario, seed: int, replication: int, n: int) -> np.
     return rng.choice(catalogue.products, size=n, p=weights / weights.sum())
 
 
+@dataclass
+class Timeline:
+    """The scenario's faults as one run applies them: per-call faults by dependency (each
+    with its own stream), capacity windows by dependency, and crashes."""
+
+    faults: dict[str, list[ActiveFault]] = field(default_factory=dict)
+    capacity: dict[str, list[tuple[float, float, int]]] = field(default_factory=dict)
+    crashes: list[tuple[Site, float, float]] = field(default_factory=list)
+
+
+def fault_timeline(loaded: LoadedScenario, seed: int, replication: int) -> Timeline:
+    timeline = Timeline()
+    for index, spec in enumerate(loaded.scenario.faults):
+        if spec.kind == "crash":
+            site: Site = spec.node if spec.target == "checkout" else ORCHESTRATOR
+            timeline.crashes.append((site, spec.start, spec.end))
+        elif spec.kind == "capacity":
+            windows = timeline.capacity.setdefault(spec.target, [])
+            windows.append((spec.start, spec.end, spec.capacity))
+        else:
+            fault_draws = uniforms(stream(seed, replication, f"fault:{index}"))
+            baseline = loaded.shop.dependencies[spec.target].latency
+            per_call = timeline.faults.setdefault(spec.target, [])
+            per_call.append(active_fault(spec, fault_draws, baseline))
+    return timeline
+
+
+def config_changes(
+    scenario: Scenario, configuration: str, seed: int, replication: int
+) -> tuple[list[ConfigChange], dict[int, Iterator[float]]]:
+    """The changes that apply to ``configuration``, and the per-node propagation delays of
+    each that has them, keyed by place in that list. A change's stream is named by its
+    place in the scenario, so it is the same in every configuration, and two identical
+    changes each have their own."""
+    changes: list[ConfigChange] = []
+    delays: dict[int, Iterator[float]] = {}
+    for position, change in enumerate(scenario.config_changes):
+        if change.configurations is not None and configuration not in change.configurations:
+            continue
+        if change.propagation is not None:
+            rng = stream(seed, replication, f"propagation:{position}")
+            delays[len(changes)] = draws(change.propagation, rng)
+        changes.append(change)
+    return changes, delays
+
+
 def simulate(
     loaded: LoadedScenario,
     configuration: str,
@@ -66,231 +118,123 @@ def simulate(
     scenario = loaded.scenario
     seed = scenario.seed if seed is None else seed
     env = simpy.Environment()
-    faults: dict[str, list[Any]] = {}
-    capacity_faults: dict[str, list[tuple[float, float, int]]] = {}
-    crashes: list[tuple[int | str, float, float]] = []
-    for index, spec in enumerate(scenario.faults):
-        if spec.kind == "crash":
-            site: int | str = spec.node if spec.target == "checkout" else "orchestrator"
-            crashes.append((site, spec.start, spec.end))
-            continue
-        if spec.kind == "capacity":
-            capacity_faults.setdefault(spec.target, []).append(
-                (spec.start, spec.end, spec.capacity)
-            )
-            continue
-        fault_draws = uniforms(stream(seed, replication, f"fault:{index}"))
-        baseline = loaded.shop.dependencies[spec.target].latency
-        faults.setdefault(spec.target, []).append(active_fault(spec, fault_draws, baseline))
-    changes = [
-        c
-        for c in scenario.config_changes
-        if c.configurations is None or configuration in c.configurations
-    ]
-    delays = {  # streams named by the change's place in the scenario, for every configuration
-        index: draws(
-            c.propagation,
-            stream(seed, replication, f"propagation:{scenario.config_changes.index(c)}"),
+    timeline = fault_timeline(loaded, seed, replication)
+    changes, delays = config_changes(scenario, configuration, seed, replication)
+    arrivals, baskets, patience = customers(loaded, seed, replication)
+    orders = OrderTable(
+        arrivals, baskets, patience, products(loaded, seed, replication, arrivals.size)
+    )
+    if scenario.traffic.cancel_after is not None:
+        rng = stream(seed, replication, "cancel")
+        orders.cancel_delay = floats(
+            vector_sampler(scenario.traffic.cancel_after)(rng, orders.size)
         )
-        for index, c in enumerate(changes)
-        if c.propagation is not None
-    }
+    base = scenario.configurations[configuration]
     shop = Shop(
         env,
         loaded.shop,
-        scenario.configurations[configuration],
+        base,
         seed,
         replication,
-        faults,
-        scenario.traffic.resubmit,
+        timeline.faults,
+        orders,
+        resubmit=scenario.traffic.resubmit,
         propagates=bool(delays),
     )
+    checkout = Checkout(shop)  # starts the capture queue's consumers, if any
+
+    # Everything that acts on the running shop, in the order its processes start.
     config_events: list[tuple[float, str]] = []
     propagation = Propagation(len(shop.nodes))
     if changes:
-        base = scenario.configurations[configuration]
         env.process(change_config(env, shop, base, changes, config_events, delays, propagation))
     for rule in scenario.rules:
         if rule.configurations is None or configuration in rule.configurations:
             env.process(run_rule(env, shop, rule, config_events))
-    for site, start, end in crashes:
+    for site, start, end in timeline.crashes:
         env.process(_crash(env, shop, site, start, end))
-    for target, windows in capacity_faults.items():
+    for target, windows in timeline.capacity.items():
         env.process(drive_capacity(env, shop.dependencies[target].pool, windows))
-
-    arrivals, baskets, patience = customers(loaded, seed, replication)
-    shop.bind(arrivals.size)
-    shop.product = products(loaded, seed, replication, arrivals.size).tolist()
-    shop.arrival_of = arrivals.tolist()
-    shop.patience_of = patience.tolist()
-    shop.basket_of = baskets.tolist()
-    cancel_after = scenario.traffic.cancel_after
-    if cancel_after is not None:
-        rng = stream(seed, replication, "cancel")
-        shop.cancel_delay = vector_sampler(cancel_after)(rng, arrivals.size).tolist()
-    env.process(_arrive(env, shop, arrivals.tolist(), baskets.tolist(), patience.tolist()))
-    samples = _new_samples(shop)
+    Arrivals(env, orders.arrival, checkout.order)
     watched = propagation if changes else None
-    if watched is not None:
-        samples["nodes_on_latest_config"] = []
-    env.process(_monitor(env, shop, samples, watched))
+    samples = new_samples(shop, watched)
+    env.process(monitor(env, shop, samples, watched))
 
     horizon = scenario.horizon
     env.run(until=horizon)
-    while shop.active and env.now < horizon + DRAIN_LIMIT:
-        env.run(until=min(env.now + 60.0, horizon + DRAIN_LIMIT))
+    while orders.active and env.now < horizon + DRAIN_LIMIT:
+        env.run(until=min(env.now + DRAIN_STEP, horizon + DRAIN_LIMIT))
     propagation.close(float(env.now))
-    unfinished = shop.cause("unfinished")
-    for i, outcome in enumerate(shop.outcome):
-        if outcome == PENDING:  # still waiting when the drain limit ran out
-            shop.outcome[i] = FAILED
-            shop.cause_of[i] = unfinished
-
-    result = RunResult(
-        scenario=scenario.name,
-        configuration=configuration,
-        replication=replication,
-        seed=seed,
-        horizon=horizon,
-        warmup=scenario.warmup,
-        end_time=float(env.now),
-        arrival=arrivals,
-        basket=baskets,
-        outcome=np.asarray(shop.outcome, dtype=np.int8),
-        cause=np.asarray(shop.cause_of, dtype=np.int16),
-        checkout_end=np.asarray(shop.checkout_end, dtype=float),
-        gateway=np.asarray(shop.gateway, dtype=np.int8),
-        fee=np.asarray(shop.fee, dtype=float),
-        confirmed_by=np.asarray(shop.confirmed_by, dtype=np.int8),
-        confirmed_at=np.asarray(shop.confirmed_at, dtype=float),
-        notifications_sent=np.asarray(shop.sent, dtype=np.int8),
-        duplicate=np.asarray(shop.duplicate, dtype=np.int8),
-        queued=np.asarray(shop.queued, dtype=bool),
-        compensated=np.asarray(shop.saga.compensated, dtype=bool),
-        double_charges=np.asarray(shop.saga.double_charges, dtype=np.int8),
-        charged_without_order=np.asarray(shop.saga.without_order, dtype=np.int8),
-        refunded=np.asarray(shop.saga.refunded, dtype=float),
-        idempotency=shop.idempotency,
-        config_events=config_events,
-        nodes=len(shop.nodes),
-        config_disagreement=propagation.disagreement,
-        config_propagation=propagation.spread,
-        interrupted=np.asarray(shop.interrupted, dtype=bool),
-        resumed=np.asarray(shop.resumed, dtype=bool),
-        compensated_after_crash=np.asarray(shop.compensated_after_crash, dtype=bool),
-        recovered_at=np.asarray(shop.recovered_at, dtype=float),
-        restarted_at=np.asarray(shop.restarted_at, dtype=float),
-        restart_times=shop.restart_times,
-        crash_recovery=shop.crash_recovery,
-        recovery=(
-            None
-            if scenario.recovery is None
-            else (
-                scenario.recovery.trigger_start,
-                scenario.recovery.trigger_end,
-                scenario.recovery.within,
-                scenario.recovery.goodput,
-                scenario.recovery.bin,
-            )
-        ),
-        final_at=np.asarray(shop.final_at, dtype=float),
-        fulfilled=np.asarray(shop.fulfilled, dtype=bool),
-        failed_over=np.asarray(shop.failed_over, dtype=bool),
-        product=np.asarray(shop.product, dtype=np.int32),
-        stock_flag=np.asarray(shop.stock_flag, dtype=np.int8),
-        cause_names=list(shop.cause_codes),
-        gateway_names=shop.gateway_names,
-        channel_names=shop.channel_names,
-        transitions=shop.transitions,
-        dependency_calls={name: d.calls for name, d in shop.dependencies.items()},
-        dependency_errors={name: d.error_times for name, d in shop.dependencies.items()},
-        dependency_wait={
-            name: (d.pool.wait_count, d.pool.wait_total) for name, d in shop.dependencies.items()
-        },
-        stage_stats={stage: (int(s[0]), float(s[2])) for stage, s in shop.stage_stats.items()},
-        samples=samples,
-    )
+    orders.fail_unfinished()
+    result = _result(loaded, configuration, replication, seed, env, shop, arrivals, baskets)
+    result.samples = samples
+    result.config_events = config_events
+    result.config_disagreement = propagation.disagreement
+    result.config_propagation = propagation.spread
     if check:
         check_run(result)
     return result
 
 
+def _result(
+    loaded: LoadedScenario,
+    configuration: str,
+    replication: int,
+    seed: int,
+    env: simpy.Environment,
+    shop: Shop,
+    arrivals: np.ndarray,
+    baskets: np.ndarray,
+) -> RunResult:
+    """The run's records: the order table's columns and the shop's counters and events."""
+    scenario = loaded.scenario
+    recovery = scenario.recovery
+    deps = shop.dependencies
+    return RunResult(
+        scenario=scenario.name,
+        configuration=configuration,
+        replication=replication,
+        seed=seed,
+        horizon=scenario.horizon,
+        warmup=scenario.warmup,
+        end_time=float(env.now),
+        arrival=arrivals,
+        basket=baskets,
+        **shop.orders.columns(),
+        **shop.saga.columns(),
+        cause_names=list(shop.orders.cause_codes),
+        gateway_names=shop.gateway_names,
+        channel_names=shop.channel_names,
+        transitions=shop.transitions,
+        dependency_calls={name: d.calls for name, d in deps.items()},
+        dependency_errors={name: d.error_times.tolist() for name, d in deps.items()},
+        dependency_wait={name: (d.pool.wait_count, d.pool.wait_total) for name, d in deps.items()},
+        stage_stats={name: (s.entries, s.time) for name, s in shop.stats.items()},
+        idempotency=shop.idempotency,
+        nodes=len(shop.nodes),
+        restart_times=shop.sites.restart_times,
+        crash_recovery=shop.crash_recovery,
+        recovery=(
+            None
+            if recovery is None
+            else (
+                recovery.trigger_start,
+                recovery.trigger_end,
+                recovery.within,
+                recovery.goodput,
+                recovery.bin,
+            )
+        ),
+    )
+
+
 def _crash(
-    env: simpy.Environment, shop: Shop, site: int | str, start: float, end: float
+    env: simpy.Environment, shop: Shop, site: Site, start: float, end: float
 ) -> Generator[simpy.Event, Any, None]:
     yield env.timeout(start)
-    crash(shop, site)
+    shop.crash(site)
     yield env.timeout(end - start)
-    restart(shop, site)
-
-
-def _arrive(
-    env: simpy.Environment,
-    shop: Shop,
-    arrivals: list[float],
-    baskets: list[float],
-    patience: list[float],
-) -> Generator[simpy.Event, Any, None]:
-    order = shop.order
-    process = env.process
-    for i, at in enumerate(arrivals):
-        delay = at - env.now
-        if delay > 0:
-            yield env.timeout(delay)
-        process(order(i, baskets[i], patience[i]))
-
-
-def _new_samples(shop: Shop) -> dict[str, list[float]]:
-    names = ["time", "workers_busy", "checkout_queue", "orders_active"]
-    names += [f"in_stage_{s}" for s in STAGES]
-    for d in shop.dependencies:
-        names += [f"busy_{d}", f"queue_{d}", f"calls_{d}"]
-    names += [f"breaker_{b}" for b in shop.breakers]
-    if shop.stock.stock is not None:
-        names += ["stock_units", "oversold_units"]
-    if shop.capture is not None:
-        names += ["capture_queue", "capture_busy"]
-    return {name: [] for name in names}
-
-
-def _monitor(
-    env: simpy.Environment,
-    shop: Shop,
-    samples: dict[str, list[float]],
-    propagation: Propagation | None,
-) -> Generator[simpy.Event, Any, None]:
-    """Snapshot queues, occupancy, breaker states and (with config changes) how many nodes
-    run the latest configuration, once per simulated second."""
-    attributes: list[tuple[list[float], object, str]] = []  # (column, object, attribute)
-    for name, dep in shop.dependencies.items():
-        attributes.append((samples[f"busy_{name}"], dep.pool, "busy"))
-        attributes.append((samples[f"queue_{name}"], dep.pool, "queued"))
-        attributes.append((samples[f"calls_{name}"], dep, "calls"))
-    stages = [(samples[f"in_stage_{s}"], shop.stage_stats[s]) for s in STAGES]
-    breakers = [(samples[f"breaker_{n}"], b) for n, b in shop.breakers.items()]
-    stock = shop.stock
-    capture = shop.capture
-    times = samples["time"]
-    while True:
-        yield env.timeout(1.0)
-        times.append(env.now)
-        samples["workers_busy"].append(sum(p.busy for p in shop.workers))
-        samples["checkout_queue"].append(sum(p.queued for p in shop.workers))
-        samples["orders_active"].append(shop.active)
-        for column, obj, attribute in attributes:
-            column.append(getattr(obj, attribute))
-        for column, stats in stages:
-            column.append(stats[1])
-        for column, breaker in breakers:
-            column.append(BREAKER_STATE_CODES[breaker.state])
-        if stock.stock is not None:
-            samples["stock_units"].append(stock.units_left)
-            samples["oversold_units"].append(stock.oversold_now)
-        if capture is not None:
-            samples["capture_queue"].append(capture.depth)
-            samples["capture_busy"].append(capture.busy)
-        if propagation is not None:
-            samples["nodes_on_latest_config"].append(propagation.on_latest())
+    shop.restart(site)
 
 
 __all__ = ["customers", "simulate"]

@@ -12,29 +12,41 @@ without an order.
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Callable, Generator
 from typing import Any
 
+import numpy as np
 import simpy
 
 from sim.engine.calls import GuardedDependency
-from sim.engine.dependency import DECLINED, SUCCESS
+from sim.engine.orders import as_numpy, column
+from sim.resilience.outcomes import ANSWERED, SUCCESS
 
 INTERRUPTED = "interrupted"  # the orchestrator crashed: the step's result never reached the log
 
 
 class SagaLedger:
     """Per order: the event log (last step completed) and what the saga charged, refunded
-    and compensated."""
+    and compensated, as typed columns (see ``sim.engine.orders``)."""
 
     def __init__(self, n: int) -> None:
-        self.pending = [False] * n  # recorded, capture and fulfilment still to come
-        self.captured = [False] * n  # the log says the capture step completed
-        self.taken = [0] * n  # charges the gateway took, whether or not the log knows
-        self.compensated = [False] * n
-        self.double_charges = [0] * n  # extra charges beyond the one the order needed
-        self.without_order = [0] * n  # charges left standing with no order behind them
-        self.refunded = [0.0] * n
+        self.pending: array[int] = column("b", 0, n)  # recorded; capture, fulfilment to come
+        self.captured: array[int] = column("b", 0, n)  # the log says the capture completed
+        self.taken: array[int] = column("b", 0, n)  # charges the gateway took, logged or not
+        self.compensated: array[int] = column("b", 0, n)
+        self.double_charges: array[int] = column("b", 0, n)  # beyond the one it needed
+        self.without_order: array[int] = column("b", 0, n)  # charges with no order behind
+        self.refunded: array[float] = column("d", 0.0, n)
+
+    def columns(self) -> dict[str, Any]:
+        """The RunResult columns of the saga (numpy arrays), sharing this ledger's memory."""
+        return {
+            "compensated": as_numpy(self.compensated, np.bool_),
+            "double_charges": as_numpy(self.double_charges, np.int8),
+            "charged_without_order": as_numpy(self.without_order, np.int8),
+            "refunded": as_numpy(self.refunded, np.float64),
+        }
 
 
 class _Charges(list[int]):
@@ -91,7 +103,7 @@ def run_saga(
     if not ledger.captured[i]:
         charges = _Charges(lambda: _charge(ledger, i, basket, idempotency))
         outcome = yield from capture.call(math.inf, charges)
-        captured = outcome is SUCCESS or outcome is DECLINED  # a capture is never declined
+        captured = outcome in ANSWERED  # a capture is never declined
         if captured:
             _charge(ledger, i, basket, idempotency)
         if crashed():
@@ -114,9 +126,9 @@ def run_saga(
     outcome = yield from fulfillment.call()
     if crashed():
         return INTERRUPTED
-    if outcome is not SUCCESS:
+    if outcome != SUCCESS:
         ledger.compensated[i] = True
         ledger.refunded[i] += basket
     if hop is not None:
         yield hop()  # "fulfilled" or "fulfilment failed" reaches the order service
-    return None if outcome is SUCCESS else f"fulfillment_{outcome}"
+    return None if outcome == SUCCESS else f"fulfillment_{outcome}"

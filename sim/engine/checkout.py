@@ -1,0 +1,353 @@
+"""The order processes: one per customer, from the checkout queue to the last confirmation.
+
+An order holds a checkout worker from cart to in-app confirmation, so a hanging dependency
+exhausts workers, new orders queue, and customers whose patience runs out leave. The saga's
+capture, fulfilment and the remaining confirmations run after the confirmation page, off
+the worker. Hot path: sub-processes are entered directly (each wrapping generator level
+costs on every resume) and stage statistics are two attribute updates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import simpy
+
+from sim.engine.confirmation import IN_APP
+from sim.engine.nodes import NodeStack
+from sim.engine.orders import NO_CHANNEL
+from sim.engine.pool import SlotPool
+from sim.engine.records import ABANDONED, COMPLETED, DECLINED, FAILED
+from sim.engine.saga import INTERRUPTED, run_saga
+from sim.engine.shop import Shop
+from sim.resilience.outcomes import ABANDONED as CALL_ABANDONED
+from sim.resilience.outcomes import DECLINED as CALL_DECLINED
+from sim.resilience.outcomes import SUCCESS
+
+QUEUE_FULL = "queue_full"  # the capture queue turned the order away
+Steps = Generator[simpy.Event, Any, None]
+
+
+class Checkout:
+    """Runs orders through a ``Shop``; ``order(i)`` is order ``i``'s process."""
+
+    def __init__(self, shop: Shop) -> None:
+        self.shop = shop
+        self.env = shop.env
+        self.orders = shop.orders
+        self.stats = shop.stats
+        self.sites = shop.sites
+        self.saga = shop.saga
+        self.workers = shop.workers
+        self.nodes = shop.nodes
+        self.stock = shop.stock
+        self.chain = shop.chain
+        self.cart_latency = shop.cart_latency
+        shop.settle_deferred = self.deferred
+        if shop.processing.mode != "sync":
+            shop.start_capture()
+
+    def order(self, i: int) -> Steps:
+        """One customer's order: the checkout queue, the steps on a worker, then the rest."""
+        env = self.env
+        orders = self.orders
+        orders.active += 1
+        arrival = env.now
+        deadline = arrival + orders.patience[i]
+        node = i % len(self.workers)
+        if self.sites.any_down and self.sites.is_down(node):
+            node = self._live_node(node)  # the load balancer skips a crashed node
+        pool = self.workers[node]
+        if not pool.try_acquire() and not (yield pool.wait(deadline)):
+            orders.end(i, ABANDONED, "queue")
+            orders.checkout_end[i] = env.now  # the customer left the queue: now, not arrival
+            orders.active -= 1
+            return
+        if (yield from self._on_worker(i, node, pool, arrival, deadline)):
+            orders.checkout_end[i] = env.now
+            pool.release()
+            yield from self.after_checkout(i)
+
+    def _on_worker(
+        self, i: int, node: int, pool: SlotPool, arrival: float, deadline: float
+    ) -> Generator[simpy.Event, Any, bool]:
+        """Cart, inventory, payment, order record and in-app confirmation, on the worker.
+        True when checkout ended on the page (however the order went); False when the order
+        left another way: queued for asynchronous capture, or its node crashed."""
+        env = self.env
+        orders = self.orders
+        stats = self.stats
+        sites = self.sites
+        stack = self.nodes[node]
+        # Cart: local work; its time counts from arrival, the queue included.
+        stats.cart.enter()
+        yield env.timeout(next(self.cart_latency))
+        stats.cart.leave(arrival, env.now)
+        # Inventory: reserve a unit (or just ask, with unlimited stock).
+        start = env.now
+        stats.inventory.enter()
+        if self.stock.stock is None:
+            outcome = yield from stack.inventory.call(deadline)
+        else:
+            product = orders.product[i]
+            outcome = yield from self.stock.reserve(node, product, deadline, orders.stock_flag, i)
+        stats.inventory.leave(start, env.now)
+        if outcome == SUCCESS and sites.any_down and sites.is_down(node):
+            yield from self._interrupted(i, node, pool, "reserved", -1)
+            return False
+        if outcome == SUCCESS and self.shop.capture is not None and self._defer(stack):
+            if self._queue_for_capture(i, pool):
+                return False
+            outcome = QUEUE_FULL
+        if outcome != SUCCESS:
+            if outcome == QUEUE_FULL:
+                orders.end(i, FAILED, QUEUE_FULL)
+            else:
+                orders.lost(i, "inventory", outcome)
+            return True
+        # Payment: through the node's gateways, failing over as configured.
+        start = env.now
+        stats.payment.enter()
+        outcome, gateway, orders.failed_over[i] = yield from stack.payment.pay(deadline)
+        orders.node_of[i] = node
+        stats.payment.leave(start, env.now)
+        if outcome == SUCCESS and sites.any_down and sites.is_down(node):
+            yield from self._interrupted(i, node, pool, "authorised", gateway)
+            return False
+        if outcome != SUCCESS:
+            if outcome == CALL_DECLINED:
+                orders.end(i, DECLINED, "declined")
+                orders.gateway[i] = gateway
+            else:
+                orders.lost(i, "payment", outcome)
+            return True
+        # Order record: authorised, so recorded whether or not the customer still watches.
+        start = env.now
+        stats.order_record.enter()
+        outcome = yield from stack.order_record.call()
+        stats.order_record.leave(start, env.now)
+        if outcome == SUCCESS and sites.any_down and sites.is_down(node):
+            yield from self._interrupted(i, node, pool, "recorded", gateway)
+            return False
+        if outcome != SUCCESS:
+            orders.lost(i, "order_record", outcome)  # the authorisation is voided, no fee
+            return True
+        self._recorded(i, gateway)
+        # In-app confirmation, on the page, while the worker still serves it.
+        start = env.now
+        stats.notification.enter()
+        confirmed, orders.notifications_sent[i] = yield from self.chain.in_app(deadline)
+        if confirmed:
+            orders.confirmed_by[i] = IN_APP
+            orders.confirmed_at[i] = env.now
+        stats.notification.leave(start, env.now)
+        return True
+
+    def after_checkout(self, i: int) -> Steps:
+        """After checkout (or a consumer's record): the saga's remaining steps, then
+        fulfilment and confirmations, or the release of what a failed order held."""
+        env = self.env
+        orders = self.orders
+        stats = self.stats
+        if self.saga.pending[i]:
+            yield from self._saga(i)
+        if orders.outcome[i] != COMPLETED:
+            if orders.stock_flag[i]:
+                self.stock.release(orders.product[i], orders.stock_flag, i)
+            orders.active -= 1
+            return
+        if not orders.fulfilled[i]:
+            start = env.now
+            stats.fulfillment.enter()
+            outcome = yield from self.shop.fulfillment.call()
+            stats.fulfillment.leave(start, env.now)
+            orders.fulfilled[i] = outcome == SUCCESS
+        if orders.confirmed_by[i] != IN_APP:
+            start = env.now
+            stats.notification.enter()
+            channel, sent = yield from self.chain.after_checkout()
+            orders.notifications_sent[i] += sent
+            orders.confirmed_by[i] = channel
+            if channel != NO_CHANNEL:
+                orders.confirmed_at[i] = env.now
+            stats.notification.leave(start, env.now)
+        if not orders.queued[i]:  # "order received" was on the page: no reason to resubmit
+            self._maybe_resubmit(i)
+        orders.active -= 1
+
+    def deferred(self, i: int, consumer: int) -> Generator[simpy.Event, Any, bool]:
+        """A consumer's attempt at a queued order: True when the order is settled, False
+        when the charge or the record failed and the order must wait its turn again.
+        Consumers run on the checkout nodes in turn and call through their node's stack."""
+        env = self.env
+        orders = self.orders
+        node = consumer % len(self.nodes)
+        stack = self.nodes[node]
+        if self.sites.is_down("orchestrator"):
+            yield self.sites.restarted("orchestrator")  # consumers stop with the orchestrator
+        cancel_at = orders.cancel_at[i]
+        if env.now < cancel_at:
+            outcome, gateway, failed_over = yield from stack.payment.pay(cancel_at)
+            orders.failed_over[i] = orders.failed_over[i] or failed_over
+            orders.node_of[i] = node
+            if outcome == SUCCESS:
+                outcome = yield from stack.order_record.call()
+                if outcome != SUCCESS:
+                    return False  # authorisation voided; charge again later
+                self._recorded(i, gateway)
+                env.process(self.after_checkout(i))
+                return True
+            if outcome == CALL_DECLINED:
+                orders.end(i, DECLINED, "declined")
+                orders.gateway[i] = gateway
+                self._settle_failed(i)
+                return True
+            if outcome != CALL_ABANDONED:
+                return False
+        orders.end(i, ABANDONED, "cancelled")  # the customer gave up on the order
+        self._settle_failed(i)
+        return True
+
+    # -- steps ------------------------------------------------------------------------------
+    def _saga(self, i: int) -> Steps:
+        """Capture and hand to fulfilment, resuming after orchestrator crashes; the order
+        completes, or fails after its compensations."""
+        env = self.env
+        orders = self.orders
+        shop = self.shop
+        saga = self.saga
+        sites = self.sites
+        gateway = self.nodes[orders.node_of[i]].payment.by_code[orders.gateway[i]]
+        choreographed = shop.workflow == "choreography"
+        failed: str | None = INTERRUPTED
+        while failed == INTERRUPTED:
+            if sites.is_down("orchestrator") and not choreographed:
+                orders.interrupted[i] = True
+                yield sites.restarted("orchestrator")
+                orders.restarted_at[i] = env.now
+                if not shop.crash_recovery:
+                    failed = "stuck_after_crash"
+                    saga.without_order[i] = saga.taken[i]
+                    break
+                orders.resumed[i] = True
+            failed = yield from run_saga(
+                saga,
+                i,
+                orders.basket[i],
+                gateway,
+                shop.fulfillment,
+                shop.idempotency,
+                _never if choreographed else self._orchestrator_down,
+                self._hop if choreographed else None,
+            )
+        if orders.interrupted[i]:
+            orders.recovered_at[i] = env.now
+        if failed is None:
+            orders.fulfilled[i] = True
+            self._complete(i, orders.gateway[i])
+        else:
+            orders.end(i, FAILED, failed)
+            orders.gateway[i] = -1
+            orders.notifications_sent[i] += 1  # the customer is told the order was cancelled
+
+    def _interrupted(self, i: int, node: int, pool: SlotPool, logged: str, gateway: int) -> Steps:
+        """The node crashed after step ``logged`` of order ``i``: the customer's connection
+        dies; on restart the coordinator reads the log and resumes a recorded order or
+        compensates one that was not (void the authorisation, release the stock)."""
+        env = self.env
+        orders = self.orders
+        orders.interrupted[i] = True
+        orders.checkout_end[i] = env.now
+        pool.release()
+        yield self.sites.restarted(node)
+        orders.restarted_at[i] = env.now
+        if not self.shop.crash_recovery:
+            orders.end(i, FAILED, "stuck_after_crash")  # reservations stay held
+            orders.active -= 1
+            return
+        orders.recovered_at[i] = env.now
+        if logged == "recorded":
+            orders.resumed[i] = True
+            self._recorded(i, gateway)  # a saga will stamp recovered_at again
+            yield from self.after_checkout(i)
+            return
+        orders.compensated_after_crash[i] = True
+        orders.end(i, FAILED, "crash")
+        if orders.stock_flag[i]:
+            self.stock.release(orders.product[i], orders.stock_flag, i)
+        orders.active -= 1
+
+    def _queue_for_capture(self, i: int, pool: SlotPool) -> bool:
+        """Hand order ``i`` to the capture queue; False when the queue is full."""
+        capture = self.shop.capture
+        assert capture is not None
+        if not capture.offer(i):
+            return False
+        orders = self.orders
+        now = self.env.now
+        orders.queued[i] = True
+        orders.cancel_at[i] = now + orders.cancel_delay[i]
+        orders.checkout_end[i] = now  # the customer sees "order received"
+        pool.release()
+        return True  # a consumer finishes this order; it stays counted as active
+
+    def _recorded(self, i: int, gateway: int) -> None:
+        """The order is recorded: complete now, or leave capture and fulfilment to the saga."""
+        if self.shop.workflow != "simple":
+            self.saga.pending[i] = True
+            self.orders.gateway[i] = gateway
+            self.orders.confirmed_by[i] = NO_CHANNEL
+        else:
+            self._complete(i, gateway)
+
+    def _complete(self, i: int, gateway: int) -> None:
+        percent, fixed = self.shop.fees[gateway]
+        self.orders.complete(i, gateway, self.orders.basket[i] * percent + fixed, self.env.now)
+
+    def _defer(self, stack: NodeStack) -> bool:
+        """Asynchronous now? Always in async mode; in hybrid while the primary is open (as
+        the node's own breaker, or its copy of the shared one, says)."""
+        mode = self.shop.mode
+        return mode == "async" or (mode == "hybrid" and stack.payment.gateways[0].is_open())
+
+    def _settle_failed(self, i: int) -> None:
+        """A queued order that will never be charged: stock back, the customer told."""
+        orders = self.orders
+        if orders.stock_flag[i]:
+            self.stock.release(orders.product[i], orders.stock_flag, i)
+        orders.notifications_sent[i] += 1
+        orders.active -= 1
+
+    def _maybe_resubmit(self, i: int) -> None:
+        """A customer with no confirmation within their patience may submit again: with
+        idempotency keys the duplicate is recognised, without it is a second charge."""
+        shop = self.shop
+        if not shop.resubmit:
+            return
+        orders = self.orders
+        at = orders.confirmed_at[i]
+        if at == at and at - orders.arrival[i] <= orders.patience[i]:  # nan: never
+            return
+        if next(shop.resubmit_draws) < shop.resubmit:
+            orders.duplicate[i] = 1 if shop.idempotency else 2
+            if not shop.idempotency:
+                orders.notifications_sent[i] += 1  # the duplicate order is confirmed too
+
+    def _live_node(self, node: int) -> int:
+        nodes = len(self.workers)
+        for step in range(1, nodes):
+            if not self.sites.is_down((node + step) % nodes):
+                return (node + step) % nodes
+        return node  # every node is down: the order waits at its own
+
+    def _orchestrator_down(self) -> bool:
+        return self.sites.is_down("orchestrator")
+
+    def _hop(self) -> simpy.Event:
+        """One event's delivery on the broker, from one choreographed service to the next."""
+        return self.env.timeout(next(self.shop.event_delays))
+
+
+def _never() -> bool:
+    return False

@@ -1,0 +1,81 @@
+"""Lighter stand-ins for ``simpy.Process`` on the hot path: one per order, and the chain
+of arrivals that starts them.
+
+``env.process(gen)`` schedules an event to start the generator and another when it ends,
+and resumes it through a general loop (interrupts, failed events, the active process). An
+order needs none of that: nothing waits for it, nothing interrupts it, and no engine event
+ever fails. ``run_now(gen)`` runs the generator at once, up to its first ``yield``, and
+resumes it from each event's callbacks: two SimPy events fewer per order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Sequence
+from typing import Any
+
+import simpy
+
+
+class _Task:
+    __slots__ = ("_send",)
+
+    def __init__(self, generator: Generator[simpy.Event, Any, Any]) -> None:
+        self._send = generator.send
+
+    def resume(self, event: simpy.Event | None) -> None:
+        """Send ``event``'s value in; wait on whatever the generator yields next."""
+        # _value is what simpy.Process itself sends: engine events never fail.
+        value = None if event is None else event._value
+        send = self._send
+        while True:
+            try:
+                target = send(value)
+            except StopIteration:
+                return
+            callbacks = target.callbacks
+            if callbacks is not None:
+                callbacks.append(self.resume)
+                return
+            value = target._value  # already processed: carry on at once, as SimPy does
+
+
+def run_now(generator: Generator[simpy.Event, Any, Any]) -> None:
+    """Run ``generator`` as a process started at this very instant, without start or end
+    events. Call it where ``env.process`` would be, from an event's callback."""
+    _Task(generator).resume(None)
+
+
+class Arrivals:
+    """Starts each customer's order at its arrival instant: a chain of timeouts, no process.
+
+    Each arrival schedules the next one before its orders start, as the arrival process
+    did (it started the order, then waited), so same-instant events keep their order.
+    """
+
+    __slots__ = ("env", "next", "start", "times")
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        times: Sequence[float],
+        start: Callable[[int], Generator[simpy.Event, Any, Any]],
+    ) -> None:
+        self.env = env
+        self.times = times
+        self.start = start  # order i's process
+        self.next = 0
+        if times:
+            env.timeout(max(0.0, times[0] - env.now)).callbacks.append(self._arrive)
+
+    def _arrive(self, _event: simpy.Event) -> None:
+        times = self.times
+        now = self.env.now
+        first = self.next
+        last = first + 1  # every customer arriving at this very instant comes in now
+        while last < len(times) and times[last] - now <= 0:
+            last += 1
+        self.next = last
+        if last < len(times):
+            self.env.timeout(times[last] - now).callbacks.append(self._arrive)
+        for i in range(first, last):
+            run_now(self.start(i))
