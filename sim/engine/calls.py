@@ -48,6 +48,7 @@ class GuardedDependency:
     __slots__ = (
         "_general",
         "_jitter",
+        "_single",
         "active",
         "breaker",
         "budget",
@@ -82,9 +83,7 @@ class GuardedDependency:
         self.dependency = dependency
         self.env = dependency.env
         self.timeout = timeout
-        self.retry = retry
         self.breaker = breaker
-        self.budget = budget
         self._jitter = jitter
         self.bulkhead = bulkhead
         self.bulkhead_wait = bulkhead_wait
@@ -97,6 +96,7 @@ class GuardedDependency:
             or hedging is not None
             or layers != DEFAULT_LAYERS
         )
+        self.set_retry(retry, budget)
         self.active = 0  # calls in progress, first attempts and retries (Envoy's budget)
         self.retrying = 0  # of which are past their first attempt
         self.retries_denied = 0
@@ -104,6 +104,13 @@ class GuardedDependency:
     @property
     def name(self) -> str:
         return self.dependency.name
+
+    def set_retry(self, retry: RetryPolicy, budget: RetryBudget | None) -> None:
+        """The retry policy and budget (at the start, or changed at run time)."""
+        self.retry = retry
+        self.budget = budget
+        # One attempt and nothing else around it: the short path.
+        self._single = not self._general and retry.max_attempts == 1 and budget is None
 
     def call(self, deadline: float = math.inf, ledger: list[int] | None = None) -> CallGen:
         """A sub-process returning success, declined, a failure category, breaker_open or
@@ -113,30 +120,31 @@ class GuardedDependency:
         A plain function handing out the innermost generator that does the work, so the
         common case pays for no extra generator level on every resume.
         """
-        if self._general:
-            return self._layer(0, deadline, math.inf, ledger)
-        if self.retry.max_attempts == 1 and self.budget is None:
+        if self._single:
             if self.breaker is None:
                 if self.env.now >= deadline:
                     return _returns(ABANDONED)
                 return self.dependency.call(self.timeout, ledger)
             return self._attempt(deadline, ledger)
+        if self._general:
+            return self._layer(0, deadline, math.inf, ledger)
         return self._retry(deadline, lambda: self._attempt(deadline, ledger))
 
     # -- short path ---------------------------------------------------------------------
     def _attempt(self, deadline: float, ledger: list[int] | None = None) -> CallGen:
         env = self.env
-        if env.now >= deadline:
+        start = env.now
+        if start >= deadline:
             return ABANDONED
         breaker = self.breaker
         if breaker is None:
             return (yield from self.dependency.call(self.timeout, ledger))
-        start = env.now
         if not breaker.allow(start):
             return BREAKER_OPEN
         generation = breaker.generation
         outcome = yield from self.dependency.call(self.timeout, ledger)
-        breaker.record(env.now, outcome, env.now - start, generation)
+        now = env.now
+        breaker.record(now, outcome, now - start, generation)
         return outcome
 
     # -- layers ---------------------------------------------------------------------------

@@ -49,100 +49,106 @@ class Checkout:
             shop.start_capture()
 
     def order(self, i: int) -> Steps:
-        """One customer's order: the checkout queue, the steps on a worker, then the rest."""
+        """One customer's order: the checkout queue; cart, inventory, payment, order record
+        and in-app confirmation on a checkout worker; then ``after_checkout``. Each step
+        that fails ends checkout on the page (``_checkout_ended``) and returns; the order
+        may also leave checkout queued for asynchronous capture, or when its node crashes.
+        """
         env = self.env
         orders = self.orders
+        stats = self.stats
+        sites = self.sites
         orders.active += 1
         arrival = env.now
         deadline = arrival + orders.patience[i]
         node = i % len(self.workers)
-        if self.sites.any_down and self.sites.is_down(node):
+        if sites.any_down and sites.is_down(node):
             node = self._live_node(node)  # the load balancer skips a crashed node
         pool = self.workers[node]
+        stack = self.nodes[node]
         if not pool.try_acquire() and not (yield pool.wait(deadline)):
             orders.end(i, ABANDONED, "queue")
             orders.checkout_end[i] = env.now  # the customer left the queue: now, not arrival
             orders.active -= 1
             return
-        if (yield from self._on_worker(i, node, pool, arrival, deadline)):
-            orders.checkout_end[i] = env.now
-            pool.release()
-            yield from self.after_checkout(i)
-
-    def _on_worker(
-        self, i: int, node: int, pool: SlotPool, arrival: float, deadline: float
-    ) -> Generator[simpy.Event, Any, bool]:
-        """Cart, inventory, payment, order record and in-app confirmation, on the worker.
-        True when checkout ended on the page (however the order went); False when the order
-        left another way: queued for asynchronous capture, or its node crashed."""
-        env = self.env
-        orders = self.orders
-        stats = self.stats
-        sites = self.sites
-        stack = self.nodes[node]
         # Cart: local work; its time counts from arrival, the queue included.
         stats.cart.enter()
         yield env.timeout(next(self.cart_latency))
-        stats.cart.leave(arrival, env.now)
-        # Inventory: reserve a unit (or just ask, with unlimited stock).
         start = env.now
+        stats.cart.leave(arrival, start)
+        # Inventory: reserve a unit (or just ask, with unlimited stock).
         stats.inventory.enter()
         if self.stock.stock is None:
             outcome = yield from stack.inventory.call(deadline)
         else:
             product = orders.product[i]
             outcome = yield from self.stock.reserve(node, product, deadline, orders.stock_flag, i)
-        stats.inventory.leave(start, env.now)
+        now = env.now
+        stats.inventory.leave(start, now)
         if outcome == SUCCESS and sites.any_down and sites.is_down(node):
             yield from self._interrupted(i, node, pool, "reserved", -1)
-            return False
+            return
         if outcome == SUCCESS and self.shop.capture is not None and self._defer(stack):
             if self._queue_for_capture(i, pool):
-                return False
+                return  # a consumer finishes this order; it stays counted as active
             outcome = QUEUE_FULL
         if outcome != SUCCESS:
             if outcome == QUEUE_FULL:
                 orders.end(i, FAILED, QUEUE_FULL)
             else:
                 orders.lost(i, "inventory", outcome)
-            return True
+            yield from self._checkout_ended(i, pool)
+            return
         # Payment: through the node's gateways, failing over as configured.
-        start = env.now
+        start = now
         stats.payment.enter()
         outcome, gateway, orders.failed_over[i] = yield from stack.payment.pay(deadline)
         orders.node_of[i] = node
-        stats.payment.leave(start, env.now)
+        now = env.now
+        stats.payment.leave(start, now)
         if outcome == SUCCESS and sites.any_down and sites.is_down(node):
             yield from self._interrupted(i, node, pool, "authorised", gateway)
-            return False
+            return
         if outcome != SUCCESS:
             if outcome == CALL_DECLINED:
                 orders.end(i, DECLINED, "declined")
                 orders.gateway[i] = gateway
             else:
                 orders.lost(i, "payment", outcome)
-            return True
+            yield from self._checkout_ended(i, pool)
+            return
         # Order record: authorised, so recorded whether or not the customer still watches.
-        start = env.now
+        start = now
         stats.order_record.enter()
         outcome = yield from stack.order_record.call()
-        stats.order_record.leave(start, env.now)
+        now = env.now
+        stats.order_record.leave(start, now)
         if outcome == SUCCESS and sites.any_down and sites.is_down(node):
             yield from self._interrupted(i, node, pool, "recorded", gateway)
-            return False
+            return
         if outcome != SUCCESS:
             orders.lost(i, "order_record", outcome)  # the authorisation is voided, no fee
-            return True
+            yield from self._checkout_ended(i, pool)
+            return
         self._recorded(i, gateway)
         # In-app confirmation, on the page, while the worker still serves it.
-        start = env.now
+        start = now
         stats.notification.enter()
         confirmed, orders.notifications_sent[i] = yield from self.chain.in_app(deadline)
+        now = env.now
         if confirmed:
             orders.confirmed_by[i] = IN_APP
-            orders.confirmed_at[i] = env.now
-        stats.notification.leave(start, env.now)
-        return True
+            orders.confirmed_at[i] = now
+        stats.notification.leave(start, now)
+        orders.checkout_end[i] = now
+        pool.release()
+        yield from self.after_checkout(i)
+
+    def _checkout_ended(self, i: int, pool: SlotPool) -> Steps:
+        """The customer sees the result and the worker is free; the order goes on."""
+        self.orders.checkout_end[i] = self.env.now
+        pool.release()
+        yield from self.after_checkout(i)
 
     def after_checkout(self, i: int) -> Steps:
         """After checkout (or a consumer's record): the saga's remaining steps, then

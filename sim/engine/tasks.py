@@ -17,32 +17,43 @@ import simpy
 
 
 class _Task:
-    __slots__ = ("_send",)
+    __slots__ = ("_send", "wake")
 
     def __init__(self, generator: Generator[simpy.Event, Any, Any]) -> None:
         self._send = generator.send
+        self.wake = self.resume  # one bound method for every wait
 
-    def resume(self, event: simpy.Event | None) -> None:
+    def resume(self, event: Any) -> None:
         """Send ``event``'s value in; wait on whatever the generator yields next."""
         # _value is what simpy.Process itself sends: engine events never fail.
-        value = None if event is None else event._value
+        value = event._value
         send = self._send
         while True:
             try:
                 target = send(value)
             except StopIteration:
+                del self.wake  # break the cycle: the finished task is freed at once
                 return
             callbacks = target.callbacks
             if callbacks is not None:
-                callbacks.append(self.resume)
+                callbacks.append(self.wake)
                 return
             value = target._value  # already processed: carry on at once, as SimPy does
+
+
+class _Start:
+    """What a new task is resumed with: nothing, like the first ``send(None)``."""
+
+    _value = None
+
+
+_START = _Start()
 
 
 def run_now(generator: Generator[simpy.Event, Any, Any]) -> None:
     """Run ``generator`` as a process started at this very instant, without start or end
     events. Call it where ``env.process`` would be, from an event's callback."""
-    _Task(generator).resume(None)
+    _Task(generator).resume(_START)
 
 
 class Arrivals:

@@ -71,10 +71,20 @@ class CircuitBreaker:
         self._ejections = 0  # Envoy: grows with ejections, decays per healthy interval
         self._decayed_at = 0.0
         self._next_snapshot = self.policy.bucket_duration
+        self._rules_of(self.policy)
+
+    def _rules_of(self, policy: BreakerPolicy) -> None:
+        """What the hot path reads of ``policy``, worked out once per policy."""
+        self._snapshots = policy.check == "snapshot"  # a timer runs even while closed
+        self._minimum = policy.minimum_calls()
+        self._kinds: dict[str, int] = {}  # outcome -> policy.classify(outcome)
 
     # -- protocol -------------------------------------------------------------------------
     def allow(self, now: float) -> bool:
         """Whether a call may start at ``now``; may move open to half-open (lazily)."""
+        state = self.state
+        if state == CLOSED and not self._snapshots:
+            return True  # closed, and no timer can be due
         self._advance(now)
         state = self.state
         if state in (CLOSED, DISABLED, METRICS_ONLY):
@@ -98,11 +108,14 @@ class CircuitBreaker:
         self, now: float, outcome: str, duration: float = 0.0, generation: int | None = None
     ) -> None:
         """Count one finished call. ``generation`` is ``self.generation`` read at ``allow``."""
-        self._advance(now)
+        if self.state != CLOSED or self._snapshots:
+            self._advance(now)  # closed without snapshots: no timer can be due
         if generation is not None and generation != self.generation:
             return  # permitted under an earlier state: must not change this one
         policy = self.policy
-        kind = policy.classify(outcome)
+        kind = self._kinds.get(outcome)
+        if kind is None:
+            kind = self._kinds[outcome] = policy.classify(outcome)
         state = self.state
         if kind < 0:
             if state == HALF_OPEN and self._permits is not None:
@@ -149,6 +162,7 @@ class CircuitBreaker:
         is unchanged and starts empty otherwise (its old counts would mean other things)."""
         old = self.policy
         self.policy = policy
+        self._rules_of(policy)
         shape = (old.window, old.sliding_window_size, old.window_duration, old.bucket_duration)
         if shape != (
             policy.window,
@@ -165,7 +179,7 @@ class CircuitBreaker:
     # -- rules ----------------------------------------------------------------------------
     def _judge(self, now: float) -> bool:
         calls, failures, slow = self._window.counts(now)
-        return bool(self.policy.exceeded(calls, failures, slow, self.policy.minimum_calls()))
+        return bool(self.policy.exceeded(calls, failures, slow, self._minimum))
 
     def _record_half_open(self, now: float, failed: bool, slow: bool) -> None:
         policy = self.policy

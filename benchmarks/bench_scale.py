@@ -1,0 +1,138 @@
+"""Engine cost against run size: one configuration at about 10k, 100k and 1M orders.
+
+The flagship scenario's ``breaker-failover`` configuration with its whole timeline (horizon,
+warm-up, traffic profile, faults) stretched in time by 0.1, 1 and 10: the same mix of
+quiet traffic, flash sale and outage, ten times fewer or more orders. Each size runs in a
+fresh subprocess, so its peak RSS is its own. Printed per size: orders/s (CPU time of the
+run), peak RSS, and bytes retained per order: the bytes of the RunResult's arrays and
+containers (numpy ``nbytes``, Python objects by ``sys.getsizeof``, recursively) divided by
+the orders; the target is at most 200.
+
+    python benchmarks/bench_scale.py [--quick] [--sizes 0.1 1 10]
+
+``--quick`` runs 10k and 100k only (the 1M size takes a few minutes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+FLAGSHIP = ROOT / "scenarios" / "flash_sale_gateway_outage.yaml"
+CONFIGURATION = "breaker-failover"
+STRETCHES = (0.1, 1.0, 10.0)
+
+
+def stretched(path: Path, factor: float, into: Path) -> Path:
+    """Write ``path``'s scenario with every instant and duration of its timeline times
+    ``factor`` (rates and the model unchanged) to ``into``; returns the new file."""
+    from sim.units import parse_duration
+
+    raw = yaml.safe_load(path.read_text())
+
+    def scale(value: Any) -> float:
+        return parse_duration(value) * factor
+
+    raw["model"] = str((path.parent / raw["model"]).resolve())
+    raw["horizon"] = scale(raw["horizon"])
+    if "warmup" in raw:
+        raw["warmup"] = scale(raw["warmup"])
+    for step in raw["traffic"].get("profile", []):
+        step["at"] = scale(step["at"])
+        if "ramp" in step:
+            step["ramp"] = scale(step["ramp"])
+    for fault in raw.get("faults", []):
+        for key in ("start", "duration", "ramp"):
+            if key in fault:
+                fault[key] = scale(fault[key])
+    raw["name"] = f"{raw['name']}-x{factor:g}"
+    out = into / f"{path.stem}-x{factor:g}.yaml"
+    out.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return out
+
+
+def retained_bytes(value: Any, seen: set[int] | None = None) -> int:
+    """Bytes held by ``value``: numpy arrays by ``nbytes`` (plus their header), other
+    objects by ``sys.getsizeof``, containers and dataclasses recursively, shared objects
+    once."""
+    seen = set() if seen is None else seen
+    if id(value) in seen:
+        return 0
+    seen.add(id(value))
+    if isinstance(value, np.ndarray):
+        return int(value.nbytes) + sys.getsizeof(np.empty(0))
+    size = sys.getsizeof(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        size += sum(retained_bytes(getattr(value, f.name), seen) for f in dataclasses.fields(value))
+    elif isinstance(value, dict):
+        size += sum(retained_bytes(k, seen) + retained_bytes(v, seen) for k, v in value.items())
+    elif isinstance(value, list | tuple | set | frozenset):
+        size += sum(retained_bytes(v, seen) for v in value)
+    return size
+
+
+def measure(scenario: Path) -> dict[str, float]:
+    """One run of the configuration in this process: its figures."""
+    from sim.config import load_scenario
+    from sim.engine import simulate
+
+    loaded = load_scenario(scenario)
+    start = time.process_time()
+    result = simulate(loaded, CONFIGURATION, 0)
+    cpu = time.process_time() - start
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    return {
+        "orders": result.orders,
+        "orders_per_s": result.orders / cpu,
+        "peak_rss_mib": peak_kib / 1024,
+        "bytes_per_order": retained_bytes(result) / result.orders,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10k and 100k orders only")
+    parser.add_argument("--sizes", type=float, nargs="*", help="time stretch factors")
+    parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)  # one size, as a child
+    args = parser.parse_args()
+    if args.measure is not None:
+        print(json.dumps(measure(args.measure)))
+        return
+    factors = args.sizes or (STRETCHES[:2] if args.quick else STRETCHES)
+    print(f"scenario        {FLAGSHIP.stem}, {CONFIGURATION}, timeline stretched")
+    print(f"{'stretch':>8} {'orders':>10} {'orders/s':>10} {'peak RSS':>10} {'bytes/order':>12}")
+    rates = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for factor in factors:
+            path = stretched(FLAGSHIP, factor, Path(tmp))
+            child = subprocess.run(
+                [sys.executable, __file__, "--measure", str(path)],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            row = json.loads(child.stdout.strip().splitlines()[-1])
+            rates.append(row["orders_per_s"])
+            print(
+                f"{factor:>7g}x {row['orders']:>10,.0f} {row['orders_per_s']:>10,.0f} "
+                f"{row['peak_rss_mib']:>7,.0f} MiB {row['bytes_per_order']:>12,.1f}",
+                flush=True,
+            )
+    if len(rates) > 1:
+        print(f"largest / smallest orders/s: {rates[-1] / rates[0]:.2f} (target >= 0.80)")
+
+
+if __name__ == "__main__":
+    main()
