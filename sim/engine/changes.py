@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Generator, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import simpy
 
@@ -18,9 +18,7 @@ from sim.config.policy import Configuration
 from sim.config.scenario import ConfigChange
 from sim.config.settings import with_settings
 from sim.engine.operations import reconfigure, reconfigure_back_office, reconfigure_node
-
-if TYPE_CHECKING:
-    from sim.engine.shop import Shop
+from sim.engine.shop import Shop
 
 
 class Propagation:

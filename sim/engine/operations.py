@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from sim.config.breakers import CategoryBreakers, ExternalBreaker
 from sim.config.policy import Configuration, StagePolicy
 from sim.engine.calls import GuardedDependency
 from sim.engine.confirmation import ROLES
 from sim.engine.nodes import dependency_of
+from sim.engine.shop import Shop
 from sim.engine.stack import retry_setup
 from sim.resilience.breaker import CircuitBreaker
 from sim.resilience.policy import BreakerPolicy
 from sim.resilience.view import BreakerView
-
-if TYPE_CHECKING:
-    from sim.engine.shop import Shop
 
 
 def reconfigure(shop: Shop, config: Configuration) -> None:

@@ -6,15 +6,13 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import simpy
 
 from sim.config.scenario import Rule
 from sim.engine.operations import act
-
-if TYPE_CHECKING:
-    from sim.engine.shop import Shop
+from sim.engine.shop import Shop
 
 TICK = 1.0  # seconds between evaluations
 
