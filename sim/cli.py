@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sim.terminal import Session, complain, consoles, print_table, say
+from sim.terminal import Session, complain, consoles, print_table, say, warn
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -415,6 +415,90 @@ def init(
         written = copy_examples(directory, force=force)
     say(f"copied {len(written)} files into {directory}")
     say(f"try: breakerlab run {directory / 'scenarios' / 'flash_sale_gateway_outage.yaml'}")
+
+
+class ExportFormat(StrEnum):
+    """What ``export`` writes."""
+
+    chaostoolkit = "chaostoolkit"
+    toxiproxy = "toxiproxy"
+
+
+@app.command()
+def calibrate(
+    inputs: Annotated[
+        list[Path],
+        typer.Argument(help="per-call records (.csv) or a Prometheus range query (.json)"),
+    ],
+    base: Annotated[
+        Path | None,
+        typer.Option(
+            help="model whose dependencies the data replaces [default: the reference shop]"
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="directory [default: reports/calibration/<first input>]")
+    ] = None,
+    label: Annotated[str, typer.Option(help="Prometheus label naming the dependency")] = (
+        "dependency"
+    ),
+) -> None:
+    """Fit dependencies from monitoring exports: write a calibrated model, a steady-state
+    scenario that runs it, the fitted fragment, the fit table and QQ plots."""
+    with Session().guard():
+        from sim.app.calibrate import calibrate as fit
+
+        result = fit(inputs, out=out, base=base, label=label)
+    for name, kind in result.fits.items():
+        say(f"{name}: latency {kind}")
+    for note in result.notes:
+        say(f"note: {note}")
+    for path in result.written:
+        say(f"wrote {path}")
+
+
+@app.command()
+def export(
+    scenario: Annotated[str, typer.Argument(help="scenario YAML file or shipped scenario name")],
+    configuration: Annotated[
+        str, typer.Option(help="the set-up to rehearse; selects the hypotheses")
+    ],
+    format: Annotated[ExportFormat, typer.Option(help="what to write")] = (
+        ExportFormat.chaostoolkit
+    ),
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="file [default: reports/<scenario>-export/<configuration>.<format>.json]"
+        ),
+    ] = None,
+    upstream: Annotated[
+        list[str] | None,
+        typer.Option(help="NAME=HOST:PORT: where a dependency's proxy forwards (repeatable)"),
+    ] = None,
+) -> None:
+    """Write a scenario's faults as a Chaos Toolkit experiment (Toxiproxy actions, the
+    hypotheses as probes, rollbacks) or as Toxiproxy proxies and toxics JSON. Faults with no
+    Toxiproxy equivalent are listed, never dropped silently."""
+    with Session().guard():
+        from sim.app.export import export_scenario
+        from sim.app.settings import scenario_path
+        from sim.errors import ConfigError
+
+        upstreams: dict[str, str] = {}
+        for item in upstream or []:
+            name, sep, address = item.partition("=")
+            if not sep or not name:
+                raise ConfigError(f"expected NAME=HOST:PORT, got {item!r}", path="--upstream")
+            upstreams[name] = address
+        result = export_scenario(
+            scenario_path(scenario), configuration, format.value, out, upstreams
+        )
+    say(f"wrote {result.path}: {result.toxics} toxic(s), {result.format}")
+    for fault in result.unmapped:
+        warn(f"not exported (no Toxiproxy equivalent): {fault}")
+    for note in result.notes:
+        say(f"note: {note}")
 
 
 def main() -> None:

@@ -61,6 +61,13 @@ def complain(text: str) -> None:
     consoles.err.print(f"[bold red]error:[/] {escape(text)}", highlight=False, soft_wrap=True)
 
 
+def warn(text: str) -> None:
+    """One line on stderr, prefixed ``warning:``: worth reading, not a failure."""
+    from rich.markup import escape
+
+    consoles.err.print(f"[bold yellow]warning:[/] {escape(text)}", highlight=False, soft_wrap=True)
+
+
 class Session:
     """One command's output mode (``--quiet``, ``--json``), its run directory once known,
     and its errors mapped to exit codes."""

@@ -43,6 +43,16 @@ class CalibrationResult:
     notes: list[str] = field(default_factory=list)
 
 
+def default_base() -> Path:
+    """models/reference_shop.yaml here, else the reference shop shipped with breakerlab (a
+    user with only the wheel has no models/ folder until ``breakerlab init``)."""
+    if DEFAULT_BASE.is_file():
+        return DEFAULT_BASE
+    from sim.examples import examples_root
+
+    return examples_root() / DEFAULT_BASE
+
+
 def default_output(inputs: Sequence[str | Path]) -> Path:
     return Path("reports") / "calibration" / Path(inputs[0]).stem
 
@@ -50,7 +60,7 @@ def default_output(inputs: Sequence[str | Path]) -> Path:
 def calibrate(
     inputs: Sequence[str | Path],
     out: str | Path | None = None,
-    base: str | Path = DEFAULT_BASE,
+    base: str | Path | None = None,
     label: str = "dependency",
 ) -> CalibrationResult:
     """Read every input (``.csv`` per-call records, ``.json`` Prometheus range query),
@@ -71,7 +81,7 @@ def calibrate(
             message = "unknown input: give a .csv of calls or a .json Prometheus range query"
             raise ConfigError(message, file=path)
     calibrations = merge_sources(groups)
-    base_path = Path(base)
+    base_path = Path(base) if base is not None else default_base()
     if not base_path.is_file():
         raise ConfigError("base model not found: give the model to calibrate (--base)", file=base)
     shop = load_model(base_path)
