@@ -23,7 +23,7 @@ from sim.analysis import validation as v
 from sim.config import load_scenario
 from sim.config.scenario import LoadedScenario
 from sim.engine import RunResult, simulate
-from sim.engine.shop import STAGES
+from sim.engine.orders import STAGES
 
 DEPENDENCIES = ("inv", "gw", "db", "ful", "app", "mail", "sms")
 LONG = "10h"  # a timeout or patience that never ends a call in these runs

@@ -13,7 +13,7 @@ from sim.analysis.summary import summary_row
 from sim.config.breakers import CategoryBreakers, ExternalBreaker
 from sim.engine import RunResult
 from sim.resilience.budget import AwsRetryQuota, EnvoyRetryBudget, TokenBucketBudget
-from sim.resilience.presets import policy_from_spec
+from sim.resilience.policy import BreakerPolicy
 
 ATTEMPTS = 4
 RETRY_WAIT = 0.1  # fixed wait between attempts, seconds
@@ -152,7 +152,7 @@ def breaker_open_time(run: Runner) -> Case:
     for name, results in runs.items():
         spec = loaded.scenario.configurations[name].payment.breaker
         assert spec is not None and not isinstance(spec, ExternalBreaker | CategoryBreakers)
-        policy = policy_from_spec(spec)
+        policy = BreakerPolicy.from_spec(spec)
         bound = theory.breaker_open_interval(policy, outage, lam, refuse)
         opened = [open_seconds(r) for r in results]
         checks.append(
