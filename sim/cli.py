@@ -17,14 +17,12 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
 
-from sim.terminal import Session, complain, consoles, print_table, say, warn
-
-if TYPE_CHECKING:
-    import pandas as pd
+from sim.terminal import Session, complain, say, warn
+from sim.views import show_run, show_tune, sweep_table
 
 app = typer.Typer(
     help="breakerlab: what a circuit breaker policy costs or saves, before production.",
@@ -148,25 +146,9 @@ def run(
         session.emit(result.to_json())
     else:
         with session.guard():
-            _show_run(result, tables=not session.quiet)
+            show_run(result, tables=not session.quiet)
     if result.failed or (strict and result.inconclusive):
         raise typer.Exit(1)
-
-
-def _show_run(result: Any, *, tables: bool) -> None:
-    from sim.report.tables import differences, headline
-
-    if tables and not result.differences.empty:
-        print_table(
-            f"paired difference with {result.baseline} [95 % interval]; *: excludes 0",
-            *differences(result.differences),
-        )
-    if tables:
-        print_table("mean ± 95 % interval half-width", *headline(result.ci))
-    for verdict in result.verdicts:
-        say(verdict.describe())
-    say(f"report: {result.directory / 'report.md'}")
-    say(f"html: {result.report}")
 
 
 @app.command()
@@ -227,25 +209,8 @@ def sweep(
         return
     with session.guard():
         if not session.quiet:
-            _sweep_table(result.points, result.table)
+            sweep_table(result.points, result.table)
         say(f"results: {result.directory / 'sweep.csv'}")
-
-
-def _sweep_table(points: int, table: pd.DataFrame) -> None:
-    from rich.table import Table
-
-    shown = table[table["metric"].isin(["revenue_lost_pct", "checkout_p99_s"])]
-    rich_table = Table(title=f"{points} points: mean [95 % interval]", title_justify="left")
-    for column in ("configuration", "metric", "mean", "interval"):
-        rich_table.add_column(column)
-    for row in shown.itertuples(index=False):
-        rich_table.add_row(
-            str(row.configuration),
-            str(row.metric),
-            f"{row.mean:.4g}",
-            f"[{row.ci_low:.4g}, {row.ci_high:.4g}]",
-        )
-    consoles.out.print(rich_table)
 
 
 @app.command()
@@ -325,14 +290,7 @@ def tune(
     if session.as_json:
         session.emit(result.to_json())
         return
-    say(f"winner: {result.winner}")
-    diff = result.fresh[result.fresh["kind"] == "tuned − base"]
-    for row in diff[diff["metric"].isin(["revenue_lost", "checkout_p99_s"])].itertuples():
-        say(
-            f"fresh seeds, {row.scenario}: tuned − base {row.metric} = {row.mean:+.4g} "
-            f"[{row.ci_low:+.4g}, {row.ci_high:+.4g}]"
-        )
-    say(f"policy: {result.directory / 'policy.yaml'}")
+    show_tune(result)
 
 
 @app.command()
@@ -361,25 +319,15 @@ def validate(
 
     failed: BreakerlabError | None = None
     with Session().guard():
-        from sim.app.settings import scenario_path
-        from sim.config import LoadedScenario, load_any
+        from sim.app.settings import describe_file
 
         for file in files:
             try:
-                path = scenario_path(file)
-                loaded = load_any(path)
+                path, what = describe_file(file)
             except BreakerlabError as exc:
                 complain(str(exc))
                 failed = exc
                 continue
-            if isinstance(loaded, LoadedScenario):
-                what = (
-                    f"scenario {loaded.scenario.name!r}: model {loaded.shop.name!r}, "
-                    f"{len(loaded.scenario.faults)} fault(s), "
-                    f"{len(loaded.scenario.configurations)} configuration(s)"
-                )
-            else:
-                what = f"model {loaded.name!r}: {len(loaded.dependencies)} dependencies"
             say(f"ok: {path}: {what}")
     if failed is not None:
         raise typer.Exit(failed.exit_code)
@@ -481,18 +429,11 @@ def export(
     hypotheses as probes, rollbacks) or as Toxiproxy proxies and toxics JSON. Faults with no
     Toxiproxy equivalent are listed, never dropped silently."""
     with Session().guard():
-        from sim.app.export import export_scenario
+        from sim.app.export import export_scenario, parse_upstreams
         from sim.app.settings import scenario_path
-        from sim.errors import ConfigError
 
-        upstreams: dict[str, str] = {}
-        for item in upstream or []:
-            name, sep, address = item.partition("=")
-            if not sep or not name:
-                raise ConfigError(f"expected NAME=HOST:PORT, got {item!r}", path="--upstream")
-            upstreams[name] = address
         result = export_scenario(
-            scenario_path(scenario), configuration, format.value, out, upstreams
+            scenario_path(scenario), configuration, format.value, out, parse_upstreams(upstream)
         )
     say(f"wrote {result.path}: {result.toxics} toxic(s), {result.format}")
     for fault in result.unmapped:

@@ -19,7 +19,7 @@ import yaml
 from rich.console import Console
 from typer.testing import CliRunner, Result
 
-import sim.cli
+import sim.terminal
 from sim.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -387,7 +387,7 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TinyRun]:
     reports = directory / "reports"
     with pytest.MonkeyPatch.context() as patch:
         # As in a pipe or an 80-column terminal, whatever terminal runs the tests.
-        patch.setattr(sim.cli.consoles, "_out", Console(width=80))
+        patch.setattr(sim.terminal.consoles, "_out", Console(width=80))
         result = runner.invoke(
             app, ["run", str(path), "--replications", "1", "--workers", "1", "--out", str(reports)]
         )

@@ -34,6 +34,18 @@ class ExportResult:
     notes: list[str] = field(default_factory=list)
 
 
+def parse_upstreams(items: list[str] | None) -> dict[str, str]:
+    """``--upstream NAME=HOST:PORT`` options as a mapping (the addresses are checked
+    against the scenario by ``export_scenario``)."""
+    upstreams: dict[str, str] = {}
+    for item in items or []:
+        name, sep, address = item.partition("=")
+        if not sep or not name:
+            raise ConfigError(f"expected NAME=HOST:PORT, got {item!r}", path="--upstream")
+        upstreams[name] = address
+    return upstreams
+
+
 def default_output(scenario_name: str, configuration: str, fmt: ExportFormat) -> Path:
     return Path("reports") / f"{scenario_name}-export" / f"{configuration}.{fmt}.json"
 

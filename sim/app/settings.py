@@ -34,6 +34,22 @@ def scenario_path(name_or_path: str | Path) -> Path:
     return find_scenario(str(name_or_path))
 
 
+def describe_file(name_or_path: str | Path) -> tuple[Path, str]:
+    """Load and check a scenario or model file (or a shipped scenario by name): its path
+    and one line on what it holds. Bad input raises, as loading does."""
+    from sim.config import load_any
+
+    path = scenario_path(name_or_path)
+    loaded = load_any(path)
+    if isinstance(loaded, LoadedScenario):
+        return path, (
+            f"scenario {loaded.scenario.name!r}: model {loaded.shop.name!r}, "
+            f"{len(loaded.scenario.faults)} fault(s), "
+            f"{len(loaded.scenario.configurations)} configuration(s)"
+        )
+    return path, f"model {loaded.name!r}: {len(loaded.dependencies)} dependencies"
+
+
 def run_settings(
     loaded: LoadedScenario,
     replications: int | None,
