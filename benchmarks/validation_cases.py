@@ -38,14 +38,10 @@ class Size:
     replications: int
     scale: float  # of every horizon and warm-up
     seed: int = 2026
-    # Little's law for the cart stage behind a checkout queue. It fails while the engine
-    # times the cart stage from arrival (queue included) but counts its occupancy from when
-    # a worker is taken; the quick size leaves it out so the suite stays green meanwhile.
-    cart_queue: bool = True
 
 
 FULL = Size("full", replications=16, scale=0.6)
-QUICK = Size("quick", replications=8, scale=0.12, cart_queue=False)
+QUICK = Size("quick", replications=8, scale=0.12)
 
 
 @dataclass(frozen=True)
@@ -300,16 +296,15 @@ def little_per_stage(run: Runner) -> Case:
         "λ·W is the stage's total time over the run's length (`stage_stats`); a run starts "
         "and ends empty, so Little's law holds over the whole run (no warm-up to remove)."
     )
-    if run.size.cart_queue:
-        queued = run("little-checkout-queue", shop(3, 0.25), steady(run, 600, 0, 10.0))["plain"]
-        checks += equal_each(
-            group, queued, [("cart, behind a checkout queue: L / (λ·W)", little("cart"), 1.0)]
-        )
-        mapping += (
-            " The last row runs a shop of 3 checkout workers, a cart time exponential with "
-            "mean 0.25 s and instant dependencies (M/M/3, ρ = 0.83), so orders queue for a "
-            "worker before the cart stage. It catches a stage timed from the order's arrival "
-            "(its wait for a worker counted in the stage's time) while its occupancy counts "
-            "the order only once it holds a worker."
-        )
+    queued = run("little-checkout-queue", shop(3, 0.25), steady(run, 600, 0, 10.0))["plain"]
+    checks += equal_each(
+        group, queued, [("cart, behind a checkout queue: L / (λ·W)", little("cart"), 1.0)]
+    )
+    mapping += (
+        " The last row runs a shop of 3 checkout workers, a cart time exponential with "
+        "mean 0.25 s and instant dependencies (M/M/3, ρ = 0.83), so orders queue for a "
+        "worker before the cart stage. It catches a stage timed from the order's arrival "
+        "(its wait for a worker counted in the stage's time) while its occupancy counts "
+        "the order only once it holds a worker."
+    )
     return Case(group, mapping, checks)

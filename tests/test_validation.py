@@ -34,8 +34,9 @@ def test_every_behaviour_of_the_issue_is_checked(quick: dict[str, Case]) -> None
     titles = " ".join(quick)
     for topic in ("Erlang C", "M/M/1", "Erlang A", "Little", "Retry", "Breaker"):
         assert topic in titles
-    stages = [c.name for c in quick["Little's law per stage"].checks]
-    assert len(stages) == 6  # one per stage
+    names = [c.name for c in quick["Little's law per stage"].checks]
+    assert len(names) == 7  # one per stage, and the cart behind a checkout queue
+    assert "cart, behind a checkout queue: L / (λ·W)" in names
 
 
 def test_verdicts_read_an_interval_that_holds_for_the_family(quick: dict[str, Case]) -> None:

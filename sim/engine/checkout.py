@@ -71,11 +71,14 @@ class Checkout:
             orders.checkout_end[i] = env.now  # the customer left the queue: now, not arrival
             orders.active -= 1
             return
-        # Cart: local work; its time counts from arrival, the queue included.
+        # Cart: local work on the worker. Its time starts here, as its occupancy does, so
+        # Little's law holds per stage; the queue wait is the order's own (waited_s).
         stats.cart.enter()
-        yield env.timeout(next(self.cart_latency))
         start = env.now
-        stats.cart.leave(arrival, start)
+        yield env.timeout(next(self.cart_latency))
+        now = env.now
+        stats.cart.leave(start, now)
+        start = now
         # Inventory: reserve a unit (or just ask, with unlimited stock).
         stats.inventory.enter()
         if self.stock.stock is None:
