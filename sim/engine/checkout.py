@@ -14,6 +14,7 @@ from typing import Any
 
 import simpy
 
+from sim.engine.clock import sleep
 from sim.engine.confirmation import IN_APP
 from sim.engine.nodes import NodeStack
 from sim.engine.orders import NO_CHANNEL
@@ -75,7 +76,7 @@ class Checkout:
         # Little's law holds per stage; the queue wait is the order's own (waited_s).
         stats.cart.enter()
         start = env.now
-        yield env.timeout(next(self.cart_latency))
+        yield sleep(env, next(self.cart_latency))
         now = env.now
         stats.cart.leave(start, now)
         start = now

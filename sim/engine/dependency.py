@@ -10,6 +10,7 @@ from typing import Any
 import simpy
 
 from sim.config.model import Dependency
+from sim.engine.clock import sleep
 from sim.engine.faults import ERROR, HANG, REFUSE, ActiveFault
 from sim.engine.pool import SlotPool
 from sim.resilience.outcomes import ANSWERED, CONNECTION, DECLINED, SERVER_ERROR, SUCCESS, TIMEOUT
@@ -106,23 +107,23 @@ class DependencyRuntime:
                 return self._failed(TIMEOUT)
             remaining = now + timeout - env.now
         if hang or latency > remaining:
-            yield env.timeout(remaining)
+            yield sleep(env, remaining)
             if hang:
                 pool.release()  # the caller hung up; the server drops the request
             else:
                 # The server still works on the call after the caller gave up.
-                env.timeout(latency - remaining).callbacks.append(lambda _: pool.release())
+                sleep(env, latency - remaining).callbacks.append(lambda _: pool.release())
                 if ledger is not None and outcome in ANSWERED:
                     ledger.append(1)
             return self._failed(TIMEOUT)
-        yield env.timeout(latency)
+        yield sleep(env, latency)
         pool.release()
         if outcome in ANSWERED:
             return outcome
         return self._failed(outcome)
 
     def _refuse(self) -> CallGen:
-        yield self.env.timeout(self.refuse_latency)
+        yield sleep(self.env, self.refuse_latency)
         return self._failed(CONNECTION)
 
     def _failed(self, outcome: str) -> str:

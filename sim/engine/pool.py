@@ -14,6 +14,8 @@ from functools import partial
 
 import simpy
 
+from sim.engine.clock import sleep
+
 
 class SlotPool:
     __slots__ = ("_waiting", "busy", "capacity", "env", "queued", "wait_count", "wait_total")
@@ -45,7 +47,7 @@ class SlotPool:
         self._waiting.append((event, env.now, work))
         self.queued += 1
         if deadline != math.inf:
-            env.timeout(max(0.0, deadline - env.now)).callbacks.append(
+            sleep(env, max(0.0, deadline - env.now)).callbacks.append(
                 partial(self._expire, event, work is None)
             )
         return event

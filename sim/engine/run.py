@@ -13,6 +13,7 @@ from sim.config.scenario import ConfigChange, LoadedScenario, Scenario
 from sim.dists import draws, poisson_arrivals, rate_breakpoints, stream, uniforms, vector_sampler
 from sim.engine.changes import Propagation, change_config
 from sim.engine.checkout import Checkout
+from sim.engine.clock import Clock
 from sim.engine.crashes import ORCHESTRATOR, Site
 from sim.engine.faults import ActiveFault, active_fault, drive_capacity
 from sim.engine.invariants import check_run
@@ -117,7 +118,7 @@ def simulate(
     """Run ``configuration`` of the scenario once; the invariants are checked unless told not."""
     scenario = loaded.scenario
     seed = scenario.seed if seed is None else seed
-    env = simpy.Environment()
+    env = Clock()
     timeline = fault_timeline(loaded, seed, replication)
     changes, delays = config_changes(scenario, configuration, seed, replication)
     arrivals, baskets, patience = customers(loaded, seed, replication)

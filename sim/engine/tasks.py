@@ -15,6 +15,8 @@ from typing import Any
 
 import simpy
 
+from sim.engine.clock import sleep
+
 
 class _Task:
     __slots__ = ("_send", "wake")
@@ -76,7 +78,7 @@ class Arrivals:
         self.start = start  # order i's process
         self.next = 0
         if times:
-            env.timeout(max(0.0, times[0] - env.now)).callbacks.append(self._arrive)
+            sleep(env, max(0.0, times[0] - env.now)).callbacks.append(self._arrive)
 
     def _arrive(self, _event: simpy.Event) -> None:
         times = self.times
@@ -87,6 +89,6 @@ class Arrivals:
             last += 1
         self.next = last
         if last < len(times):
-            self.env.timeout(times[last] - now).callbacks.append(self._arrive)
+            sleep(self.env, times[last] - now).callbacks.append(self._arrive)
         for i in range(first, last):
             run_now(self.start(i))

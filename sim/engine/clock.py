@@ -1,0 +1,120 @@
+"""What every order pays SimPy for, made cheaper: waiting a delay, reading the clock and
+processing the next event.
+
+``simpy.Timeout`` is a general event built through ``Event.__init__`` and ``schedule``,
+``Environment.now`` is a property (a call per read, millions per run) and
+``Environment.run`` makes a method call per event. An order waits on plain delays about
+seven times (arrival, cart, each dependency call), so ``sleep`` pushes a bare ``Wake``
+straight onto the environment's queue, and ``Clock`` keeps ``now`` as a plain attribute
+and pops events in one loop. Both keep SimPy's ordering exactly (time, priority, then
+insertion id), so a run is byte-identical to one with ``env.timeout`` and ``env.run``.
+They reach into ``Environment._queue``, ``_eid`` and ``_now`` (SimPy's own, unchanged
+since SimPy 3); tests/test_clock.py checks them against ``timeout`` and ``run``.
+"""
+
+from __future__ import annotations
+
+from heapq import heappop, heappush
+
+import simpy
+from simpy.core import EmptySchedule, StopSimulation
+from simpy.events import NORMAL, URGENT
+
+
+class Wake(simpy.Event):
+    """A delay's end: a SimPy event made without ``Event.__init__`` or ``schedule``. Like a
+    ``Timeout`` it is triggered from the start, never fails and carries no value."""
+
+    _ok = True
+    _value = None
+
+
+_new = object.__new__
+
+
+def sleep(env: simpy.Environment, delay: float) -> simpy.Event:
+    """An event ``delay`` seconds from now, as ``env.timeout(delay)`` but cheaper; yield
+    it from a process or append to its callbacks."""
+    if delay < 0:
+        raise ValueError(f"negative delay {delay}")
+    wake = _new(Wake)
+    wake.env = env
+    wake.callbacks = []
+    heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), wake))
+    return wake
+
+
+class Clock(simpy.Environment):
+    """A ``simpy.Environment`` whose ``now`` is a plain attribute (SimPy's is a property:
+    a call on every read, millions per run) and whose ``run`` loops over events inline (no
+    method call per event). ``now`` is kept equal to SimPy's own ``_now`` wherever that
+    moves: ``step`` and ``run``."""
+
+    now = 0.0  # shadows Environment.now; set on the instance as the clock moves
+
+    def __init__(self, initial_time: float = 0.0) -> None:
+        super().__init__(initial_time)
+        self.now = self._now
+
+    def step(self) -> None:
+        """``Environment.step``, with ``now`` moved before the callbacks run."""
+        try:
+            self._now, _, _, event = heappop(self._queue)
+        except IndexError:
+            raise EmptySchedule from None
+        self.now = self._now
+        callbacks, event.callbacks = event.callbacks, None  # type: ignore[assignment]
+        try:
+            for callback in callbacks:
+                callback(event)
+        except StopSimulation:
+            # As SimPy: the stop event's other callbacks run when the simulation resumes.
+            event.callbacks = callbacks[callbacks.index(callback) + 1 :]
+            self.schedule(event, URGENT - 1)  # type: ignore[arg-type]
+            raise
+        _crash_if_failed(event)
+
+    def run(self, until: float | simpy.Event | None = None) -> object:
+        """As ``Environment.run``; a number ``until`` takes the inline loop."""
+        if until is None or isinstance(until, simpy.Event):
+            return super().run(until)  # through step, above
+        run_until(self, until)
+        return None
+
+
+def _crash_if_failed(event: simpy.Event) -> None:
+    """A failed event nobody handled crashes the run, as ``Environment.step`` does."""
+    if not event._ok and not hasattr(event, "_defused"):
+        exc = type(event._value)(*event._value.args)
+        exc.__cause__ = event._value
+        raise exc
+
+
+def run_until(env: Clock, until: float) -> None:
+    """``env.run(until=until)`` with the event loop inline (no method call per event).
+
+    As SimPy does, a stop event is scheduled at ``until`` before every ordinary event at
+    that instant, so events at exactly ``until`` stay unprocessed for the next call.
+    """
+    now = env._now
+    if until <= now:
+        raise ValueError(f"until ({until}) must be greater than the current time")
+    stop = simpy.Event(env)
+    stop._ok = True
+    stop._value = None
+    stop.callbacks.append(StopSimulation.callback)
+    # The stop's time computed as SimPy computes it (now + delay), to the last bit.
+    queue = env._queue
+    heappush(queue, (now + (until - now), URGENT, next(env._eid), stop))
+    try:
+        while queue:
+            when, _, _, event = heappop(queue)
+            env._now = env.now = when
+            callbacks, event.callbacks = event.callbacks, None  # type: ignore[assignment]
+            for callback in callbacks:
+                callback(event)
+            if not event._ok:
+                _crash_if_failed(event)
+    except StopSimulation:
+        return
+    raise RuntimeError(f"no events left before {until}")  # the stop event was lost
