@@ -36,6 +36,7 @@ unit: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_engine.py
+	$(BIN)/python benchmarks/bench_scale.py $(BENCH_FLAGS)  # BENCH_FLAGS=--quick: no 1M size
 
 # The engine against queueing and resilience theory; writes docs/validation.md (a few
 # minutes; exit 1 when a check fails). VALIDATE_WORKERS processes run the replications.

@@ -3,10 +3,11 @@
 The flagship scenario's ``breaker-failover`` configuration with its whole timeline (horizon,
 warm-up, traffic profile, faults) stretched in time by 0.1, 1 and 10: the same mix of
 quiet traffic, flash sale and outage, ten times fewer or more orders. Each size runs in a
-fresh subprocess, so its peak RSS is its own. Printed per size: orders/s (CPU time of the
-run), peak RSS, and bytes retained per order: the bytes of the RunResult's arrays and
-containers (numpy ``nbytes``, Python objects by ``sys.getsizeof``, recursively) divided by
-the orders; the target is at most 200.
+fresh subprocess, after a ~1k order warm-up run, so its peak RSS is its own. Printed per
+size: orders/s (CPU time of the run), peak RSS (the process's maximum resident set), and
+bytes retained per order: the bytes of the RunResult's arrays and containers (numpy
+``nbytes``, other objects by ``sys.getsizeof``, recursively) divided by the orders; the
+target is at most 200.
 
     python benchmarks/bench_scale.py [--quick] [--sizes 0.1 1 10]
 
@@ -33,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FLAGSHIP = ROOT / "scenarios" / "flash_sale_gateway_outage.yaml"
 CONFIGURATION = "breaker-failover"
 STRETCHES = (0.1, 1.0, 10.0)
+WARMUP = 0.01  # a first run of ~1k orders in every child
 
 
 def stretched(path: Path, factor: float, into: Path) -> Path:
@@ -83,11 +85,13 @@ def retained_bytes(value: Any, seen: set[int] | None = None) -> int:
     return size
 
 
-def measure(scenario: Path) -> dict[str, float]:
-    """One run of the configuration in this process: its figures."""
+def measure(scenario: Path, warmup: Path) -> dict[str, float]:
+    """One run of the configuration in this process, after a run of ``warmup`` (a ~1k
+    order stretch) so first-call costs are not counted against the smallest size."""
     from sim.config import load_scenario
     from sim.engine import simulate
 
+    simulate(load_scenario(warmup), CONFIGURATION, 0)
     loaded = load_scenario(scenario)
     start = time.process_time()
     result = simulate(loaded, CONFIGURATION, 0)
@@ -105,20 +109,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10k and 100k orders only")
     parser.add_argument("--sizes", type=float, nargs="*", help="time stretch factors")
-    parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)  # one size, as a child
+    parser.add_argument("--measure", type=Path, nargs=2, help=argparse.SUPPRESS)  # a child
     args = parser.parse_args()
     if args.measure is not None:
-        print(json.dumps(measure(args.measure)))
+        print(json.dumps(measure(*args.measure)))
         return
     factors = args.sizes or (STRETCHES[:2] if args.quick else STRETCHES)
     print(f"scenario        {FLAGSHIP.stem}, {CONFIGURATION}, timeline stretched")
     print(f"{'stretch':>8} {'orders':>10} {'orders/s':>10} {'peak RSS':>10} {'bytes/order':>12}")
     rates = []
     with tempfile.TemporaryDirectory() as tmp:
+        warmup = stretched(FLAGSHIP, WARMUP, Path(tmp))
         for factor in factors:
             path = stretched(FLAGSHIP, factor, Path(tmp))
             child = subprocess.run(
-                [sys.executable, __file__, "--measure", str(path)],
+                [sys.executable, __file__, "--measure", str(path), str(warmup)],
                 check=True,
                 capture_output=True,
                 text=True,
