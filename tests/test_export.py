@@ -72,6 +72,15 @@ def test_flagship_experiment_passes_chaostoolkit_validation(tmp_path: Path) -> N
     (rollback,) = experiment["rollbacks"]
     assert rollback["provider"]["arguments"] == remove["provider"]["arguments"]
     assert experiment["extensions"][0]["settings"]["payment"]["fallback"] == "secondary"
+    probes = experiment["steady-state-hypothesis"]["probes"]
+    assert [p["name"] for p in probes] == ["revenue_lost_pct < 2%", "checkout_p99_s < 3"]
+
+
+def test_a_configuration_without_hypotheses_says_so(tmp_path: Path) -> None:
+    """The flagship's hypotheses name breaker-failover only: no-breaker gets none, and the
+    experiment says so rather than holding an empty hypothesis."""
+    experiment = _export(FLASH_SALE, "no-breaker", "chaostoolkit", tmp_path / "e.json")
+    ensure_experiment_is_valid(experiment)
     assert "steady-state-hypothesis" not in experiment
     assert "No steady-state hypothesis" in experiment["description"]
 
