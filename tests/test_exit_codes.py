@@ -92,6 +92,25 @@ def test_2_output_directory_not_writable(tmp_path: Path) -> None:
     assert one_line(result) == f"error: {locked / 'tiny'}: Permission denied"
 
 
+def test_2_permission_denied_as_root_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test above skips as root (CI runs as root): here the directory refuses the run
+    the way the kernel does for anyone else, EACCES from mkdir."""
+    locked = tmp_path / "locked"
+    real_mkdir = Path.mkdir
+
+    def refuse(self: Path, *args: object, **kwargs: object) -> None:
+        if self.is_relative_to(locked) and self != locked:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(self))
+        real_mkdir(self, *args, **kwargs)
+
+    locked.mkdir()
+    monkeypatch.setattr(Path, "mkdir", refuse)
+    path = write_scenario(tmp_path)
+    result = runner.invoke(app, ["run", str(path), "--workers", "1", "--out", str(locked)])
+    assert result.exit_code == 2
+    assert one_line(result) == f"error: {locked / 'tiny'}: Permission denied"
+
+
 def test_2_output_under_a_read_only_filesystem(tmp_path: Path) -> None:
     """/proc refuses new directories for root too."""
     path = write_scenario(tmp_path)
