@@ -54,6 +54,14 @@ def _finite(value: float, text: object) -> float:
     return value
 
 
+def _bare_number(text: str) -> float | None:
+    """``text`` as a plain number, or None when it is not one (a unit follows, say)."""
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
 def parse_duration(value: object) -> float:
     """Seconds from ``250ms``, ``30s``, ``1m30s``, ``2h`` or a bare number of seconds."""
     if isinstance(value, bool):
@@ -65,10 +73,9 @@ def parse_duration(value: object) -> float:
     text = value.strip().lower()
     if "/" in text or "%" in text:
         raise ValueError(f"expected a duration like '250ms' or '30s', got {value!r}")
-    try:
-        return _finite(float(text), value)
-    except ValueError:
-        pass
+    number = _bare_number(text)
+    if number is not None:
+        return _finite(number, value)
     parts = _COMPOUND_RE.findall(text)
     if not parts or _COMPOUND_RE.sub("", text).strip():
         raise ValueError(f"expected a duration like '250ms', '30s', '10m' or '2h', got {value!r}")
@@ -90,10 +97,9 @@ def parse_rate(value: object) -> float:
     if not isinstance(value, str):
         raise ValueError(f"expected a rate like '40/s' or '1200/min', got {value!r}")
     text = value.strip().lower()
-    try:
-        return _finite(float(text), value)
-    except ValueError:
-        pass
+    number = _bare_number(text)
+    if number is not None:
+        return _finite(number, value)
     match = _RATE_RE.match(text)
     if not match:
         raise ValueError(f"expected a rate like '40/s', '1200/min' or '50/h', got {value!r}")
