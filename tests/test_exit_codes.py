@@ -199,6 +199,9 @@ import os, signal, sys
 import sim.experiment.store as store
 
 save = store.RunStore.save
+# As in a terminal: a job started in the background by a non-interactive shell (a CI
+# runner) inherits SIGINT ignored, and Python then leaves it ignored.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def save_then_interrupt(self, result):
