@@ -73,9 +73,9 @@ def parse_duration(value: object) -> float:
     text = value.strip().lower()
     if "/" in text or "%" in text:
         raise ValueError(f"expected a duration like '250ms' or '30s', got {value!r}")
-    number = _bare_number(text)
-    if number is not None:
-        return _finite(number, value)
+    bare = _bare_number(text)
+    if bare is not None:
+        return _finite(bare, value)
     parts = _COMPOUND_RE.findall(text)
     if not parts or _COMPOUND_RE.sub("", text).strip():
         raise ValueError(f"expected a duration like '250ms', '30s', '10m' or '2h', got {value!r}")
@@ -97,9 +97,9 @@ def parse_rate(value: object) -> float:
     if not isinstance(value, str):
         raise ValueError(f"expected a rate like '40/s' or '1200/min', got {value!r}")
     text = value.strip().lower()
-    number = _bare_number(text)
-    if number is not None:
-        return _finite(number, value)
+    bare = _bare_number(text)
+    if bare is not None:
+        return _finite(bare, value)
     match = _RATE_RE.match(text)
     if not match:
         raise ValueError(f"expected a rate like '40/s', '1200/min' or '50/h', got {value!r}")
