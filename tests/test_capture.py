@@ -113,3 +113,41 @@ def test_drain_rate_matches_the_consumer_count(tmp_path: Path) -> None:
         window = done[(done > 60) & (done < 180)]  # the queue is never empty here
         rate = window.size / 120
         assert abs(rate - consumers / 0.5) < 0.05 * consumers / 0.5
+
+
+def test_fifo_hands_items_out_as_a_simpy_store_does() -> None:
+    """The capture queue's Fifo against simpy.Store: same takers, same items, same instants,
+    same order, with takers waiting and items waiting in turn."""
+    import random
+
+    import simpy
+
+    from sim.engine.capture import Fifo
+
+    def trace(make: Any) -> list[tuple[float, int, int]]:
+        env = simpy.Environment()
+        queue = make(env)
+        rng = random.Random(3)
+        log: list[tuple[float, int, int]] = []
+
+        def taker(k: int) -> Any:
+            while True:
+                item = yield queue.get()
+                log.append((env.now, k, item))
+                yield env.timeout(rng.choice([0.0, 0.3, 1.0]))
+
+        def producer(first: int) -> Any:
+            for item in range(first, first + 100):
+                queue.put(item)
+                yield env.timeout(rng.choice([0.0, 0.1, 0.5, 2.0]))
+
+        for k in range(4):
+            env.process(taker(k))
+        env.process(producer(0))
+        env.process(producer(100))
+        env.run(until=300)
+        return log
+
+    expected = trace(simpy.Store)
+    assert len(expected) == 200
+    assert trace(Fifo) == expected

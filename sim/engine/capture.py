@@ -5,10 +5,42 @@ cancels first."""
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Generator
+from functools import partial
 from typing import Any
 
 import simpy
+
+from sim.engine.clock import sleep
+
+
+class Fifo:
+    """``simpy.Store`` as the capture queue uses it, event for event, without the general
+    put and get events. As in SimPy, a ``put`` serves a waiting taker only when its own
+    event is processed, and each put or ``get`` serves at most the first taker in line;
+    ``get`` returns an event that fires with the item."""
+
+    __slots__ = ("env", "items", "takers")
+
+    def __init__(self, env: simpy.Environment) -> None:
+        self.env = env
+        self.items: deque[int] = deque()
+        self.takers: deque[simpy.Event] = deque()
+
+    def put(self, item: int) -> None:
+        self.items.append(item)
+        sleep(self.env, 0.0).callbacks.append(self._serve)  # SimPy's put event
+
+    def get(self) -> simpy.Event:
+        event = self.env.event()
+        self.takers.append(event)
+        self._serve()
+        return event
+
+    def _serve(self, _put: simpy.Event | None = None) -> None:
+        if self.takers and self.items:
+            self.takers.popleft().succeed(self.items.popleft())
 
 
 class CaptureQueue:
@@ -25,7 +57,7 @@ class CaptureQueue:
     ) -> None:
         self.env = env
         self.capacity = capacity
-        self.store: simpy.Store = simpy.Store(env)
+        self.store = Fifo(env)
         self.process = process
         self.retry_delay = retry_delay
         self.rejected = 0
@@ -59,9 +91,8 @@ class CaptureQueue:
                 # The charge failed for a technical reason: the order goes back to the
                 # queue after its own retry delay; it keeps its place in the capacity.
                 self.busy += 1
-                self.env.process(self._requeue(i))
+                sleep(self.env, self.retry_delay).callbacks.append(partial(self._requeue, i))
 
-    def _requeue(self, i: int) -> Generator[simpy.Event, Any, None]:
-        yield self.env.timeout(self.retry_delay)
+    def _requeue(self, i: int, _retry: simpy.Event) -> None:
         self.busy -= 1
         self.store.put(i)
