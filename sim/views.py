@@ -1,32 +1,18 @@
 """What run, sweep and tune print on the terminal: their results tables and verdict lines.
 
-Kept apart from ``sim.cli`` so the commands stay argument parsing and one call each. A
-missing value (a percentile of no orders) shows as a dash, never ``nan``.
+Kept apart from ``sim.cli`` so the commands stay argument parsing and one call each. Cells
+are formatted as in the report's tables (``sim.report.tables``): a value with no data (a
+percentile of no orders) is a dash, never ``nan``.
 """
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 from sim.terminal import consoles, print_table, say
 
 if TYPE_CHECKING:
     import pandas as pd
-
-DASH = "–"
-
-
-def number(value: float, spec: str = ".4g") -> str:
-    """``value`` formatted by ``spec``; a dash for NaN (no data)."""
-    return DASH if math.isnan(value) else format(value, spec)
-
-
-def interval(low: float, high: float, spec: str = ".4g") -> str:
-    """``[low, high]``, or a dash when the interval has no data."""
-    if math.isnan(low) or math.isnan(high):
-        return DASH
-    return f"[{format(low, spec)}, {format(high, spec)}]"
 
 
 def show_run(result: Any, *, tables: bool) -> None:
@@ -51,16 +37,18 @@ def sweep_table(points: int, table: pd.DataFrame) -> None:
     """Revenue lost and checkout p99 at each point of a sweep, with intervals."""
     from rich.table import Table
 
+    from sim.report.tables import cell
+
     shown = table[table["metric"].isin(["revenue_lost_pct", "checkout_p99_s"])]
-    rich_table = Table(title=f"{points} points: mean [95 % interval]", title_justify="left")
-    for column in ("configuration", "metric", "mean", "interval"):
+    title = f"{points} points: mean ± 95 % interval half-width"
+    rich_table = Table(title=title, title_justify="left")
+    for column in ("configuration", "metric", "mean"):
         rich_table.add_column(column)
     for row in shown.to_dict("records"):
         rich_table.add_row(
             str(row["configuration"]),
             str(row["metric"]),
-            number(row["mean"]),
-            interval(row["ci_low"], row["ci_high"]),
+            cell(row["mean"], row["ci_low"], row["ci_high"], "{:.4g}"),
         )
     consoles.out.print(rich_table)
 
@@ -68,12 +56,12 @@ def sweep_table(points: int, table: pd.DataFrame) -> None:
 def show_tune(result: Any) -> None:
     """A finished study: the winner, how it did against the base on fresh seeds, where
     its policy was written."""
+    from sim.report.tables import interval
+
     say(f"winner: {result.winner}")
     fresh = result.fresh
     diff = fresh[fresh["kind"] == "tuned − base"]
     for row in diff[diff["metric"].isin(["revenue_lost", "checkout_p99_s"])].itertuples():
-        say(
-            f"fresh seeds, {row.scenario}: tuned − base {row.metric} = "
-            f"{number(row.mean, '+.4g')} {interval(row.ci_low, row.ci_high, '+.4g')}"
-        )
+        shown = interval(row.mean, row.ci_low, row.ci_high, "{:+.4g}")
+        say(f"fresh seeds, {row.scenario}: tuned − base {row.metric} = {shown}")
     say(f"policy: {result.directory / 'policy.yaml'}")

@@ -9,7 +9,7 @@ from typing import Any
 from sim.analysis.metrics import unknown_metric
 from sim.analysis.precision import Precision
 from sim.app.rundir import now
-from sim.config import LoadedScenario, load_scenario
+from sim.config import LoadedScenario, load_any, load_scenario
 from sim.config.yamlio import load_yaml
 from sim.errors import ConfigError
 from sim.units import parse_duration
@@ -37,8 +37,6 @@ def scenario_path(name_or_path: str | Path) -> Path:
 def describe_file(name_or_path: str | Path) -> tuple[Path, str]:
     """Load and check a scenario or model file (or a shipped scenario by name): its path
     and one line on what it holds. Bad input raises, as loading does."""
-    from sim.config import load_any
-
     path = scenario_path(name_or_path)
     loaded = load_any(path)
     if isinstance(loaded, LoadedScenario):

@@ -57,7 +57,7 @@ class CaptureQueue:
     ) -> None:
         self.env = env
         self.capacity = capacity
-        self.store = Fifo(env)
+        self.fifo = Fifo(env)
         self.process = process
         self.retry_delay = retry_delay
         self.rejected = 0
@@ -68,22 +68,22 @@ class CaptureQueue:
 
     @property
     def depth(self) -> int:
-        return len(self.store.items)
+        return len(self.fifo.items)
 
     def offer(self, i: int) -> bool:
         """Queue order ``i``; False (rejected) when the queue is full. An order a consumer
         is working on still holds its place: it is acknowledged only once settled."""
-        if len(self.store.items) + self.busy >= self.capacity:
+        if len(self.fifo.items) + self.busy >= self.capacity:
             self.rejected += 1
             return False
-        self.store.put(i)
-        self.max_depth = max(self.max_depth, len(self.store.items))
+        self.fifo.put(i)
+        self.max_depth = max(self.max_depth, len(self.fifo.items))
         return True
 
     def _consume(self, consumer: int) -> Generator[simpy.Event, Any, None]:
-        store = self.store
+        fifo = self.fifo
         while True:
-            i = yield store.get()
+            i = yield fifo.get()
             self.busy += 1
             done = yield from self.process(i, consumer)
             self.busy -= 1
@@ -95,4 +95,4 @@ class CaptureQueue:
 
     def _requeue(self, i: int, _retry: simpy.Event) -> None:
         self.busy -= 1
-        self.store.put(i)
+        self.fifo.put(i)
