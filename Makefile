@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SCENARIO ?= scenarios/flash_sale_gateway_outage.yaml
 
-.PHONY: demo test lint typecheck unit bench validate golden schemas clean
+.PHONY: demo test lint typecheck unit bench validate mutate golden schemas clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,14 @@ bench: $(VENV)/.installed
 VALIDATE_WORKERS ?= 1
 validate: $(VENV)/.installed
 	$(BIN)/python benchmarks/validate_engine.py --workers $(VALIDATE_WORKERS)
+
+# Mutation testing (mutmut) of the modules listed in benchmarks/mutation.toml, one at a time
+# in a scratch copy of the tree; exit 1 on a survivor not explained as equivalent. Not part
+# of `make test`. MODULE=sim/units.py (or a folder) runs one; MUTATE_JOBS mutants at once.
+MODULE ?=
+MUTATE_JOBS ?= 1
+mutate: $(VENV)/.installed-dev
+	$(BIN)/python benchmarks/mutate.py $(MODULE) --jobs $(MUTATE_JOBS)
 
 # Results changed on purpose: rewrite the golden summary (tests/test_golden.py) and commit it
 # with the reason.

@@ -1,0 +1,258 @@
+"""Mutation testing of the modules decisions rest on, one module at a time, with mutmut.
+
+    make mutate                                  # every target of benchmarks/mutation.toml
+    make mutate MODULE=sim/units.py              # one module (a minute or two)
+    make mutate MODULE=sim/resilience/           # every target under a folder
+    .venv/bin/python benchmarks/mutate.py sim/units.py --jobs 2
+
+Each module runs in a scratch copy of the working tree (``--scratch``, default a folder
+under the system's temp dir), never in the tree itself: mutmut writes its ``mutants/``
+folder there, and nobody else's test run can meet a mutated file. Only the module's own
+targeted tests run (mutmut runs, per mutant, just the tests that reach the mutated
+function). A survivor listed as equivalent in mutation.toml counts as explained; any other
+survivor, or a mutant no test reaches, is printed with its diff and makes the exit code 1.
+The scores go to stdout and to ``reports/mutation/scores.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = Path(__file__).with_name("mutation.toml")
+MUTMUT = Path(sys.executable).with_name("mutmut")
+KILLED = {1, 3}  # a test failed (3: pytest's internal error, which mutmut counts as a kill)
+TIMEOUT = {36, 24, -24, 152, 255}  # a mutant that never finishes is caught too
+SURVIVED = 0
+NO_TESTS = {5, 33}
+
+
+@dataclass
+class Target:
+    module: str
+    tests: list[str]
+    functions: list[str] = field(default_factory=list)
+
+    @property
+    def dotted(self) -> str:
+        return self.module.removesuffix(".py").replace("/", ".")
+
+
+@dataclass
+class Equivalent:
+    function: str  # dotted module + function, e.g. sim.units.format_duration
+    mutation: str  # the mutated line as the diff's + line shows it, stripped
+    why: str
+    used: bool = False
+
+
+@dataclass
+class Score:
+    target: Target
+    total: int = 0
+    killed: int = 0
+    equivalent: list[tuple[str, Equivalent]] = field(default_factory=list)
+    unexplained: list[tuple[str, str]] = field(default_factory=list)  # (name, diff)
+
+    @property
+    def caught_pct(self) -> float:
+        return 100.0 * self.killed / self.total if self.total else 100.0
+
+
+def load_config(path: Path = CONFIG) -> tuple[list[Target], list[Equivalent]]:
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    targets = [Target(**t) for t in data.get("target", [])]
+    equivalents = [Equivalent(**e) for e in data.get("equivalent", [])]
+    return targets, equivalents
+
+
+def select(targets: list[Target], wanted: str | None) -> list[Target]:
+    """The targets named by ``wanted`` (a module, or a folder prefix); all when None."""
+    if not wanted:
+        return targets
+    chosen = [t for t in targets if t.module == wanted or t.module.startswith(wanted)]
+    if not chosen:
+        known = ", ".join(t.module for t in targets)
+        raise SystemExit(f"no mutation target matches {wanted!r} (targets: {known})")
+    return chosen
+
+
+def copy_tree(scratch: Path) -> None:
+    """The working tree as it is now (tracked and untracked files, ignored ones left out)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = ROOT / name
+        if source.is_file():
+            (scratch / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, scratch / name)
+
+
+def test_files(target: Target, scratch: Path) -> list[str]:
+    found: list[str] = []
+    for pattern in target.tests:
+        found += sorted(str(p.relative_to(scratch)) for p in scratch.glob(pattern))
+    return list(dict.fromkeys(found))
+
+
+def write_mutmut_config(scratch: Path, target: Target, tests: list[str]) -> None:
+    """mutmut reads [tool.mutmut] of the copied pyproject.toml; the tree's stays untouched."""
+    lines = [
+        "",
+        "[tool.mutmut]",
+        'source_paths = ["sim"]',
+        f"only_mutate = [{json.dumps(target.module)}]",
+        f"pytest_add_cli_args_test_selection = {json.dumps(tests)}",
+        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x"]',
+        'also_copy = ["models", "scenarios", "benchmarks"]',
+        "",
+    ]
+    pyproject = scratch / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text(encoding="utf-8") + "\n".join(lines), "utf-8")
+
+
+def run_mutmut(scratch: Path, target: Target, jobs: int, log: Path) -> None:
+    names = [f"{target.dotted}.x_{f}__mutmut_*" for f in target.functions]
+    command = [str(MUTMUT), "run", "--max-children", str(jobs), *names]
+    with log.open("w", encoding="utf-8") as out:
+        process = subprocess.Popen(
+            command, cwd=scratch, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            code = process.wait()
+        except BaseException:
+            os.killpg(process.pid, signal.SIGTERM)  # mutmut and every worker it forked
+            process.wait()
+            raise
+    if code != 0:
+        tail = log.read_text(encoding="utf-8", errors="replace")[-3000:]
+        raise SystemExit(f"mutmut failed on {target.module} (exit {code}); log {log}:\n{tail}")
+
+
+def diff_of(scratch: Path, name: str) -> str:
+    shown = subprocess.run(
+        [str(MUTMUT), "show", name], cwd=scratch, capture_output=True, text=True, check=False
+    )
+    return shown.stdout
+
+
+def mutated_line(diff: str) -> str:
+    added = [
+        line[1:].strip()
+        for line in diff.splitlines()
+        if line.startswith("+") and not line.startswith("+++")
+    ]
+    return " / ".join(added) if added else "(line removed)"
+
+
+def function_of(name: str) -> str:
+    """``sim.units.x_format_duration__mutmut_3`` -> ``sim.units.format_duration`` (methods
+    read ``module.xǁClassǁmethod__mutmut_3`` -> ``module.Class.method``)."""
+    base = name.rsplit("__mutmut_", 1)[0]
+    module, _, function = base.rpartition(".")
+    function = function.removeprefix("x_").removeprefix("xǁ").replace("ǁ", ".")
+    return f"{module}.{function}"
+
+
+def score(target: Target, scratch: Path, equivalents: list[Equivalent]) -> Score:
+    meta = scratch / "mutants" / (target.module + ".meta")
+    codes: dict[str, int | None] = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
+    if target.functions:
+        patterns = [f"{target.dotted}.x_{f}__mutmut_*" for f in target.functions]
+        codes = {k: v for k, v in codes.items() if any(fnmatch.fnmatch(k, p) for p in patterns)}
+    result = Score(target, total=len(codes))
+    for name, code in sorted(codes.items()):
+        if code in KILLED or code in TIMEOUT:
+            result.killed += 1
+            continue
+        diff = diff_of(scratch, name)
+        line, function = mutated_line(diff), function_of(name)
+        match = next(
+            (e for e in equivalents if e.function == function and e.mutation == line), None
+        )
+        if match is not None and code == SURVIVED:
+            match.used = True
+            result.equivalent.append((name, match))
+        else:
+            status = "survived" if code == SURVIVED else f"not caught (mutmut exit {code})"
+            if code in NO_TESTS:
+                status = "no test reaches it"
+            result.unexplained.append((name, f"{status}\n{diff}"))
+    return result
+
+
+def markdown(scores: list[Score]) -> str:
+    lines = [
+        "| module | mutants | killed | equivalent | unexplained | score | without equivalents |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for s in scores:
+        real = s.total - len(s.equivalent)
+        adjusted = 100.0 * s.killed / real if real else 100.0
+        scope = f" ({', '.join(s.target.functions)})" if s.target.functions else ""
+        lines.append(
+            f"| `{s.target.module}`{scope} | {s.total} | {s.killed} | {len(s.equivalent)} | "
+            f"{len(s.unexplained)} | {s.caught_pct:.1f} % | {adjusted:.1f} % |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("module", nargs="?", help="a target module or folder (default: all)")
+    parser.add_argument("--jobs", type=int, default=1, help="mutants tested at once")
+    parser.add_argument(
+        "--scratch", type=Path, default=Path(tempfile.gettempdir()) / "breakerlab-mutate"
+    )
+    parser.add_argument("--out", type=Path, default=ROOT / "reports" / "mutation" / "scores.md")
+    args = parser.parse_args(argv)
+    targets, equivalents = load_config()
+    scores: list[Score] = []
+    for target in select(targets, args.module):
+        if not (ROOT / target.module).is_file():
+            print(f"skip {target.module}: not in the tree yet")
+            continue
+        scratch = args.scratch / target.module.replace("/", "_")
+        shutil.rmtree(scratch, ignore_errors=True)
+        scratch.mkdir(parents=True)
+        copy_tree(scratch)
+        tests = test_files(target, scratch)
+        if not tests:
+            print(f"skip {target.module}: none of its tests exist ({', '.join(target.tests)})")
+            continue
+        write_mutmut_config(scratch, target, tests)
+        print(f"mutating {target.module} against {len(tests)} test files ...", flush=True)
+        run_mutmut(scratch, target, max(1, args.jobs), scratch / "mutmut.log")
+        result = score(target, scratch, equivalents)
+        scores.append(result)
+        print(markdown([result]).splitlines()[-1], flush=True)
+        for name, detail in result.unexplained:
+            print(f"\n{name}: {detail}")
+    table = markdown(scores)
+    print("\n" + table)
+    ran = {s.target.dotted for s in scores}
+    for e in equivalents:
+        if not e.used and any(e.function.startswith(module + ".") for module in ran):
+            print(f"stale equivalent entry (matches no survivor): {e.function}: {e.mutation}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(table, encoding="utf-8")
+    return 1 if any(s.unexplained for s in scores) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
