@@ -1,5 +1,5 @@
-"""Objectives and constraints of a tuning study, read from the command line and applied
-to per-metric intervals aggregated over several scenarios (mean or worst case)."""
+"""Objectives, constraints and the indifference zone of a decision, read from the command
+line: what to optimise, what must hold, and the smallest difference worth acting on."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from typing import Literal
 
 from sim.analysis.hypotheses import OPS
 from sim.errors import ConfigError
+from sim.units import parse_duration
 
 Direction = Literal["minimize", "maximize"]
+DEFAULT_INDIFFERENCE = "2%"
 _CONSTRAINT = re.compile(r"^\s*([A-Za-z_]\w*)\s*(<=|>=|<|>)\s*([-+]?[0-9.]+(?:[eE][-+]?\d+)?)\s*$")
 
 
@@ -62,3 +64,41 @@ class Constraint:
 
     def __str__(self) -> str:
         return f"{self.metric} {self.op} {self.bound:g}"
+
+
+@dataclass(frozen=True)
+class Indifference:
+    """The indifference zone δ: the smallest difference in a metric worth acting on. ``2%``
+    is relative to the base configuration's mean; a bare number (``500``) or a duration
+    (``200ms``, for ``*_s`` metrics) is absolute, in the metric's own unit."""
+
+    amount: float
+    relative: bool
+    text: str
+
+    @classmethod
+    def parse(cls, text: str | float | None) -> Indifference:
+        """``2%`` (relative), ``500`` or ``200ms`` (absolute); None gives the default."""
+        raw = DEFAULT_INDIFFERENCE if text is None else text
+        shown = str(raw).strip()
+        try:
+            if shown.endswith("%"):
+                amount, relative = float(shown[:-1]) / 100, True
+            else:
+                amount, relative = parse_duration(raw), False
+        except ValueError:
+            raise ConfigError(
+                f"cannot read {shown!r}: write a share of the base's mean such as '2%', or an "
+                "absolute amount in the metric's unit such as 500 or 200ms",
+                path="--indifference",
+            ) from None
+        if not amount >= 0 or amount == float("inf"):
+            raise ConfigError(f"{shown!r} must be a finite amount >= 0", path="--indifference")
+        return cls(amount, relative, shown)
+
+    def resolve(self, base_mean: float) -> float:
+        """δ in the metric's unit: the relative share of ``abs(base_mean)``, or the amount."""
+        return self.amount * abs(base_mean) if self.relative else self.amount
+
+    def __str__(self) -> str:
+        return f"{self.text} of the base's mean" if self.relative else self.text
