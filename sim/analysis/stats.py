@@ -120,8 +120,9 @@ def replications_needed(
     to have a half-width below ``target`` (a share of the mean when ``relative``), capped at
     ``cap``; the current count when every configuration is there already.
 
-    The estimate scales the current count by (half-width / target)²; it never depends on how
-    many workers ran the replications, so the stopping point is the same serial or parallel.
+    The estimate scales each configuration's count by (half-width / target)²; it never
+    depends on how many workers ran the replications, so the stopping point is the same
+    serial or parallel.
     """
     current = int(summary.groupby("configuration", observed=True).size().min())
     if current >= cap:
@@ -139,6 +140,8 @@ def replications_needed(
         if goal <= 0:
             needed = max(needed, cap)
             continue
-        estimate = math.ceil(current * (half / goal) ** 2)
+        # This configuration's own count: one with more replications than the fewest
+        # needs more than current x (half / goal)^2.
+        estimate = math.ceil(len(values) * (half / goal) ** 2)
         needed = max(needed, current + 1, estimate)
     return min(needed, cap) if needed > current else current
