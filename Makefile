@@ -46,11 +46,13 @@ validate: $(VENV)/.installed
 
 # Mutation testing (mutmut) of the modules listed in benchmarks/mutation.toml, one at a time
 # in a scratch copy of the tree; exit 1 on a survivor not explained as equivalent. Not part
-# of `make test`. MODULE=sim/units.py (or a folder) runs one; MUTATE_JOBS mutants at once.
+# of `make test`. MODULE=sim/units.py (or a folder) runs one; MUTATE_JOBS mutants at once;
+# MUTATE_FLAGS=--committed tests HEAD's files rather than the working tree's.
 MODULE ?=
 MUTATE_JOBS ?= 1
+MUTATE_FLAGS ?=
 mutate: $(VENV)/.installed-dev
-	$(BIN)/python benchmarks/mutate.py $(MODULE) --jobs $(MUTATE_JOBS)
+	$(BIN)/python benchmarks/mutate.py $(MODULE) --jobs $(MUTATE_JOBS) $(MUTATE_FLAGS)
 
 # Results changed on purpose: rewrite the golden summary (tests/test_golden.py) and commit it
 # with the reason.

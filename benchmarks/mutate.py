@@ -3,11 +3,12 @@
     make mutate                                  # every target of benchmarks/mutation.toml
     make mutate MODULE=sim/units.py              # one module (a minute or two)
     make mutate MODULE=sim/resilience/           # every target under a folder
-    .venv/bin/python benchmarks/mutate.py sim/units.py --jobs 2
+    .venv/bin/python benchmarks/mutate.py sim/units.py --jobs 2 --committed
 
 Each module runs in a scratch copy of the working tree (``--scratch``, default a folder
 under the system's temp dir), never in the tree itself: mutmut writes its ``mutants/``
-folder there, and nobody else's test run can meet a mutated file. Only the module's own
+folder there, and nobody else's test run can meet a mutated file. ``--committed`` copies
+HEAD instead of the working tree. Only the module's own
 targeted tests run (mutmut runs, per mutant, just the tests that reach the mutated
 function). A survivor listed as equivalent in mutation.toml counts as explained; any other
 survivor, or a mutant no test reaches, is printed with its diff and makes the exit code 1.
@@ -88,8 +89,15 @@ def select(targets: list[Target], wanted: str | None) -> list[Target]:
     return chosen
 
 
-def copy_tree(scratch: Path) -> None:
-    """The working tree as it is now (tracked and untracked files, ignored ones left out)."""
+def copy_tree(scratch: Path, committed: bool) -> None:
+    """The working tree as it is now (tracked and untracked files, ignored ones left out),
+    or with ``committed`` the files of HEAD alone (others' unfinished edits left out)."""
+    if committed:
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", "HEAD"], cwd=ROOT, check=True, capture_output=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(scratch)], input=archive, check=True)
+        return
     listed = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
         cwd=ROOT,
@@ -106,7 +114,8 @@ def copy_tree(scratch: Path) -> None:
 def test_files(target: Target, scratch: Path) -> list[str]:
     found: list[str] = []
     for pattern in target.tests:
-        found += sorted(str(p.relative_to(scratch)) for p in scratch.glob(pattern))
+        path, sep, test = pattern.partition("::")  # a single test: file::name
+        found += sorted(f"{p.relative_to(scratch)}{sep}{test}" for p in scratch.glob(path))
     return list(dict.fromkeys(found))
 
 
@@ -217,6 +226,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("module", nargs="?", help="a target module or folder (default: all)")
     parser.add_argument("--jobs", type=int, default=1, help="mutants tested at once")
     parser.add_argument(
+        "--committed", action="store_true", help="test HEAD's files, not the working tree's"
+    )
+    parser.add_argument(
         "--scratch", type=Path, default=Path(tempfile.gettempdir()) / "breakerlab-mutate"
     )
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "mutation" / "scores.md")
@@ -224,13 +236,13 @@ def main(argv: list[str] | None = None) -> int:
     targets, equivalents = load_config()
     scores: list[Score] = []
     for target in select(targets, args.module):
-        if not (ROOT / target.module).is_file():
+        if not (ROOT / target.module).is_file():  # listed before it was written
             print(f"skip {target.module}: not in the tree yet")
             continue
         scratch = args.scratch / target.module.replace("/", "_")
         shutil.rmtree(scratch, ignore_errors=True)
         scratch.mkdir(parents=True)
-        copy_tree(scratch)
+        copy_tree(scratch, args.committed)
         tests = test_files(target, scratch)
         if not tests:
             print(f"skip {target.module}: none of its tests exist ({', '.join(target.tests)})")
