@@ -172,6 +172,7 @@ def test_paired_differences_pair_by_replication_not_by_position() -> None:
     assert p99["relative"] == pytest.approx(0.75)
 
 
+@pytest.mark.filterwarnings("error")  # an empty mean warns; none is taken
 def test_paired_differences_relative_is_nan_for_a_zero_or_unknown_baseline() -> None:
     rows = [
         ("base", 0, 0.0, math.nan),
@@ -291,3 +292,62 @@ def test_replications_needed_takes_the_largest_need_over_configurations() -> Non
     goal = HALF_FOUR / 1.3
     assert needed({"a": FOUR, "b": wide}, goal, relative=False) == math.ceil(4 * (3 * 1.3) ** 2)
     assert needed({"b": wide, "a": FOUR}, goal, relative=False) == math.ceil(4 * (3 * 1.3) ** 2)
+
+
+# -- what a summary column may hold -------------------------------------------------------
+
+
+def test_missing_values_as_none_in_an_object_column_are_nan() -> None:
+    assert mean_ci([1.0, None, 3.0]) == pytest.approx(  # type: ignore[arg-type]
+        (2.0, 2.0 - T_975_DF1, 2.0 + T_975_DF1)
+    )
+    assert half_width([1.0, None, 3.0]) == pytest.approx(T_975_DF1)  # type: ignore[arg-type]
+    rows = pd.DataFrame(
+        {
+            "configuration": ["base", "base", "base", "new", "new", "new"],
+            "replication": [0, 1, 2, 0, 1, 2],
+            "m": pd.Series([1.0, 2.0, None, 2.0, None, 4.0], dtype=object),
+        }
+    )
+    diff = paired_differences(rows, "base").iloc[0]
+    assert diff["mean"] == 1.0 and diff["ci_low"] == diff["ci_high"] == 1.0  # replication 0
+    assert diff["baseline_mean"] == pytest.approx(1.5)
+    assert replications_needed(rows, "m", 100.0, relative=False, cap=9) == 3  # within the goal
+
+
+def test_an_unused_configuration_category_is_not_a_configuration_with_no_replications() -> None:
+    frame = one_metric({"a": FOUR})
+    frame["configuration"] = pd.Categorical(frame["configuration"], categories=["a", "never"])
+    goal = HALF_FOUR / 1.6
+    got = replications_needed(frame, "m", goal, relative=False, cap=1000)
+    assert got == math.ceil(4 * 1.6**2)
+
+
+def test_replications_needed_passes_the_level_on() -> None:
+    # At 90 % the half-width is t(0.95, 3) / t(0.975, 3) of the 95 % one.
+    t90 = 2.3533634348
+    goal = HALF_FOUR / 1.6
+    got = replications_needed(
+        one_metric({"a": FOUR}), "m", goal, relative=False, cap=1000, level=0.9
+    )
+    assert got == math.ceil(4 * (1.6 * t90 / T_975_DF3) ** 2)
+
+
+def test_replications_needed_at_exactly_the_goal_asks_one_more() -> None:
+    # "below the target": a half-width equal to it is not there yet. The goal is the
+    # module's own half-width only to land exactly on the boundary.
+    goal = half_width(np.asarray(FOUR))
+    assert needed({"a": FOUR}, goal, relative=False) == 5
+
+
+def test_replications_needed_from_two_replications_uses_the_formula() -> None:
+    two = [1.0, 3.0]  # sd sqrt(2), half-width t(1) sqrt(2) / sqrt(2) = t(1)
+    assert needed({"a": two}, T_975_DF1 / 4.3, relative=False) == math.ceil(2 * 4.3**2)
+    # Two rows with one value known: the half-width is unknown, so one more.
+    assert needed({"a": [1.0, math.nan]}, 1.0, relative=False, cap=9) == 3
+
+
+def test_replications_needed_looks_past_a_configuration_already_there() -> None:
+    goal = HALF_FOUR / 1.6
+    tight = [2.5, 2.5, 2.5, 2.5]
+    assert needed({"tight": tight, "a": FOUR}, goal, relative=False) == math.ceil(4 * 1.6**2)
