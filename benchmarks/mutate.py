@@ -55,6 +55,7 @@ class Equivalent:
     function: str  # dotted module + function, e.g. sim.units.format_duration
     mutation: str  # the mutated line as the diff's + line shows it, stripped
     why: str
+    after: str = ""  # the line above it, where the mutation alone is ambiguous
     used: bool = False
 
 
@@ -169,6 +170,17 @@ def mutated_line(diff: str) -> str:
     return " / ".join(added) if added else "(line removed)"
 
 
+def line_above(diff: str) -> str:
+    """The unchanged line just above the mutated one in ``diff``."""
+    above = ""
+    for line in diff.splitlines():
+        if line.startswith("-") and not line.startswith("---"):
+            return above
+        if line.startswith(" "):
+            above = line.strip()
+    return above
+
+
 def function_of(name: str) -> str:
     """``sim.units.x_format_duration__mutmut_3`` -> ``sim.units.format_duration`` (methods
     read ``module.xǁClassǁmethod__mutmut_3`` -> ``module.Class.method``)."""
@@ -191,8 +203,16 @@ def score(target: Target, scratch: Path, equivalents: list[Equivalent]) -> Score
             continue
         diff = diff_of(scratch, name)
         line, function = mutated_line(diff), function_of(name)
+        above = line_above(diff)
         match = next(
-            (e for e in equivalents if e.function == function and e.mutation == line), None
+            (
+                e
+                for e in equivalents
+                if e.function == function
+                and e.mutation == line
+                and (not e.after or e.after == above)
+            ),
+            None,
         )
         if match is not None and code == SURVIVED:
             match.used = True
