@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SCENARIO ?= scenarios/flash_sale_gateway_outage.yaml
 
-.PHONY: demo test lint typecheck unit bench validate mutate golden schemas clean
+.PHONY: demo test lint typecheck node-deps unit bench validate mutate golden schemas clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,14 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed
 	$(BIN)/breakerlab run $(SCENARIO)
 
-test: $(VENV)/.installed-dev lint typecheck unit
+test: $(VENV)/.installed-dev lint typecheck node-deps unit
+
+# The real opossum and cockatiel for tests/test_node_differential.py, pinned by
+# tests/js/package-lock.json. Without npm those tests skip and say why (CI fails them).
+node-deps:
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix tests/js --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: the Node.js differential tests will skip"; fi
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check sim tests benchmarks

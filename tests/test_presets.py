@@ -428,7 +428,16 @@ def test_r4j_ignored_call_gives_its_half_open_permit_back(
 
 @pytest.mark.parametrize(
     ("value", "fraction"),
-    [(50, 0.5), (50.0, 0.5), ("50%", 0.5), ("50 %", 0.5), ("25%", 0.25), (100, 1.0), (0.5, 0.005)],
+    [
+        (50, 0.5),
+        (50.0, 0.5),
+        ("50%", 0.5),
+        ("50 %", 0.5),
+        ("25%", 0.25),
+        (100, 1.0),
+        ("0.5%", 0.005),
+        (1, 0.01),
+    ],
 )
 def test_r4j_rates_are_percentages(value: object, fraction: float) -> None:
     policy = BreakerPolicy.preset(
@@ -436,6 +445,14 @@ def test_r4j_rates_are_percentages(value: object, fraction: float) -> None:
     )
     assert policy.failure_rate_threshold == pytest.approx(fraction)
     assert policy.slow_call_rate_threshold == pytest.approx(fraction)
+
+
+@pytest.mark.parametrize("field", ["failure_rate_threshold", "slow_call_rate_threshold"])
+@pytest.mark.parametrize("value", [0.5, 0.05, 0.999])
+def test_a_bare_percentage_below_one_is_refused_with_the_fix(field: str, value: float) -> None:
+    """The unit trap: a Polly user's ratio 0.5 would mean 0.5 % to resilience4j."""
+    with pytest.raises(ValueError, match=rf"means {value} %.*write {value * 100:g} for"):
+        BreakerPolicy.preset("resilience4j", **{field: value})
 
 
 @pytest.mark.parametrize(

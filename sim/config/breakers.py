@@ -17,10 +17,12 @@ from pydantic import (
     Field,
     Tag,
     WithJsonSchema,
+    model_validator,
 )
 
 from sim.config.fields import Fraction, NonNegativeDuration, PositiveDuration, Strict
 from sim.config.model import FailureCategory
+from sim.units import parse_duration
 
 ALL: list[FailureCategory] = ["timeout", "connection", "server_error", "rejected"]
 
@@ -37,6 +39,13 @@ def _percent(value: object) -> float:
         raise ValueError(f"expected a percentage like 50 or '50%', got {value!r}")
     if not 0 < number <= 100:
         raise ValueError(f"{value} is outside 0%..100% (a percentage: 50 means 50%)")
+    if not isinstance(value, str) and number < 1:
+        # The trap: a Polly user's 0.5 (a ratio) means 0.5 % here, which trips on anything.
+        raise ValueError(
+            f"{value} is a percentage here, so it means {value} %, not {number * 100:g} %: "
+            f"write {number * 100:g} for {number * 100:g} %, or '{value}%' if you do mean "
+            f"{value} %"
+        )
     return float(number)
 
 
@@ -46,6 +55,32 @@ Percent = Annotated[
     WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "string"}], "description": "percent"}),
 ]
 Millis = Annotated[float, Field(gt=0, description="milliseconds, as Hystrix writes them")]
+
+
+def _millis_or_duration(value: object) -> float:
+    """Milliseconds as the Node.js libraries write them (``30000``); a string with a unit
+    (``"30s"``) is read as a duration and kept in milliseconds."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return float(text)
+        except ValueError:
+            return parse_duration(text) * 1000.0
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(
+            f"expected milliseconds like 30000 or a duration like '30s', got {value!r}"
+        )
+    return float(value)
+
+
+MillisOrDuration = Annotated[
+    float,
+    BeforeValidator(_millis_or_duration),
+    Field(ge=0),
+    WithJsonSchema(
+        {"anyOf": [{"type": "number"}, {"type": "string"}], "description": "milliseconds"}
+    ),
+]
 
 
 def _all() -> list[FailureCategory]:
@@ -127,6 +162,61 @@ class AbsoluteBreaker(Strict):
     record: list[FailureCategory] = Field(default_factory=_all)
 
 
+class OpossumBreaker(Strict):
+    """opossum (Node.js) CircuitBreaker options, milliseconds as opossum writes them (a
+    string with a unit, ``"30s"``, is accepted too). ``error_filter`` lists the categories
+    opossum's ``errorFilter`` would pass: they count as successes."""
+
+    preset: Literal["opossum"]
+    error_threshold_percentage: Percent = 50
+    volume_threshold: int = Field(default=0, ge=0)
+    reset_timeout: MillisOrDuration = 30000
+    rolling_count_timeout: MillisOrDuration = 10000
+    rolling_count_buckets: int = Field(default=10, ge=1)
+    allow_warm_up: bool = False
+    error_filter: list[FailureCategory] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _buckets_fit(self) -> OpossumBreaker:
+        if self.rolling_count_timeout < self.rolling_count_buckets:
+            raise ValueError(
+                "rolling_count_timeout must be at least rolling_count_buckets milliseconds "
+                "(each bucket lasts floor(timeout / buckets) ms)"
+            )
+        return self
+
+
+class CockatielBreaker(Strict):
+    """cockatiel (Node.js) ``circuitBreaker(policy, {halfOpenAfter, breaker})``.
+    ``breaker: consecutive`` opens after ``threshold`` failures in a row; ``sampling``
+    when more than ``threshold`` (a fraction) of the calls in ``duration`` failed, given
+    ``minimum_rps``. ``half_open_after`` in milliseconds; ``half_open_backoff:
+    exponential`` doubles it on every failed probe up to ``half_open_max_delay``
+    (cockatiel's ExponentialBackoff with noJitterGenerator). ``handle`` lists the failure
+    categories the policy handles (default all, ``handleAll``)."""
+
+    preset: Literal["cockatiel"]
+    breaker: Literal["consecutive", "sampling"] = "consecutive"
+    threshold: float = Field(default=5, gt=0)
+    duration: MillisOrDuration = 10000
+    minimum_rps: float | None = Field(default=None, gt=0)
+    half_open_after: MillisOrDuration = 10000
+    half_open_backoff: Literal["constant", "exponential"] = "constant"
+    half_open_max_delay: MillisOrDuration = 30000
+    handle: list[FailureCategory] = Field(default_factory=_all)
+
+    @model_validator(mode="after")
+    def _threshold_fits(self) -> CockatielBreaker:
+        if self.breaker == "consecutive" and (self.threshold != int(self.threshold)):
+            raise ValueError("a consecutive breaker's threshold is a whole number of failures")
+        if self.breaker == "sampling" and not 0 < self.threshold < 1:
+            raise ValueError(
+                f"a sampling breaker's threshold is a fraction in (0, 1), got {self.threshold} "
+                "(cockatiel throws a RangeError)"
+            )
+        return self
+
+
 class ExternalBreaker(Strict):
     """Any object with allow/record/state, built from ``package.module:ClassName``.
     This runs code from the user's environment."""
@@ -145,6 +235,8 @@ PRESETS: dict[str, type[Strict]] = {
     "circuitbreaker": CircuitbreakerBreaker,
     "envoy": EnvoyBreaker,
     "absolute": AbsoluteBreaker,
+    "opossum": OpossumBreaker,
+    "cockatiel": CockatielBreaker,
 }
 
 
@@ -176,6 +268,8 @@ _SINGLE = (
     | Annotated[CircuitbreakerBreaker, Tag("circuitbreaker")]
     | Annotated[EnvoyBreaker, Tag("envoy")]
     | Annotated[AbsoluteBreaker, Tag("absolute")]
+    | Annotated[OpossumBreaker, Tag("opossum")]
+    | Annotated[CockatielBreaker, Tag("cockatiel")]
     | Annotated[ExternalBreaker, Tag("class")]
 )
 SingleBreaker = Annotated[_SINGLE, Discriminator(_kind)]

@@ -43,10 +43,19 @@ __all__ = [
 ]
 _MICROSECOND = timedelta(microseconds=1)
 TransitionListener = Callable[[float, str, str], None]
+NODE_LIBRARIES = frozenset({"opossum", "cockatiel"})
 
 
 class CircuitBreaker:
     """A breaker on simulated time: ``allow(now)`` before a call, ``record(...)`` after it."""
+
+    def __new__(cls, policy: BreakerPolicy | None = None, **_: object) -> CircuitBreaker:
+        # opossum and cockatiel have rules of their own (nodebreakers.py): hand those out.
+        if cls is CircuitBreaker and policy is not None and policy.library in NODE_LIBRARIES:
+            from sim.resilience.nodebreakers import RULES
+
+            cls = RULES[policy.library]
+        return super().__new__(cls)
 
     def __init__(
         self,

@@ -2,9 +2,9 @@
 rules, with resilience4j's count-based breaker as the default.
 
 ``BreakerPolicy.preset(library, **that_library's_names)`` builds the policy of
-resilience4j, Polly, Hystrix, pybreaker, circuitbreaker, Envoy or the paper's absolute
-rule from that library's own parameters (the translations live in presets.py, which knows
-nothing of this class: it hands back field values).
+resilience4j, Polly, Hystrix, pybreaker, circuitbreaker, Envoy, opossum, cockatiel or the
+paper's absolute rule from that library's own parameters (the translations live in
+presets.py, which knows nothing of this class: it hands back field values).
 """
 
 from __future__ import annotations
@@ -18,15 +18,19 @@ from sim.resilience.outcomes import CANCELLED, DECLINED, FAILURE_CATEGORIES
 from sim.resilience.presets import fields_from_spec, preset_fields
 from sim.resilience.windows import (
     AbsoluteWindow,
+    CockatielSamplingWindow,
     ConsecutiveWindow,
     CountWindow,
+    OpossumWindow,
     RollingWindow,
     SamplingWindow,
     TimeWindow,
     Window,
 )
 
-WindowKind = Literal["consecutive", "count", "time", "sampling", "rolling", "absolute"]
+WindowKind = Literal[
+    "consecutive", "count", "time", "sampling", "rolling", "absolute", "opossum", "cockatiel"
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +63,11 @@ class BreakerPolicy:
     microsecond_clock: bool = False
     automatic_transition: bool = False  # half-open by timer rather than on the next call
     sweep_interval: float = 10.0  # Envoy: hosts return, and ejections decay, per interval
+    # Node.js libraries (sim/resilience/nodebreakers.py).
+    bucket_count: int = 10  # opossum: rollingCountBuckets
+    volume_threshold: int = 0  # opossum: calls made in the window before it may open
+    warm_up: float = 0.0  # opossum allowWarmUp: no opening before this instant
+    minimum_rps: float | None = None  # cockatiel SamplingBreaker; None: its 5/threshold rule
     # Half-open.
     half_open: Literal["rate", "probe", "successes", "none"] = "rate"
     permitted_number_of_calls_in_half_open_state: int | None = 10  # None: unlimited
@@ -134,6 +143,11 @@ class BreakerPolicy:
             return SamplingWindow(self.window_duration)
         if kind == "rolling":
             return RollingWindow(self.window_duration, self.bucket_duration)
+        if kind == "opossum":
+            bucket_ms = math.floor(round(self.window_duration * 1000, 6) / self.bucket_count)
+            return OpossumWindow(bucket_ms, self.bucket_count)
+        if kind == "cockatiel":
+            return CockatielSamplingWindow(round(self.window_duration * 1000, 6))
         return AbsoluteWindow(self.window_duration)
 
     def minimum_calls(self, half_open: bool = False) -> int:

@@ -192,6 +192,55 @@ def _absolute(p: dict[str, Any]) -> Fields:
     )
 
 
+def _opossum(p: dict[str, Any]) -> Fields:
+    """opossum 9: rolling buckets of calls made and failures, checked on a failure."""
+    rolling = float(p["rolling_count_timeout"])
+    buckets = int(p["rolling_count_buckets"])
+    return dict(
+        library="opossum",
+        window="opossum",
+        window_duration=rolling / 1000,
+        bucket_duration=math.floor(rolling / buckets) / 1000,
+        bucket_count=buckets,
+        failure_rate_threshold=_percent(p["error_threshold_percentage"]),
+        minimum_number_of_calls=1,
+        volume_threshold=int(p["volume_threshold"]),
+        check="on_failure",
+        wait_duration_in_open_state=float(p["reset_timeout"]) / 1000,
+        strict_open_expiry=False,
+        automatic_transition=True,  # a timer moves it to half-open
+        half_open="probe",
+        permitted_number_of_calls_in_half_open_state=1,
+        warm_up=rolling / 1000 if p["allow_warm_up"] else 0.0,
+        record=frozenset(ALL) - _categories(p["error_filter"]),
+    )
+
+
+def _cockatiel(p: dict[str, Any]) -> Fields:
+    """cockatiel 3: a consecutive or sampling breaker, half-open after a backoff."""
+    sampling = p["breaker"] == "sampling"
+    exponential = p["half_open_backoff"] == "exponential"
+    return dict(
+        library="cockatiel",
+        window="cockatiel" if sampling else "consecutive",
+        window_duration=float(p["duration"]) / 1000,
+        failure_rate_threshold=float(p["threshold"]) if sampling else None,
+        failure_count_threshold=None if sampling else int(p["threshold"]),
+        minimum_number_of_calls=1,
+        minimum_rps=p["minimum_rps"],
+        check="on_failure",
+        wait_duration_in_open_state=float(p["half_open_after"]) / 1000,
+        open_backoff="exponential" if exponential else "fixed",
+        max_wait_duration_in_open_state=(
+            float(p["half_open_max_delay"]) / 1000 if exponential else math.inf
+        ),
+        strict_open_expiry=False,
+        half_open="probe",
+        permitted_number_of_calls_in_half_open_state=1,
+        record=_categories(p["handle"]),
+    )
+
+
 BUILDERS: dict[str, Callable[[dict[str, Any]], Fields]] = {
     "resilience4j": _resilience4j,
     "polly": _polly,
@@ -200,6 +249,8 @@ BUILDERS: dict[str, Callable[[dict[str, Any]], Fields]] = {
     "circuitbreaker": _circuitbreaker,
     "envoy": _envoy,
     "absolute": _absolute,
+    "opossum": _opossum,
+    "cockatiel": _cockatiel,
 }
 
 

@@ -204,3 +204,97 @@ class AbsoluteWindow:
         while failures and failures[0] <= now - self.duration:
             failures.popleft()
         return self.calls, len(failures), 0
+
+
+def clock_ms(now: float) -> int:
+    """``Date.now()`` of a Node.js process at simulated ``now``: whole milliseconds, the
+    float error of an instant that is a whole millisecond absorbed."""
+    return math.floor(now * 1000 + 1e-6)
+
+
+class OpossumWindow:
+    """opossum's Status: ``count`` buckets of ``bucket_ms`` rotated by a timer started with
+    the breaker (at time 0); ``fires`` counts every call, rejected ones included, when it
+    is made, ``failures`` each failure when it ends. Never cleared by a transition."""
+
+    __slots__ = ("_buckets", "bucket_ms", "count", "failures", "fires")
+
+    def __init__(self, bucket_ms: int, count: int) -> None:
+        self.bucket_ms = bucket_ms
+        self.count = count
+        self._buckets: deque[list[int]] = deque()  # [key, fires, failures]
+        self.fires = self.failures = 0
+
+    def _bucket(self, now: float) -> list[int]:
+        """The current bucket, the ones rotated out of the window dropped."""
+        key = clock_ms(now) // self.bucket_ms
+        buckets = self._buckets
+        while buckets and buckets[0][0] <= key - self.count:
+            _, fires, failures = buckets.popleft()
+            self.fires -= fires
+            self.failures -= failures
+        if not buckets or buckets[-1][0] != key:
+            buckets.append([key, 0, 0])
+        return buckets[-1]
+
+    def fire(self, now: float) -> None:
+        """One call made (opossum's 'fire' event)."""
+        self._bucket(now)[1] += 1
+        self.fires += 1
+
+    def add(self, now: float, failed: bool, slow: bool) -> None:
+        """One call ended; only failures are counted (opossum's 'failure' event)."""
+        if failed:
+            self._bucket(now)[2] += 1
+            self.failures += 1
+
+    def counts(self, now: float) -> tuple[int, int, int]:
+        """(fires, failures, 0) in the buckets the window holds at ``now``."""
+        self._bucket(now)
+        return self.fires, self.failures, 0
+
+
+class CockatielSamplingWindow:
+    """cockatiel's SamplingBreaker: max(5, ceil(duration / 1 s)) windows of
+    round(duration / count) ms in a ring; a result moves to the next window (one step, even
+    after a long pause) when the current one is ``window_ms`` old. Never cleared except
+    by ``reset`` (a half-open success)."""
+
+    __slots__ = ("_current", "_failures", "_started", "_successes", "duration_ms", "window_ms")
+
+    def __init__(self, duration_ms: float) -> None:
+        count = max(5, math.ceil(duration_ms / 1000))
+        self.window_ms = math.floor(duration_ms / count + 0.5)  # JavaScript's Math.round
+        self.duration_ms = self.window_ms * count
+        self._started = [0] * count
+        self._failures = [0] * count
+        self._successes = [0] * count
+        self._current = 0
+
+    @property
+    def totals(self) -> tuple[int, int]:
+        """(successes, failures) over the ring."""
+        return sum(self._successes), sum(self._failures)
+
+    def reset(self) -> None:
+        count = len(self._started)
+        self._started = [0] * count
+        self._failures = [0] * count
+        self._successes = [0] * count
+
+    def add(self, now: float, failed: bool, slow: bool) -> None:
+        ms = clock_ms(now)
+        current = self._current
+        if ms - self._started[current] >= self.window_ms:
+            current = self._current = (current + 1) % len(self._started)
+            self._started[current] = ms
+            self._failures[current] = 0
+            self._successes[current] = 0
+        if failed:
+            self._failures[current] += 1
+        else:
+            self._successes[current] += 1
+
+    def counts(self, now: float) -> tuple[int, int, int]:
+        successes, failures = self.totals
+        return successes + failures, failures, 0
