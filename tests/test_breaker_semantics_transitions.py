@@ -276,3 +276,55 @@ def test_half_open_max_wait_to_closed() -> None:
     feed(breaker, [FAIL, FAIL], 0.0)
     assert breaker.allow(10.5)
     assert breaker.allow(11.0) and breaker.state == CLOSED and breaker.since == 11.0
+
+
+def test_envoy_decay_counts_intervals_that_end_exactly_now() -> None:
+    # 100 ms sweeps: a host back at 0.3 s and ejected again at 0.5 s has been healthy for
+    # two whole intervals (sweeps at 0.4 and 0.5), as 20 s are two 10 s intervals.
+    fast = {"consecutive_5xx": 1, "interval": "100ms", "base_ejection_time": "100ms"}
+    breaker = CircuitBreaker(BreakerPolicy.preset("envoy", **fast))
+    breaker.record(0.0, SERVER)  # count 1, back at the 0.1 sweep
+    breaker.record(0.1, OK, 0.0, STALE)
+    breaker.record(0.1, SERVER)  # count 2: 200 ms
+    breaker.record(0.35, OK, 0.0, STALE)  # back at the 0.3 sweep (3 x 0.1 in floats)
+    assert breaker.state == CLOSED and breaker.since == pytest.approx(0.3)
+    breaker.record(0.5, SERVER)  # 2 - 2 + 1 = 1: 100 ms
+    assert breaker.open_until == pytest.approx(0.6)
+
+
+def test_envoy_time_forced_open_is_not_healthy() -> None:
+    breaker = envoy()
+    eject(breaker, 0.0)  # count 1, out until 30
+    breaker.transition_to(25.0, OPEN)  # ejected again while out: no healthy time between
+    assert breaker.open_until == 25.0 + 60.0
+
+
+def test_a_probe_closes_on_one_success_whatever_the_success_threshold() -> None:
+    policy = dataclasses.replace(
+        BreakerPolicy.preset("polly", minimum_throughput=2), success_threshold=3
+    )
+    breaker = CircuitBreaker(policy)
+    feed(breaker, [FAIL, FAIL], 0.0)
+    assert breaker.allow(5.0) and breaker.state == HALF_OPEN
+    breaker.record(5.1, OK, 0.0, breaker.generation)
+    assert breaker.state == CLOSED
+
+
+def test_a_strict_wait_on_the_microsecond_clock_admits_only_after_the_deadline() -> None:
+    policy = dataclasses.replace(
+        BreakerPolicy.preset("pybreaker", fail_max=1, reset_timeout=0.2), strict_open_expiry=True
+    )
+    breaker = CircuitBreaker(policy)
+    breaker.record(0.1, FAIL)
+    assert not breaker.allow(0.3)  # 300000 us is the deadline itself
+    assert breaker.allow(0.300001)
+
+
+def test_an_unknown_state_is_refused_by_name() -> None:
+    breaker = CircuitBreaker(r4j())
+    with pytest.raises(ValueError) as info:
+        breaker.transition_to(0.0, "ajar")
+    assert str(info.value) == (
+        "unknown breaker state 'ajar'; expected one of ('closed', 'open', 'half_open', "
+        "'forced_open', 'disabled', 'metrics_only')"
+    )

@@ -247,7 +247,9 @@ class CircuitBreaker:
         """Envoy: one ejection forgiven per sweep interval spent healthy (closed)."""
         interval = self.policy.sweep_interval
         if self.state == CLOSED and self._ejections:
-            healthy = int((now - self._decayed_at) // interval)
+            # Whole intervals, the last one ending exactly now included: floor division
+            # of floats says 1 s is nine 100 ms intervals (1.0 // 0.1 == 9.0).
+            healthy = math.floor((now - self._decayed_at) / interval + 1e-9)
             self._ejections = max(0, self._ejections - healthy)
         self._decayed_at = now
 
