@@ -93,6 +93,9 @@ def select(targets: list[Target], wanted: str | None) -> list[Target]:
 def copy_tree(scratch: Path, committed: bool) -> None:
     """The working tree as it is now (tracked and untracked files, ignored ones left out),
     or with ``committed`` the files of HEAD alone (others' unfinished edits left out)."""
+    node_modules = ROOT / "tests" / "js" / "node_modules"  # ignored, but the Node tests need it
+    if node_modules.is_dir():
+        shutil.copytree(node_modules, scratch / "tests" / "js" / "node_modules", symlinks=True)
     if committed:
         archive = subprocess.run(
             ["git", "archive", "--format=tar", "HEAD"], cwd=ROOT, check=True, capture_output=True
