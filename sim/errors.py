@@ -1,8 +1,51 @@
-"""Errors users can act on. The CLI maps each class to an exit code."""
+"""Errors users can act on. The CLI maps each class to an exit code.
+
+Every message passes through :func:`sanitise` when rendered: whatever a message quotes
+from an input (a key, a value, a line of a file that was never meant to be one) is shown
+as a short fragment with control characters escaped, so an error can never copy a file
+into a terminal or a CI log.
+"""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
+
+FRAGMENT = 40  # characters of a quoted key or value shown in a message
+MESSAGE = 400  # characters of one message at most
+SHOWN = 5  # problems listed before "and N more"
+
+# A quoted fragment as repr() writes one, opening after a non-word character (so the
+# apostrophe of "scenario's" never opens one).
+_QUOTED = re.compile(r"""(?<!\w)(?:'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")(?!\w)""")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+
+
+def _shorten(match: re.Match[str]) -> str:
+    text = match.group()
+    if len(text) <= FRAGMENT + 2:
+        return text
+    return text[: FRAGMENT - 1] + "…" + text[0]
+
+
+def sanitise(text: str, limit: int = MESSAGE) -> str:
+    """``text`` with control (and bidirectional) characters escaped, quoted fragments
+    cut to ``FRAGMENT`` characters, and at most ``limit`` characters in all."""
+    text = _QUOTED.sub(_shorten, _CONTROL.sub(_escape, text))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def quote(value: Any, limit: int = FRAGMENT) -> str:
+    """A key or value as a short, safe, quoted fragment for a message: ``'prim…'``."""
+    shown = repr(value) if isinstance(value, str) else repr(str(value))
+    shown = _CONTROL.sub(_escape, shown)
+    return shown if len(shown) <= limit + 2 else shown[: limit - 1] + "…" + shown[0]
 
 
 class BreakerlabError(Exception):
@@ -31,15 +74,20 @@ class ConfigError(BreakerlabError):
         super().__init__(self.render())
 
     def render(self) -> str:
-        where = self.file or "<input>"
-        if self.line is not None:
+        """``file:line: path: message``; without a file (a command-line option), just
+        ``path: message``."""
+        where = sanitise(self.file) if self.file else ""
+        if where and self.line is not None:
             where = f"{where}:{self.line}"
-        field = f" {self.path}:" if self.path else ""
-        return f"{where}:{field} {self.message}"
+        field = sanitise(self.path, 120) if self.path else ""
+        head = ": ".join(part for part in (where, field) if part)
+        message = sanitise(self.message)
+        return f"{head}: {message}" if head else message
 
 
 class ConfigErrors(ConfigError):
-    """Several problems in one file, reported together so the user fixes them in one pass."""
+    """Several problems in one file, reported together so the user fixes them in one pass;
+    the first ``SHOWN``, then how many more."""
 
     def __init__(self, errors: list[ConfigError]) -> None:
         self.errors = errors
@@ -47,7 +95,14 @@ class ConfigErrors(ConfigError):
         super().__init__(first.message, file=first.file, line=first.line, path=first.path)
 
     def render(self) -> str:
-        return "\n".join(e.render() for e in getattr(self, "errors", [])) or super().render()
+        errors = getattr(self, "errors", [])
+        if not errors:
+            return super().render()
+        lines = [e.render() for e in errors[:SHOWN]]
+        if len(errors) > SHOWN:
+            where = f"{sanitise(errors[0].file)}: " if errors[0].file else ""
+            lines.append(f"{where}and {len(errors) - SHOWN} more problems")
+        return "\n".join(lines)
 
 
 class InvariantError(BreakerlabError):

@@ -34,7 +34,8 @@ class _Consoles:
             from rich.console import Console
 
             # Wide enough for the results table when output goes to a file or CI log.
-            self._out = Console(width=None if sys.stdout.isatty() else 120)
+            # emoji=False: a ':x:' in a path or name is text, never a picture.
+            self._out = Console(width=None if sys.stdout.isatty() else 120, emoji=False)
         return self._out
 
     @property
@@ -42,7 +43,7 @@ class _Consoles:
         if self._err is None:
             from rich.console import Console
 
-            self._err = Console(stderr=True)
+            self._err = Console(stderr=True, emoji=False)
         return self._err
 
 

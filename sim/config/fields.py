@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
 
 from sim.units import (
     DURATION_PATTERN,
@@ -14,6 +24,33 @@ from sim.units import (
     parse_fraction,
     parse_rate,
 )
+
+MAX_NAME = 256  # characters of a name (shown in tables and figures; a sweep names points)
+MAX_PATH_NAME = 100  # characters of a name that becomes a directory (a scenario's)
+MAX_TEXT = 10_000  # characters of a description (it is copied into the run's files)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # newlines and tabs kept
+
+
+def _no_control(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("a name may not hold control characters (line breaks, tabs, escapes)")
+    if value != value.strip():
+        raise ValueError("a name may not start or end with spaces")
+    return value
+
+
+def _no_control_in_text(value: str) -> str:
+    if _CONTROL_IN_TEXT.search(value):
+        raise ValueError("control characters other than line breaks and tabs are not allowed")
+    return value
+
+
+# A name shown in tables, figures and file names: 1 to MAX_NAME printable characters.
+Name = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_NAME), AfterValidator(_no_control)
+]
+Text = Annotated[str, StringConstraints(max_length=MAX_TEXT), AfterValidator(_no_control_in_text)]
 
 
 class Strict(BaseModel):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import difflib
+import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,7 +22,7 @@ from sim.config.scenario import (
 from sim.config.settings import with_settings
 from sim.config.trace import load_trace
 from sim.config.yamlio import LineMap, load_yaml
-from sim.errors import ConfigError, ConfigErrors
+from sim.errors import ConfigError, ConfigErrors, quote
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -35,27 +37,27 @@ def load_scenario(path: str | Path) -> LoadedScenario:
     """A scenario from YAML with its model resolved and every cross-reference checked."""
     path = Path(path)
     data, lines = load_yaml(path)
+    _refuse_foreign(Scenario, data, lines, "scenario")
     scenario = _validate(Scenario, data, lines)
-    model_path = (path.parent / scenario.model).resolve()
-    if not model_path.is_file():
+    model_path = resolve(path.parent / scenario.model)
+    if not os.path.lexists(model_path):
         raise lines.error(f"model file not found: {model_path}", ("model",))
-    try:
-        shop, _ = _load_model(model_path, scenario.model_overrides)
-    except ConfigError as exc:
-        if not scenario.model_overrides:
-            raise
-        raise ConfigError(
-            f"{exc.message} (in the model with this scenario's model_overrides applied)",
-            file=exc.file,
-            line=exc.line,
-            path=exc.path,
-        ) from None
+    shop, _ = _load_model(model_path, scenario.model_overrides, lines)
     scenario = _attach_traces(scenario, path, lines)
     _check_scenario_refs(scenario, shop, lines)
     written = copy.deepcopy(data.get("configurations") or {})
     return LoadedScenario(
         scenario=scenario, shop=shop, source=str(path), configurations_as_written=written
     )
+
+
+def resolve(path: Path) -> Path:
+    """``path`` made absolute, symlinks resolved where they resolve (a symlink loop is
+    left for reading to report, with the system's reason)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return Path(os.path.abspath(path))
 
 
 def load_any(path: str | Path) -> ShopModel | LoadedScenario:
@@ -67,8 +69,16 @@ def load_any(path: str | Path) -> ShopModel | LoadedScenario:
     return load_scenario(path)
 
 
-def _load_model(path: Path, overrides: dict[str, Any] | None = None) -> tuple[ShopModel, LineMap]:
-    data, lines = load_yaml(path)
+def _load_model(
+    path: Path, overrides: dict[str, Any] | None = None, scenario: LineMap | None = None
+) -> tuple[ShopModel, LineMap]:
+    """The model at ``path`` with ``overrides`` merged in; a problem in an overridden
+    value is blamed on the scenario's ``model_overrides`` (``scenario``), where it was
+    written."""
+    data, lines = load_yaml(path, "model file")
+    _refuse_foreign(ShopModel, data, lines, "shop model")
+    if overrides and scenario is not None:
+        lines = _Overridden(lines.file, lines.lines, scenario, overrides, data)
     if overrides:
         data = _merge(data, overrides)
     shop = _validate(ShopModel, data, lines)
@@ -96,6 +106,64 @@ def _load_model(path: Path, overrides: dict[str, Any] | None = None) -> tuple[Sh
     return shop, lines
 
 
+@dataclass(frozen=True)
+class _Overridden(LineMap):
+    """The model's line map, blaming a value the scenario's ``model_overrides`` set on the
+    scenario's line for it; a problem in the model's own values stays the model's."""
+
+    scenario: LineMap
+    overrides: dict[str, Any]
+    model: Any  # the model file's own data
+
+    def error(self, message: str, loc: tuple[Any, ...]) -> ConfigError:
+        matched, node = _deepest(self.overrides, loc)
+        in_model, _ = _deepest(self.model, matched)
+        if matched and (not isinstance(node, dict) or len(in_model) < len(matched)):
+            return self.scenario.error(message, ("model_overrides", *loc))
+        found = super().error(message, loc)
+        return ConfigError(
+            f"{message} (in the model with this scenario's model_overrides applied)",
+            file=found.file,
+            line=found.line,
+            path=found.path,
+        )
+
+
+def _deepest(data: Any, loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], Any]:
+    """The longest path along ``loc`` that ``data`` holds (elements it lacks, such as
+    pydantic's union tags, skipped), and the value there."""
+    matched: tuple[Any, ...] = ()
+    node = data
+    for element in loc:
+        held = element in node if isinstance(node, dict) else _index_of(node, element)
+        if held:
+            node = node[element]
+            matched = (*matched, element)
+        elif not isinstance(node, dict):
+            break
+    return matched, node
+
+
+def _index_of(node: Any, element: Any) -> bool:
+    return isinstance(node, list) and isinstance(element, int) and 0 <= element < len(node)
+
+
+def _refuse_foreign(cls: type[BaseModel], data: Any, lines: LineMap, what: str) -> None:
+    """Refuse, as a whole and quoting nothing of it, a file none of whose top-level keys
+    is a field of ``cls``: not a broken model or scenario, but some other file (a
+    scenario's ``model:`` pointing at /etc/passwd must not print its lines as errors)."""
+    if not isinstance(data, dict) or not data:
+        return
+    known = cls.model_fields
+    if any(isinstance(key, str) and key in known for key in data):
+        return
+    raise ConfigError(
+        f"not a {what}: none of its {len(data)} top-level keys is a {what} field "
+        f"({', '.join(list(known)[:6])}, ...)",
+        file=lines.file,
+    )
+
+
 def _merge(base: Any, overrides: dict[str, Any]) -> Any:
     """``base`` with ``overrides`` merged in, mapping by mapping (lists are replaced)."""
     if not isinstance(base, dict):
@@ -118,8 +186,8 @@ def _attach_traces(scenario: Scenario, path: Path, lines: LineMap) -> Scenario:
     for i, fault in enumerate(faults):
         if not isinstance(fault, TraceFault):
             continue
-        file = (path.parent / fault.file).resolve()
-        if not file.is_file():
+        file = resolve(path.parent / fault.file)
+        if not os.path.lexists(file):
             raise lines.error(f"trace file not found: {file}", ("faults", i, "file"))
         trace = load_trace(file)
         duration = fault.duration if fault.duration > 1e-9 else trace.length
@@ -243,8 +311,8 @@ def _validate(cls: type[M], data: Any, lines: LineMap) -> M:
     found: list[tuple[tuple[Any, ...], str]] = []
     for err in raw:
         loc = tuple(err["loc"])
-        if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
-            loc = (*loc, str(err["ctx"]["discriminator"]).strip("'"))
+        if err["type"] in ("union_tag_invalid", "union_tag_not_found") and (key := _tag_key(err)):
+            loc = (*loc, key)
         found.append((loc, _message(err, loc, cls)))
     # A misspelt required key gives "unknown 'horizn'" and "missing 'horizon'": keep the first.
     suggested = {
@@ -267,8 +335,10 @@ def _message(err: Any, loc: tuple[Any, ...], cls: type[BaseModel]) -> str:
         known = _fields_at(cls, loc[:-1])
         hint = difflib.get_close_matches(str(loc[-1]), known, n=1)
         if hint:
-            return f"unknown field {loc[-1]!r}; did you mean {hint[0]!r}?"
-        return f"unknown field {loc[-1]!r}" + (f"; known: {', '.join(known)}" if known else "")
+            return f"unknown field {quote(loc[-1])}; did you mean {hint[0]!r}?"
+        return f"unknown field {quote(loc[-1])}" + (f"; known: {', '.join(known)}" if known else "")
+    if kind == "union_tag_not_found" and not isinstance(err.get("input"), dict):
+        return f"expected a mapping, got {_kind_of(err.get('input'))}"
     if kind in ("missing", "union_tag_not_found"):
         return "required field is missing"
     if kind == "union_tag_invalid":
@@ -277,6 +347,31 @@ def _message(err: Any, loc: tuple[Any, ...], cls: type[BaseModel]) -> str:
     if kind == "string_pattern_mismatch" and loc and loc[0] == "dependencies":
         return "a dependency's name may hold letters, digits, '_', '.' and '-' only"
     return str(err["msg"]).removeprefix("Value error, ")
+
+
+def _tag_key(err: Any) -> str | None:
+    """The key holding a tagged union's tag: the discriminator's field name, or for a
+    callable discriminator (a breaker's ``preset``) the key whose value is the tag; none
+    when the value is not a mapping at all."""
+    given = err.get("input")
+    if not isinstance(given, dict):
+        return None
+    discriminator = str(err["ctx"].get("discriminator", "")).strip("'")
+    if not discriminator.endswith("()"):
+        return discriminator
+    tag = err["ctx"].get("tag")
+    for key, value in given.items():
+        if isinstance(key, str) and value == tag:
+            return key
+    return "preset"
+
+
+def _kind_of(value: Any) -> str:
+    """What a YAML value is, in YAML's words."""
+    names = {dict: "a mapping", list: "a list", str: "text", bool: "true/false"}
+    if value is None:
+        return "nothing (null)"
+    return names.get(type(value), "a number" if isinstance(value, int | float) else "a value")
 
 
 def _fields_at(cls: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
@@ -322,8 +417,8 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
 def _unknown(kind: str, name: str, known: Any) -> str:
     names = sorted(known)
     hint = difflib.get_close_matches(name, names, n=1)
-    suffix = f"; did you mean {hint[0]!r}?" if hint else ""
-    return f"unknown {kind} {name!r}{suffix} (known: {', '.join(names)})"
+    suffix = f"; did you mean {quote(hint[0])}?" if hint else ""
+    return f"unknown {kind} {quote(name)}{suffix} (known: {', '.join(names)})"
 
 
 def _raise(errors: list[ConfigError]) -> None:

@@ -10,9 +10,11 @@ from sim.config.fields import (
     Distribution,
     Fraction,
     LatencyDistribution,
+    Name,
     NonNegativeDuration,
     PositiveDuration,
     Strict,
+    Text,
 )
 
 ErrorCategory = Literal["timeout", "connection", "server_error"]
@@ -130,12 +132,12 @@ class Catalogue(Strict):
 
 
 # Letters, digits, _ . -: breaker names add "@node" and ":category" to a dependency's name.
-DependencyName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.\-]+$")]
+DependencyName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.\-]+$", max_length=64)]
 
 
 class ShopModel(Strict):
-    name: str
-    description: str = ""
+    name: Name
+    description: Text = ""
     checkout: Checkout
     stages: Stages
     dependencies: dict[DependencyName, Dependency] = Field(min_length=1)

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, WithJsonSchema, model_validator
+from pydantic import Field, ValidationInfo, WithJsonSchema, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from sim.config.experiment import Hypothesis
 from sim.config.fields import (
+    MAX_PATH_NAME,
     AmountDistribution,
     Duration,
     Fraction,
     LatencyDistribution,
+    Name,
     NonNegativeDuration,
     PositiveDuration,
     PositiveRate,
     Strict,
+    Text,
 )
 from sim.config.model import ErrorCategory, ShopModel
 from sim.config.policy import (
@@ -49,13 +52,19 @@ class ProfilePoint(Strict):
     ramp: NonNegativeDuration = 0.0
 
 
+class Patience(LatencyDistribution):
+    """How long customers wait: every form is positive (a constant 0 would turn every
+    customer away, as an exponential of mean 0 would)."""
+
+    constant: PositiveDuration | None = None
+    empirical: list[PositiveDuration] | None = Field(default=None, min_length=1)
+
+
 class Traffic(Strict):
     rate: PositiveRate = Field(description="base arrival rate (Poisson)")
     profile: list[ProfilePoint] = Field(default_factory=list)
     basket: AmountDistribution
-    patience: LatencyDistribution = Field(
-        description="how long a customer waits for checkout before leaving"
-    )
+    patience: Patience = Field(description="how long a customer waits for checkout before leaving")
     resubmit: Fraction = Field(
         default=0.0,
         description="share of customers with no confirmation within their patience who "
@@ -207,8 +216,8 @@ HypothesisEntry = Annotated[
 
 
 class Scenario(Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    description: str = ""
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=MAX_PATH_NAME)
+    description: Text = ""
     model: str = Field(description="path to the shop model, relative to this file")
     model_overrides: dict[str, Any] = Field(
         default_factory=dict,
@@ -221,7 +230,7 @@ class Scenario(Strict):
     replications: int = Field(default=1, ge=1)
     traffic: Traffic
     faults: list[Fault] = Field(default_factory=list)
-    configurations: dict[str, Configuration] = Field(min_length=1)
+    configurations: dict[Name, Configuration] = Field(min_length=1)
     baseline: str | None = Field(
         default=None, description="configuration the others are compared with (default: first)"
     )
@@ -240,11 +249,14 @@ class Scenario(Strict):
     def baseline_configuration(self) -> str:
         return self.baseline or next(iter(self.configurations))
 
-    @model_validator(mode="after")
-    def _times_fit(self) -> Scenario:
-        if self.warmup >= self.horizon:
+    @field_validator("warmup")
+    @classmethod
+    def _warmup_fits(cls, warmup: float, info: ValidationInfo) -> float:
+        # A field validator, not a model one, so the message points at the warmup line.
+        horizon = info.data.get("horizon")
+        if horizon is not None and warmup >= horizon:
             raise ValueError("warmup must be shorter than the horizon")
-        return self
+        return warmup
 
 
 class RecoveryCheck(Strict):

@@ -20,12 +20,13 @@ from pydantic import Field
 
 from sim.config.fields import Strict
 from sim.config.yamlio import read_input
-from sim.errors import ConfigError
+from sim.errors import ConfigError, quote
 from sim.units import parse_duration, parse_fraction
 
 RATE_COLUMNS = ("availability", "timeout_rate", "connection_rate", "server_error_rate")
 LATENCY_COLUMNS = ("latency_multiplier", "latency_median", "latency_p99")
 COLUMNS = ("time", *RATE_COLUMNS, *LATENCY_COLUMNS)
+MAX_BYTES = 64 * 1024 * 1024  # a day at one row per second is ~5 MB
 
 
 class Trace(Strict):
@@ -43,7 +44,7 @@ class Trace(Strict):
 def load_trace(path: Path) -> Trace:
     """Parse and check a trace CSV; errors name the file, line and column."""
     file = str(path)
-    text = read_input(path, "trace file")
+    text = read_input(path, "trace file", MAX_BYTES)
     rows = [
         (number, row)
         for number, row in enumerate(csv.reader(text.splitlines()), start=1)
@@ -53,15 +54,24 @@ def load_trace(path: Path) -> Trace:
         raise ConfigError("a trace needs a header and at least two rows", file=file)
     header_line, header = rows[0]
     names = [h.strip() for h in header]
+    if "time" not in names:
+        # Not a trace at all, or one without its header: refused as a whole, quoting
+        # nothing (the file may be anything the scenario named).
+        raise ConfigError(
+            f"not an incident trace: no header row naming a 'time' column "
+            f"(columns: {', '.join(COLUMNS)})",
+            file=file,
+            line=header_line,
+        )
     for name in names:
         if name not in COLUMNS:
             raise ConfigError(
-                f"unknown column {name!r} (known: {', '.join(COLUMNS)})",
+                f"unknown column {quote(name)} (known: {', '.join(COLUMNS)})",
                 file=file,
                 line=header_line,
             )
-    if "time" not in names:
-        raise ConfigError("the trace needs a 'time' column", file=file, line=header_line)
+    if len(set(names)) < len(names):
+        raise ConfigError("a column is named twice", file=file, line=header_line)
     values: dict[str, list[float]] = {name: [] for name in names}
     for number, row in rows[1:]:
         if len(row) != len(names):
