@@ -21,7 +21,7 @@ from typing import Annotated
 
 import typer
 
-from sim.terminal import Session, complain, say, warn
+from sim.terminal import OneLineErrors, Session, complain, say, warn
 from sim.views import show_run, show_tune, sweep_table
 
 app = typer.Typer(
@@ -29,6 +29,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=True,
+    cls=OneLineErrors,  # an option error is one line, like every other error
 )
 
 # Options shared by run, sweep and tune, declared once.
@@ -47,6 +48,9 @@ AsJson = Annotated[
 ]
 TrustCode = Annotated[
     bool, typer.Option(help="with --resume: import the breaker classes the directory names")
+]
+AllowLarge = Annotated[
+    bool, typer.Option(help="run even when the size estimate exceeds this machine's memory")
 ]
 ScenarioArgument = Annotated[
     str | None,
@@ -107,6 +111,7 @@ def run(
     resume: Annotated[Path | None, typer.Option(help="finish an interrupted run directory")] = None,
     strict: Annotated[bool, typer.Option(help="exit 1 on an inconclusive hypothesis too")] = False,
     trust_code: TrustCode = False,
+    allow_large: AllowLarge = False,
     quiet: Quiet = False,
     as_json: AsJson = False,
 ) -> None:
@@ -139,6 +144,7 @@ def run(
             dask_local=dask_local,
             resume=resume,
             trust_code=trust_code,
+            allow_large=allow_large,
             on_start=session.started,
             notify=session.notify,
         )
@@ -313,6 +319,7 @@ def validate(
     files: Annotated[
         list[str], typer.Argument(help="scenario or model YAML files, or shipped scenario names")
     ],
+    allow_large: AllowLarge = False,
 ) -> None:
     """Check scenario or model files without running anything."""
     from sim.errors import BreakerlabError
@@ -323,7 +330,7 @@ def validate(
 
         for file in files:
             try:
-                path, what = describe_file(file)
+                path, what = describe_file(file, allow_large=allow_large)
             except BreakerlabError as exc:
                 complain(str(exc))
                 failed = exc

@@ -5,7 +5,9 @@ stderr and no traceback. ``sim.cli`` holds the commands; this module holds what 
 
 from __future__ import annotations
 
+import logging
 import sys
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,6 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 import typer
+from typer.core import TyperGroup
+
+try:  # typer >= 0.20 parses with its own copy of click, and raises its exceptions
+    from typer._click import exceptions as usage
+except ImportError:  # pragma: no cover - an older typer: click's own
+    from click import exceptions as usage  # type: ignore[no-redef]
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -69,6 +77,45 @@ def warn(text: str) -> None:
     consoles.err.print(f"[bold yellow]warning:[/] {escape(text)}", highlight=False, soft_wrap=True)
 
 
+class OneLineErrors(TyperGroup):
+    """Typer's command group, with an option error (``--replications 0``, an unknown
+    option) reported on one line with exit code 2, as every other bad input is, instead of
+    a usage box."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, False, **extra)
+        except usage.NoArgsIsHelpError as exc:
+            sys.exit(exc.exit_code)  # the help is on stdout already
+        except usage.UsageError as exc:
+            complain(usage_error(exc))
+            sys.exit(exc.exit_code)
+        except usage.ClickException as exc:
+            complain(" ".join(exc.format_message().split()))
+            sys.exit(exc.exit_code)
+        except (typer.Abort, click.exceptions.Abort):
+            sys.exit(INTERRUPTED)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def usage_error(exc: usage.UsageError) -> str:
+    """``--replications: Invalid value: ...; see 'breakerlab run --help'`` on one line."""
+    from sim.errors import sanitise
+
+    text = sanitise(" ".join(exc.format_message().split()))
+    ctx = exc.ctx
+    return f"{text} (see '{ctx.command_path} --help')" if ctx is not None else text
+
+
 class Session:
     """One command's output mode (``--quiet``, ``--json``), its run directory once known,
     and its errors mapped to exit codes."""
@@ -90,10 +137,22 @@ class Session:
 
     @contextmanager
     def guard(self) -> Iterator[None]:
-        """Every failure to its exit code, with one line on stderr and no traceback."""
+        """Every failure to its exit code, with one line on stderr and no traceback; library
+        warnings (matplotlib's missing glyphs, deprecations) kept off the terminal, since
+        a clean run promises an empty stderr."""
         try:
-            yield
-        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                _no_stray_logs()
+                yield
+        except (
+            typer.Exit,
+            typer.Abort,
+            usage.ClickException,
+            click.exceptions.Exit,
+            click.exceptions.Abort,
+            click.ClickException,
+        ):
             raise
         except KeyboardInterrupt:
             message = self._interrupted.format(directory=self.directory)
@@ -143,18 +202,36 @@ class Session:
         sys.stdout.write(dumps(document) + "\n")
 
 
+def _no_stray_logs() -> None:
+    """Records of libraries that configure no logging would reach stderr through
+    logging's last-resort handler; a handler on the root logger that drops them stops
+    that (libraries with handlers of their own, such as Dask's, still print)."""
+    root = logging.getLogger()
+    if not root.handlers:
+        root.addHandler(logging.NullHandler())
+
+
 def exit_code(exc: Exception, directory: Path | None) -> int:
     """Report ``exc`` on one line and return its exit code: the error's own for breakerlab
-    errors, 2 for an I/O problem, else 4 with the traceback written to a file."""
-    from sim.errors import BreakerlabError
+    errors, 2 for an I/O problem or running out of memory, else 4 with the traceback
+    written to a file."""
+    from sim.errors import BreakerlabError, sanitise
 
     if isinstance(exc, BreakerlabError):
         complain(str(exc))
         return exc.exit_code
     if isinstance(exc, OSError):
-        where = exc.filename if exc.filename is not None else "<unknown path>"
+        # The system names no file for a full disk on write: the run directory, then.
+        where = exc.filename if exc.filename is not None else directory or Path.cwd()
         reason = exc.strerror or str(exc)
-        complain(f"{where}: {reason}")
+        complain(sanitise(f"{where}: {reason}"))
+        return 2
+    if isinstance(exc, MemoryError):
+        # Past the size estimate (--allow-large), or a machine busier than it said.
+        complain(
+            f"{directory or 'breakerlab'}: out of memory: the experiment is too large for "
+            "this machine (fewer replications, a shorter horizon or a lower rate)"
+        )
         return 2
     from sim.app.crashlog import write_details
 

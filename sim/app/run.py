@@ -26,6 +26,7 @@ from sim.analysis.stats import paired_differences
 from sim.app.journal import dumps, journal, versions
 from sim.app.pictures import Picture, report_figures, series
 from sim.app.rundir import new_directory, now, placing
+from sim.app.runsize import check_run_size
 from sim.app.settings import run_settings, scenario_of, with_warmup
 from sim.config import LoadedScenario
 from sim.engine import RunResult
@@ -110,13 +111,16 @@ def run_scenario(
     dask_local: int | None = None,
     resume: str | Path | None = None,
     trust_code: bool = False,
+    allow_large: bool = False,
     on_start: Callable[[Path], None] | None = None,
     notify: Notify | None = None,
 ) -> RunOutput:
     """Run every configuration of ``scenario`` (a file, a shipped scenario's name or a
     loaded scenario), or finish the run directory ``resume``, and write its report.
 
-    ``trust_code`` lets ``resume`` import the breaker classes the directory names.
+    ``trust_code`` lets ``resume`` import the breaker classes the directory names. An
+    experiment too large for this machine's memory is refused before anything is
+    written, unless ``allow_large`` (see ``sim.app.runsize``).
     ``scheduler`` is a Dask scheduler address or a connected ``distributed.Client``;
     ``on_start`` gets the run directory once created, ``notify`` one-line messages (the
     Dask dashboard's address). See ``breakerlab run --help`` for the other options.
@@ -140,6 +144,8 @@ def run_scenario(
     rule = Precision(**settings["precision"]) if settings["precision"] else None
     count = settings["replications"]
     hint = count * len(loaded.scenario.configurations) if rule is None else None
+    most = max(count, rule.cap if rule else count) * len(loaded.scenario.configurations)
+    check_run_size(loaded, most, allow_large=allow_large)
     # The backend first: an unreachable scheduler is bad input, and must leave nothing.
     with Executor(workers, scheduler=scheduler, dask_local=dask_local, jobs_hint=hint) as backend:
         if backend.dashboard and notify:

@@ -9,6 +9,7 @@ from typing import Any
 from sim.analysis.metrics import unknown_metric
 from sim.analysis.precision import Precision
 from sim.app.rundir import now
+from sim.app.runsize import check_run_size
 from sim.config import LoadedScenario, load_any, load_scenario
 from sim.config.yamlio import load_yaml
 from sim.errors import ConfigError
@@ -34,12 +35,15 @@ def scenario_path(name_or_path: str | Path) -> Path:
     return find_scenario(str(name_or_path))
 
 
-def describe_file(name_or_path: str | Path) -> tuple[Path, str]:
+def describe_file(name_or_path: str | Path, *, allow_large: bool = False) -> tuple[Path, str]:
     """Load and check a scenario or model file (or a shipped scenario by name): its path
-    and one line on what it holds. Bad input raises, as loading does."""
+    and one line on what it holds. Bad input raises, as loading does; so does a scenario
+    too large for this machine, unless ``allow_large``."""
     path = scenario_path(name_or_path)
     loaded = load_any(path)
     if isinstance(loaded, LoadedScenario):
+        runs = loaded.scenario.replications * len(loaded.scenario.configurations)
+        check_run_size(loaded, runs, allow_large=allow_large)
         return path, (
             f"scenario {loaded.scenario.name!r}: model {loaded.shop.name!r}, "
             f"{len(loaded.scenario.faults)} fault(s), "

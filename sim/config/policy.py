@@ -15,6 +15,7 @@ from sim.config.fields import (
     NonNegativeDuration,
     PositiveDuration,
     Strict,
+    Text,
 )
 from sim.config.model import FailureCategory
 
@@ -301,7 +302,7 @@ class BreakerState(Strict):
 class Configuration(Strict):
     """A resilience set-up; stages left out keep the model's timeout and no retry or breaker."""
 
-    description: str = ""
+    description: Text = ""
     inventory: InventoryPolicy = InventoryPolicy()
     payment: PaymentPolicy = PaymentPolicy()
     order_record: StagePolicy = StagePolicy()
