@@ -46,6 +46,19 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar, no 
 AsJson = Annotated[
     bool, typer.Option("--json", help="only the results, as one JSON document on stdout")
 ]
+Objective = Annotated[
+    str | None,
+    typer.Option(
+        help="metric the decision is made on, METRIC or METRIC:max [default: revenue_lost]"
+    ),
+]
+Indifference = Annotated[
+    str | None,
+    typer.Option(
+        help="δ, the smallest difference worth acting on: a share of the base's mean "
+        "('2%') or an amount in the metric's unit (500, 200ms) [default: 2%]"
+    ),
+]
 TrustCode = Annotated[
     bool, typer.Option(help="with --resume: import the breaker classes the directory names")
 ]
@@ -106,6 +119,8 @@ def run(
     warmup: Annotated[
         str | None, typer.Option(help="override the scenario's warm-up, e.g. 10m")
     ] = None,
+    objective: Objective = None,
+    indifference: Indifference = None,
     scheduler: Scheduler = None,
     dask_local: DaskLocal = None,
     resume: Annotated[Path | None, typer.Option(help="finish an interrupted run directory")] = None,
@@ -117,7 +132,9 @@ def run(
 ) -> None:
     """Run every configuration of SCENARIO and write a report under --out.
 
-    Exits 1 when a steady-state hypothesis fails (its whole interval misses).
+    Ends with a recommendation: the configuration to pick against the baseline, only when
+    it beats it by more than --indifference with every comparison accounted for. Exits 1
+    when a steady-state hypothesis fails (its whole interval misses).
     """
     session = Session(
         quiet=quiet,
@@ -140,6 +157,8 @@ def run(
             precision_metric=precision_metric,
             max_replications=max_replications,
             warmup=warmup,
+            objective=objective,
+            indifference=indifference,
             scheduler=scheduler,
             dask_local=dask_local,
             resume=resume,
@@ -172,6 +191,12 @@ def sweep(
     configuration: Configuration = None,
     replications: Replications = None,
     seed: Seed = None,
+    objective: Objective = None,
+    indifference: Indifference = None,
+    constraint: Annotated[
+        list[str] | None,
+        typer.Option(help="a pick must meet it on its whole interval, e.g. 'checkout_p99_s<2'"),
+    ] = None,
     out_dir: OutDir = Path("reports"),
     workers: Workers = None,
     scheduler: Scheduler = None,
@@ -183,7 +208,12 @@ def sweep(
     quiet: Quiet = False,
     as_json: AsJson = False,
 ) -> None:
-    """Run a grid (or Latin hypercube) of parameter values on one configuration."""
+    """Run a grid (or Latin hypercube) of parameter values on one configuration.
+
+    Ends with a decision: the best point, the region of settings that cannot be told apart
+    from it within --indifference, the points to avoid, and whether to adopt the best over
+    the base, with every comparison accounted for.
+    """
     session = Session(
         quiet=quiet,
         as_json=as_json,
@@ -200,6 +230,9 @@ def sweep(
             configuration=configuration,
             replications=replications,
             seed=seed,
+            objective=objective,
+            indifference=indifference,
+            constraints=constraint or [],
             out=out_dir,
             workers=workers,
             scheduler=scheduler,
@@ -215,7 +248,10 @@ def sweep(
         return
     with session.guard():
         if not session.quiet:
-            sweep_table(result.points, result.table)
+            sweep_table(result.points, result.table, result.landscape)
+        elif result.landscape is not None:
+            say(result.landscape.summary_lines()[0])
+        say(f"report: {result.directory / 'report.md'}")
         say(f"results: {result.directory / 'sweep.csv'}")
 
 
@@ -243,9 +279,20 @@ def tune(
     configuration: Annotated[
         str | None, typer.Option(help="configuration to tune (default: each baseline)")
     ] = None,
-    replications: Annotated[int | None, typer.Option(min=1, help="per trial and scenario")] = None,
+    replications: Annotated[
+        int | None, typer.Option(min=1, help="per trial and scenario in the search [default: 1]")
+    ] = None,
+    indifference: Indifference = None,
+    selection_budget: Annotated[
+        int | None,
+        typer.Option(min=2, help="runs for the selection stage [default: 50 per scenario]"),
+    ] = None,
+    finalists: Annotated[
+        int, typer.Option(min=1, help="best distinct trials raced against the base")
+    ] = 4,
     fresh_replications: Annotated[
-        int | None, typer.Option(min=2, help="re-evaluation of the winner on fresh seeds")
+        int | None,
+        typer.Option(min=2, help="the winner against the base on fresh seeds [default: 10]"),
     ] = None,
     seed: Seed = None,
     storage: Annotated[
@@ -259,14 +306,20 @@ def tune(
     quiet: Quiet = False,
     as_json: AsJson = False,
 ) -> None:
-    """Tune parameters of a configuration with Optuna against one or several scenarios."""
+    """Tune parameters of a configuration against one or several scenarios.
+
+    Optuna searches; the best distinct trials and the base then race on new seeds; the
+    winner is adopted (policy.yaml) only when, on fresh seeds, it beats the base by more
+    than --indifference. Otherwise the base is kept and region.yaml holds the settings
+    that cannot be told apart from the best.
+    """
     session = Session(
         quiet=quiet,
         as_json=as_json,
         interrupted="interrupted: finished trials are in the study storage; run the same "
         "command again to add trials",
     )
-    with session.running("trials", trials) as progress:
+    with session.running("simulation runs", 1) as progress:
         import optuna
 
         from sim.app.tune import run_tune
@@ -282,6 +335,9 @@ def tune(
             aggregate=aggregate.value,
             configuration=configuration,
             replications=replications,
+            indifference=indifference,
+            selection_budget=selection_budget,
+            finalists=finalists,
             fresh_replications=fresh_replications,
             seed=seed,
             storage=storage,

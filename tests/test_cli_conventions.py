@@ -93,18 +93,22 @@ def test_run_quiet_prints_no_tables(scenario: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     assert result.stderr == ""
     assert "mean ±" not in result.stdout and "paired difference" not in result.stdout
-    assert [line.split(":")[0] for line in result.stdout.splitlines()] == ["report", "html"]
+    lines = [line.split(":")[0] for line in result.stdout.splitlines()]
+    assert lines == ["recommendation", "report", "html"]
 
 
 def test_tune_json_and_named_objectives(scenario: Path, tmp_path: Path) -> None:
     args = ["tune", str(scenario), "--configuration", "breaker", "--trials", "2",
             "--param", "payment.breaker.failure_rate_threshold=20:80", "--objective",
             "revenue_lost", "--objective", "checkout_p99_s", "--workers", "1",
+            "--selection-budget", "8", "--finalists", "1", "--fresh-replications", "2",
             "--out", str(tmp_path), "--json"]  # fmt: skip
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.stderr
     document = json.loads(result.stdout)
-    assert document["command"] == "tune" and Path(document["policy"]).is_file()
+    assert document["command"] == "tune"
+    written = document["policy"] if document["decision"]["verdict"] == "adopt" else None
+    assert Path(written or document["region_file"]).is_file()
     storage = f"sqlite:///{tmp_path / 'tune-tiny' / 'study.db'}"
     study = optuna.load_study(study_name="tune-tiny", storage=storage)
     assert study.metric_names == ["revenue_lost", "checkout_p99_s"]
@@ -115,7 +119,8 @@ def test_the_library_leaves_optunas_log_level_alone(scenario: Path, tmp_path: Pa
     optuna.logging.set_verbosity(optuna.logging.DEBUG)
     try:
         run_tune(scenario, ["payment.breaker.failure_rate_threshold=20:80"], trials=1,
-                 configuration="breaker", workers=1, out=tmp_path)  # fmt: skip
+                 configuration="breaker", workers=1, out=tmp_path, selection_budget=4,
+                 finalists=1, fresh_replications=2)  # fmt: skip
         assert optuna.logging.get_verbosity() == optuna.logging.DEBUG
     finally:
         optuna.logging.set_verbosity(before)

@@ -26,7 +26,7 @@ def test_sweep_table_of_a_point_without_completed_orders(capsys) -> None:
     assert "99.5 ± 0.5" in printed
 
 
-def test_tune_lines_mark_a_difference_that_excludes_zero(capsys, tmp_path) -> None:
+def test_tune_lines_show_fresh_differences_with_their_intervals(capsys, tmp_path) -> None:
     from types import SimpleNamespace
 
     from sim.views import show_tune
@@ -36,13 +36,17 @@ def test_tune_lines_mark_a_difference_that_excludes_zero(capsys, tmp_path) -> No
             "kind": ["tuned − base", "tuned − base", "tuned"],
             "scenario": ["s", "s", "s"],
             "metric": ["revenue_lost", "checkout_p99_s", "revenue_lost"],
-            "mean": [-120.0, math.nan, 5.0],
-            "ci_low": [-200.0, math.nan, 4.0],
-            "ci_high": [-40.0, math.nan, 6.0],
+            "mean": [-1200.0, math.nan, 5.0],
+            "ci_low": [-2000.0, math.nan, 4.0],
+            "ci_high": [-400.0, math.nan, 6.0],
         }
     )
-    show_tune(SimpleNamespace(winner={"x": 1}, fresh=fresh, directory=tmp_path))
+    result = SimpleNamespace(
+        decision=None, winner={"x": 1}, fresh=fresh, directory=tmp_path, runs=None, policy=None
+    )
+    show_tune(result)
     lines = capsys.readouterr().out.splitlines()
-    assert "tuned − base revenue_lost = -120 [-200, -40] *" in lines[1]
-    assert lines[2].endswith("tuned − base checkout_p99_s = –")
-    assert lines[3] == f"policy: {tmp_path / 'policy.yaml'}"
+    assert lines[0] == "winner: {'x': 1}"
+    assert lines[1] == "fresh seeds, s: tuned − base revenue_lost = -1,200 [-2,000 to -400] (95 %)"
+    assert lines[2] == "fresh seeds, s: tuned − base checkout_p99_s = – (95 %)"
+    assert lines[3].startswith(f"region: {tmp_path / 'region.yaml'}")

@@ -29,6 +29,7 @@ from sim.analysis.mcb import (
     column_means,
     gap_interval,
     loss_matrix,
+    may_be_best,
     paired,
     replications_for,
     sign,
@@ -46,10 +47,11 @@ PROCEDURE = (
 BEST = "best"
 WITHIN = "within δ of the best"
 MAYBE = "may be the best"
-WORSE = "not the best"
+UNDECIDED = "not the best, maybe within δ"
+WORSE = "worse than the best by more than δ"
 INFEASIBLE = "may not be chosen"
 NO_DATA = "no data"
-EQUIVALENT = (BEST, WITHIN, MAYBE)
+EQUIVALENT = (BEST, WITHIN, MAYBE, UNDECIDED)
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,7 @@ class Standing:
     status: str
     reason: str = ""
     avoid: bool = False
+    contender: bool = False  # not shown to be worse than another candidate
 
     @property
     def equivalent(self) -> bool:
@@ -98,6 +101,7 @@ class Standing:
             "equivalent": self.equivalent,
             "proven": self.status in (BEST, WITHIN) and self.gap[1] <= delta,
             "avoid": self.avoid,
+            "contender": self.contender,
             "reason": self.reason,
         }
 
@@ -146,6 +150,12 @@ class Decision:
         return self._names(lambda s: s.avoid)
 
     @property
+    def zone(self) -> str:
+        """δ as the reader set it and in the metric's unit: ``2% of base's mean = 253``."""
+        written = self.indifference.describe("the base" if self.base == "base" else self.base)
+        return f"{written} = {plain(self.delta)}" if self.indifference.relative else written
+
+    @property
     def resolved(self) -> bool:
         """Whether the data resolve differences of δ (the comparisons with the best still
         open have a median half-width of at most δ)."""
@@ -157,7 +167,7 @@ class Decision:
             "verdict": self.verdict,
             "metric": self.metric,
             "direction": self.direction,
-            "indifference": {"text": str(self.indifference), "value": self.delta},
+            "indifference": {"text": self.indifference.describe(self.base), "value": self.delta},
             "alpha": self.alpha,
             "procedure": PROCEDURE,
             "base": self.base,
@@ -203,15 +213,16 @@ def decide(
     reasons = _reasons(summary, candidates, means, constraints, excluded or {})
     eligible = [i for i, c in enumerate(candidates) if c not in reasons]
     pairs = paired(loss)
-    mcb_q = bonferroni(alpha / 2, len(eligible) - 1, looks=looks)
+    mcb_q = bonferroni(alpha / 2, len(eligible) - 1, sides=2, looks=looks)
     base_q = bonferroni(alpha / 2, len(candidates) - 1, sides=2, looks=looks)
     best = min(eligible, key=lambda i: means[i]) if eligible else None
+    contenders = may_be_best(eligible, pairs, mcb_q)
     b = candidates.index(base)
     s = sign(direction)
     standings = []
     for i, name in enumerate(candidates):
         if i in eligible:
-            gap = gap_interval(i, [j for j in eligible if j != i], pairs, mcb_q)
+            gap = gap_interval(i, eligible, contenders, pairs, mcb_q)
         else:
             gap = (math.nan, math.nan)
         if i == b:
@@ -228,11 +239,12 @@ def decide(
                 candidate=name,
                 mean=s * means[i],
                 replications=_count(loss, i),
-                gap=(min(0.0, gap[0]), max(0.0, gap[1])),
+                gap=gap,
                 vs_base=vs_base,
-                status=_status(i, best, gap, delta, reason),
+                status=_status(i, best, i in contenders, gap, delta, reason),
                 reason=reason or "",
                 avoid=worse,
+                contender=i in contenders,
             )
         )
     return _conclude(
@@ -276,7 +288,12 @@ def _meets(summary: pd.DataFrame, name: str, limit: Constraint) -> bool:
 
 
 def _status(
-    i: int, best: int | None, gap: tuple[float, float], delta: float, reason: str | None
+    i: int,
+    best: int | None,
+    contender: bool,
+    gap: tuple[float, float],
+    delta: float,
+    reason: str | None,
 ) -> str:
     if reason is not None:
         return NO_DATA if reason == NO_DATA else INFEASIBLE
@@ -284,7 +301,9 @@ def _status(
         return BEST
     if gap[1] <= delta:
         return WITHIN
-    return WORSE if gap[0] > 0 else MAYBE
+    if gap[0] > delta:
+        return WORSE
+    return MAYBE if contender else UNDECIDED
 
 
 def _conclude(
@@ -311,8 +330,8 @@ def _conclude(
         )
         verdict = "adopt" if beyond else "keep-base"
     # The resolution is the typical half-width of the comparisons still open: the best
-    # against the candidates that may be the best but are not shown within δ of it.
-    open_ = [candidates.index(s.candidate) for s in standings if s.status == MAYBE]
+    # against the candidates neither shown within δ of it nor more than δ worse.
+    open_ = [candidates.index(s.candidate) for s in standings if s.status in (MAYBE, UNDECIDED)]
     resolution, hint = 0.0, None
     if best is not None and open_:
         b = candidates.index(best)
@@ -359,5 +378,7 @@ def plain(value: float) -> str:
     """A number for a sentence: thousands separators, about three significant digits."""
     if not math.isfinite(value):
         return "∞"
+    if abs(value) < 1e-9:
+        value = 0.0  # float noise, and no "-0"
     digits = max(0, 2 - math.floor(math.log10(abs(value)))) if value else 0
     return f"{value:,.{digits}f}"

@@ -20,6 +20,8 @@ import pandas as pd
 from pydantic import ValidationError
 
 from sim.analysis.hypotheses import Verdict, judge
+from sim.analysis.objectives import DecisionSettings
+from sim.analysis.recommend import Recommendation, recommend
 from sim.analysis.stats import by_configuration, paired_differences
 from sim.config.scenario import LoadedScenario
 from sim.config.yamlio import load_yaml
@@ -52,6 +54,7 @@ class RunData:
     seed: int
     directory: Path | None = None
     verdicts: list[Verdict] = field(default_factory=list)
+    recommendation: Recommendation | None = None
 
     @property
     def configurations(self) -> list[str]:
@@ -95,6 +98,9 @@ def load_run(directory: str | Path) -> RunData:
     differences = _read(path, pd.read_csv) if path.is_file() else None
     if differences is None or (differences.empty and summary["configuration"].nunique() > 1):
         differences = paired_differences(summary, baseline)
+    verdicts = judge(loaded.scenario.hypotheses, ci)
+    choice = DecisionSettings.from_dict(meta.get("decision"))
+    advice = recommend(loaded, summary, baseline, verdicts, choice)
     timeline = _read(root / "timeline.parquet", pd.read_parquet)
     path = root / "transitions.parquet"
     transitions = (
@@ -112,7 +118,8 @@ def load_run(directory: str | Path) -> RunData:
         replications=int(meta.get("replications", summary.groupby("configuration").size().min())),
         seed=int(meta.get("seed", loaded.scenario.seed)),
         directory=root,
-        verdicts=judge(loaded.scenario.hypotheses, ci),
+        verdicts=verdicts,
+        recommendation=advice,
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -34,7 +35,13 @@ class Paired:
             return math.inf
         if self.sd == 0:
             return 0.0
-        return float(stats.t.ppf(quantile, self.n - 1)) * self.sd / math.sqrt(self.n)
+        return t_quantile(quantile, self.n - 1) * self.sd / math.sqrt(self.n)
+
+
+@lru_cache(maxsize=4096)
+def t_quantile(quantile: float, df: int) -> float:
+    """Student t's quantile (cached: a decision asks for the same few many times)."""
+    return float(stats.t.ppf(quantile, df))
 
 
 def sign(direction: Direction) -> float:
@@ -48,11 +55,16 @@ def loss_matrix(
     """Replications × candidates of the loss; NaN where a candidate has no such run."""
     if metric not in summary.columns:
         raise ValueError(f"the summary has no metric {metric!r}")
-    wide = summary.pivot_table(
-        index="replication", columns="configuration", values=metric, aggfunc="first",
-        dropna=False,
-    )  # fmt: skip
-    return sign(direction) * wide.reindex(columns=candidates).to_numpy(dtype=float)
+    reps = sorted(set(summary["replication"].tolist()))
+    row = {r: i for i, r in enumerate(reps)}
+    col = {c: j for j, c in enumerate(candidates)}
+    out = np.full((len(reps), len(candidates)), math.nan)
+    for c, r, v in zip(
+        summary["configuration"], summary["replication"], summary[metric], strict=True
+    ):
+        if str(c) in col:
+            out[row[r], col[str(c)]] = v
+    return sign(direction) * out
 
 
 def column_means(loss: np.ndarray) -> list[float]:
@@ -86,19 +98,47 @@ def bonferroni(alpha: float, comparisons: int, *, sides: int = 1, looks: int = 1
     return 1.0 - alpha / (max(comparisons, 1) * sides * max(looks, 1))
 
 
+def may_be_best(
+    eligible: list[int], pairs: dict[tuple[int, int], Paired], quantile: float
+) -> list[int]:
+    """The candidates not shown to be worse than another: i is shown not to be the best
+    when some j beats it by more than their half-width. Contains the true best whenever
+    the one-sided intervals against it hold (Hsu's MCB subset)."""
+    return [
+        i
+        for i in eligible
+        if all(pairs[(i, j)].mean - pairs[(i, j)].half_width(quantile) <= 0
+               for j in eligible if j != i)
+    ]  # fmt: skip
+
+
 def gap_interval(
-    i: int, others: list[int], pairs: dict[tuple[int, int], Paired], quantile: float
+    i: int,
+    eligible: list[int],
+    maybe_best: list[int],
+    pairs: dict[tuple[int, int], Paired],
+    quantile: float,
 ) -> tuple[float, float]:
-    """Hsu's MCB bounds for gap_i = μ_i − min_{j≠i} μ_j (loss): how much worse candidate i
-    is than the best of the others, before Hsu's constraint (low end <= 0 <= high end)
-    is applied. A low end above 0 shows that i is not the best; a high end at most δ shows
-    that it is within δ of the best. Valid together for every i when the one-sided
-    intervals against the true best hold, which ``quantile`` (Bonferroni over
-    len(others)) ensures."""
+    """Bounds for gap_i = μ_i − min_{j≠i} μ_j (loss): how much worse candidate i is than
+    the best of the others (negative for the best itself).
+
+    High end: Hsu's constrained MCB bound, taken against the candidates that may be the
+    best only (the true best is among them when the intervals hold), so a noisy candidate
+    already shown worse does not widen everyone's bound. Low end: for a candidate shown
+    not to be the best, the least of its lower bounds against those that may be; for one
+    that may be, Hsu's constrained bound (at most 0). With two-sided intervals against the
+    true best (``quantile`` Bonferroni over 2 × len(eligible − 1)), both hold together."""
+    others = [j for j in eligible if j != i]
     if not others:
         return 0.0, 0.0
-    widths = [(pairs[(i, j)].mean, pairs[(i, j)].half_width(quantile)) for j in others]
-    return max(mean - width for mean, width in widths), max(mean + width for mean, width in widths)
+    rivals = [j for j in maybe_best if j != i]
+    width = {j: pairs[(i, j)].half_width(quantile) for j in others}
+    upper = max((pairs[(i, j)].mean + width[j] for j in rivals), default=0.0)
+    if i in maybe_best:
+        lower = min(0.0, max(pairs[(i, j)].mean - width[j] for j in others))
+    else:
+        lower = max(0.0, min(pairs[(i, j)].mean - width[j] for j in rivals))
+    return lower, max(0.0, upper)
 
 
 def replications_for(sd: float, target: float, quantile: float, cap: int = 10_000) -> int | None:
@@ -107,6 +147,6 @@ def replications_for(sd: float, target: float, quantile: float, cap: int = 10_00
     if not (math.isfinite(sd) and target > 0):
         return None
     for n in range(2, cap + 1):
-        if float(stats.t.ppf(quantile, n - 1)) * sd / math.sqrt(n) <= target:
+        if t_quantile(quantile, n - 1) * sd / math.sqrt(n) <= target:
             return n
     return None

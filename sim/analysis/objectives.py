@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from sim.analysis.hypotheses import OPS
 from sim.errors import ConfigError
@@ -13,6 +13,7 @@ from sim.units import parse_duration
 
 Direction = Literal["minimize", "maximize"]
 DEFAULT_INDIFFERENCE = "2%"
+DEFAULT_METRIC = "revenue_lost"
 _CONSTRAINT = re.compile(r"^\s*([A-Za-z_]\w*)\s*(<=|>=|<|>)\s*([-+]?[0-9.]+(?:[eE][-+]?\d+)?)\s*$")
 
 
@@ -100,5 +101,44 @@ class Indifference:
         """δ in the metric's unit: the relative share of ``abs(base_mean)``, or the amount."""
         return self.amount * abs(base_mean) if self.relative else self.amount
 
+    def describe(self, base: str = "the base") -> str:
+        """``2% of no-breaker's mean``, or the absolute amount as written."""
+        return f"{self.text} of {base}'s mean" if self.relative else self.text
+
     def __str__(self) -> str:
-        return f"{self.text} of the base's mean" if self.relative else self.text
+        return self.describe()
+
+
+@dataclass(frozen=True)
+class DecisionSettings:
+    """What a run, sweep or study decides on: the metric and its direction, δ, the
+    constraints a pick must meet, and the error rate α."""
+
+    metric: str = DEFAULT_METRIC
+    direction: Direction = "minimize"
+    indifference: Indifference = Indifference(0.02, True, DEFAULT_INDIFFERENCE)
+    constraints: tuple[Constraint, ...] = ()
+    alpha: float = 0.05
+
+    def as_dict(self) -> dict[str, Any]:
+        """For a run directory's settings (``from_dict`` reads it back)."""
+        return {
+            "metric": self.metric,
+            "direction": self.direction,
+            "indifference": self.indifference.text,
+            "constraints": [str(c) for c in self.constraints],
+            "alpha": self.alpha,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> DecisionSettings:
+        """From stored settings; the defaults for a directory written before them."""
+        if not data:
+            return cls()
+        return cls(
+            str(data.get("metric", DEFAULT_METRIC)),
+            "maximize" if data.get("direction") == "maximize" else "minimize",
+            Indifference.parse(data.get("indifference")),
+            tuple(Constraint.parse(str(c)) for c in data.get("constraints", [])),
+            float(data.get("alpha", 0.05)),
+        )

@@ -5,7 +5,7 @@ that never opened, a fallback never used), so a saving is credited to what cause
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,40 +13,8 @@ import pandas as pd
 
 from sim.analysis.decision import Decision, decide, plain
 from sim.analysis.hypotheses import Verdict
-from sim.analysis.objectives import Constraint, Direction, Indifference
+from sim.analysis.objectives import DecisionSettings
 from sim.config.scenario import Configuration, LoadedScenario
-
-DEFAULT_METRIC = "revenue_lost"
-
-
-@dataclass(frozen=True)
-class DecisionSettings:
-    """What a run decides on: the metric and its direction, δ, the error rate."""
-
-    metric: str = DEFAULT_METRIC
-    direction: Direction = "minimize"
-    indifference: str = "2%"
-    alpha: float = 0.05
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "metric": self.metric,
-            "direction": self.direction,
-            "indifference": self.indifference,
-            "alpha": self.alpha,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> DecisionSettings:
-        """From a run's stored settings; the defaults for a run written before them."""
-        if not data:
-            return cls()
-        return cls(
-            str(data.get("metric", DEFAULT_METRIC)),
-            "maximize" if data.get("direction") == "maximize" else "minimize",
-            str(data.get("indifference", "2%")),
-            float(data.get("alpha", 0.05)),
-        )
 
 
 @dataclass(frozen=True)
@@ -66,26 +34,23 @@ class Recommendation:
     def line(self) -> str:
         """One sentence for the terminal and the top of the report."""
         d = self.decision
-        delta = f"δ = {d.indifference} = {plain(d.delta)}"
+        delta = f"δ = {d.zone}"
         ties = ", ".join(self.tied) or "none"
-        if d.verdict == "adopt" and d.difference is not None:
-            diff = d.difference
+        diff = d.difference
+        if d.verdict == "adopt" and diff is not None:
             way = "lower" if diff.mean < 0 else "higher"
             return (
                 f"pick {self.configuration}: {d.metric} {plain(abs(diff.mean))} {way} than "
                 f"{d.base} [{_span(diff.ci_low, diff.ci_high)}], beyond {delta}; "
                 f"tied with it: {ties}"
             )
-        best = ""
-        if d.best and d.best != d.base and d.difference is not None:
-            diff = d.difference
-            best = (
-                f"; best by mean: {d.best}, {_signed(diff.mean)} "
-                f"[{_span(diff.ci_low, diff.ci_high)}]"
-            )
+        if d.best is None or d.best == d.base or diff is None:
+            lead = f"keep {d.base}: it is the best on {d.metric}" if d.best else f"keep {d.base}"
+            return f"{lead} ({delta}); tied with it: {ties}"
         return (
             f"keep {d.base}: no configuration is shown to beat it on {d.metric} by more than "
-            f"{delta}{best}; cannot be told apart from the best: {ties}"
+            f"{delta}; best by mean: {d.best}, {_signed(diff.mean)} "
+            f"[{_span(diff.ci_low, diff.ci_high)}]; cannot be told apart from it: {ties}"
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -96,7 +61,7 @@ class Recommendation:
             "verdict": d.verdict,
             "metric": d.metric,
             "direction": d.direction,
-            "indifference": {"text": str(d.indifference), "value": d.delta},
+            "indifference": {"text": d.indifference.describe(d.base), "value": d.delta},
             "difference": None if d.difference is None else d.difference.as_dict(),
             "baseline": d.base,
             "best": d.best,
@@ -113,7 +78,6 @@ def recommend(
     baseline: str,
     verdicts: Iterable[Verdict] = (),
     settings: DecisionSettings | None = None,
-    constraints: Sequence[Constraint] = (),
 ) -> Recommendation:
     """The recommendation of a run: a configuration that fails one of its hypotheses is
     never picked; the decision is ``sim.analysis.decision.decide`` over the summary."""
@@ -121,7 +85,7 @@ def recommend(
     failed = {v.configuration: f"fails {v.check!r}" for v in verdicts if v.outcome == "fail"}
     decision = decide(
         summary, settings.metric, base=baseline, direction=settings.direction,
-        indifference=Indifference.parse(settings.indifference), constraints=constraints,
+        indifference=settings.indifference, constraints=settings.constraints,
         excluded=failed, alpha=settings.alpha,
     )  # fmt: skip
     pick = decision.best if decision.verdict == "adopt" and decision.best else baseline

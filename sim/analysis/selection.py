@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from sim.analysis.decision import BEST, WITHIN, WORSE, Decision, decide
+from sim.analysis.decision import BEST, WITHIN, Decision, decide
 from sim.analysis.objectives import Constraint, Direction, Indifference
 from sim.analysis.stats import mean_ci
 
@@ -95,8 +95,11 @@ def look(
         constraints=constraints, alpha=alpha, looks=plan.looks, delta=delta,
     )  # fmt: skip
     status = {s.candidate: s.status for s in decision.standings}
+    contender = {s.candidate: s.contender for s in decision.standings}
     dropped = tuple(
-        name for name in alive if status.get(name) == WORSE or _breaks(summary, name, constraints)
+        name
+        for name in alive
+        if not contender.get(name, False) or _breaks(summary, name, constraints)
     )
     survivors = tuple(name for name in alive if name not in dropped)
     stop = None

@@ -21,7 +21,9 @@ import pandas as pd
 from sim.analysis import by_configuration, orders_frame, summarize, timeline_frame
 from sim.analysis.hypotheses import Verdict, judge
 from sim.analysis.load import RunData, load_run, transitions_frame
+from sim.analysis.objectives import DecisionSettings
 from sim.analysis.precision import Precision
+from sim.analysis.recommend import Recommendation, recommend
 from sim.analysis.stats import paired_differences
 from sim.app.journal import dumps, journal, versions
 from sim.app.pictures import Picture, report_figures, series
@@ -51,6 +53,7 @@ class RunOutput:
     differences: pd.DataFrame = field(default_factory=pd.DataFrame)
     baseline: str = ""
     verdicts: list[Verdict] = field(default_factory=list)
+    recommendation: Recommendation | None = None
 
     @property
     def failed(self) -> bool:
@@ -88,6 +91,7 @@ class RunOutput:
             "baseline": self.baseline,
             "replications": int(self.summary.groupby("configuration").size().min()),
             "result": result,
+            "recommendation": self.recommendation.as_dict() if self.recommendation else None,
             "hypotheses": [v.as_dict() for v in self.verdicts],
             "results": self.ci,
             "differences": self.differences,
@@ -107,6 +111,8 @@ def run_scenario(
     precision_metric: str | None = None,
     max_replications: int | None = None,
     warmup: str | None = None,
+    objective: str | None = None,
+    indifference: str | None = None,
     scheduler: Any = None,
     dask_local: int | None = None,
     resume: str | Path | None = None,
@@ -118,9 +124,11 @@ def run_scenario(
     """Run every configuration of ``scenario`` (a file, a shipped scenario's name or a
     loaded scenario), or finish the run directory ``resume``, and write its report.
 
-    ``trust_code`` lets ``resume`` import the breaker classes the directory names. An
-    experiment too large for this machine's memory is refused before anything is
-    written, unless ``allow_large`` (see ``sim.app.runsize``).
+    ``objective`` (``METRIC`` or ``METRIC:max``, default revenue_lost) and ``indifference``
+    (δ: ``2%`` of the baseline's mean by default, or an absolute amount) set what the
+    recommendation decides on. ``trust_code`` lets ``resume`` import the breaker classes
+    the directory names. An experiment too large for this machine's memory is refused
+    before anything is written, unless ``allow_large`` (see ``sim.app.runsize``).
     ``scheduler`` is a Dask scheduler address or a connected ``distributed.Client``;
     ``on_start`` gets the run directory once created, ``notify`` one-line messages (the
     Dask dashboard's address). See ``breakerlab run --help`` for the other options.
@@ -138,7 +146,7 @@ def run_scenario(
         loaded = scenario_of(scenario)
         settings = run_settings(
             loaded, replications, seed, baseline, precision, precision_metric,
-            max_replications, warmup,
+            max_replications, warmup, objective, indifference,
         )  # fmt: skip
         loaded = with_warmup(loaded, settings["warmup"])
     rule = Precision(**settings["precision"]) if settings["precision"] else None
@@ -195,6 +203,8 @@ def _write(
         transitions = transitions_frame(results)
         place("transitions.parquet", lambda p: transitions.to_parquet(p, index=False))
         verdicts = judge(loaded.scenario.hypotheses, ci)
+        choice = DecisionSettings.from_dict(settings.get("decision"))
+        advice = recommend(loaded, summary, base, verdicts, choice)
         done = int(summary.groupby("configuration").size().min())
         finished = now()
         meta = {
@@ -204,13 +214,14 @@ def _write(
             "seed": seed,
             "replications": done,
             "baseline": base,
+            "decision": choice.as_dict(),
             "created": finished,
             "versions": versions(),
         }
         placer.text("run.json", json.dumps(meta, indent=2))
         data = RunData(
             loaded, summary, ci, differences, orders, timeline, transitions,
-            base, done, seed, verdicts=verdicts,
+            base, done, seed, verdicts=verdicts, recommendation=advice,
         )  # fmt: skip
         _place_report(directory, data)
         record = journal(
@@ -222,10 +233,14 @@ def _write(
             finished=finished,
             backend=backend,
             verdicts=verdicts,
-            extra={"precision": settings["precision"], "resumed": resumed},
+            extra={
+                "precision": settings["precision"],
+                "resumed": resumed,
+                "recommendation": advice.as_dict(),
+            },
         )
         placer.text("journal.json", dumps(record))
-    return RunOutput(directory, summary, ci, differences, base, verdicts)
+    return RunOutput(directory, summary, ci, differences, base, verdicts, advice)
 
 
 def _place_report(directory: Path, data: RunData) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from sim.analysis.metrics import unknown_metric
 from sim.analysis.precision import Precision
+from sim.app.deciding import decision_settings
 from sim.app.rundir import now
 from sim.app.runsize import check_run_size
 from sim.config import LoadedScenario, load_any, load_scenario
@@ -61,6 +62,8 @@ def run_settings(
     precision_metric: str | None,
     max_replications: int | None,
     warmup: str | None,
+    objective: str | None = None,
+    indifference: str | None = None,
 ) -> dict[str, Any]:
     """The experiment's settings, every one checked: a ConfigError names what is wrong."""
     scenario = loaded.scenario
@@ -98,6 +101,7 @@ def run_settings(
         "baseline": base,
         "precision": rule.as_dict() if rule else None,
         "warmup": warm,
+        "decision": decision_settings([loaded], objective, indifference).as_dict(),
         "started": now(),
     }
 

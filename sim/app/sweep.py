@@ -1,6 +1,7 @@
 """``breakerlab sweep`` as a library call: a grid or Latin hypercube of parameter values
-applied to one configuration, every point run with common random numbers, one tidy table
-and plots of the metrics over the parameters with their intervals.
+applied to one configuration, every point run with common random numbers, one tidy table,
+a decision (the best point, the points equivalent to it within δ, those to avoid, the
+region of equivalent settings) and plots of the metrics over the parameters.
 
 Each run is reduced to its summary row in the worker (no per-order rows travel or are
 kept) and stored as it finishes, so ``resume`` finishes an interrupted sweep.
@@ -16,9 +17,13 @@ from typing import Any
 import pandas as pd
 
 from sim.analysis import by_configuration
+from sim.analysis.decision import decide
+from sim.analysis.landscape import Landscape, landscape
+from sim.analysis.objectives import DecisionSettings
 from sim.analysis.pareto import feasible, pareto_front, pick_setting, sweep_points
 from sim.analysis.stats import paired_differences
 from sim.analysis.summary import summary_frame, summary_row
+from sim.app.deciding import decision_settings, formats
 from sim.app.journal import dumps, versions
 from sim.app.pictures import Picture, pareto
 from sim.app.rundir import new_directory, now, placing
@@ -33,6 +38,7 @@ from sim.experiment.params import read as read_param
 from sim.experiment.runner import Progress
 from sim.experiment.variants import base_configuration, with_configurations
 from sim.report import plots, sweep_plots
+from sim.report.sweep_report import render as render_report
 
 PLOTTED = ("revenue_lost", "revenue_lost_pct", "checkout_p99_s", "breaker_trips")
 
@@ -41,13 +47,14 @@ PLOTTED = ("revenue_lost", "revenue_lost_pct", "checkout_p99_s", "breaker_trips"
 class SweepOutput:
     """The sweep's directory, its tidy table (configuration, parameters..., is_base,
     metric, mean, ci_low, ci_high, replications, diff_mean, diff_ci_low, diff_ci_high),
-    the number of points and the plots written."""
+    the number of points, the plots written, and the decision over the points."""
 
     directory: Path
     table: pd.DataFrame
     points: int
     images: list[Path]
     params: list[str]  # the parameters' paths
+    landscape: Landscape | None = None
 
     def figures(self) -> dict[str, Picture]:
         """The sweep's plots by file name (heat maps, lines or scatter plots)."""
@@ -63,9 +70,9 @@ class SweepOutput:
     def pick(
         self, objective: str, budget_metric: str, budget: float
     ) -> tuple[pd.DataFrame, pd.Series | None, Picture]:
-        """The points with ``pareto`` and ``feasible`` (the budget met on the whole
-        interval) columns, the pick (the lowest mean ``objective`` among feasible points;
-        None if there is none) and the Pareto front of the two metrics."""
+        """The points with ``pareto`` and ``feasible`` columns (the budget met on the whole
+        interval), the pick (the lowest mean ``objective`` among feasible points; None if
+        there is none) and the Pareto front of the two metrics."""
         table = self.point_table([objective, budget_metric])
         points = feasible(pareto_front(table, objective, budget_metric), budget_metric, budget)
         chosen: pd.Series | None = None
@@ -77,13 +84,25 @@ class SweepOutput:
         return points, chosen, pareto(points, objective, budget_metric)
 
     def to_json(self) -> dict[str, Any]:
-        """What ``breakerlab sweep --json`` prints: the rows of sweep.csv."""
+        """What ``breakerlab sweep --json`` prints: the decision and the rows of sweep.csv."""
         return {
             "command": "sweep",
             "directory": str(self.directory),
+            "report": str(self.directory / "report.md"),
             "points": self.points,
+            "decision": self.landscape.as_dict() if self.landscape else None,
             "table": self.table,
         }
+
+
+@dataclass(frozen=True)
+class _Sweep:
+    """What a sweep runs: the scenario of all its points, their parameters, its settings."""
+
+    scenario: LoadedScenario
+    params: list[Param]
+    settings: dict[str, Any]
+    store: RunStore | None  # the directory being resumed
 
 
 def run_sweep(
@@ -94,6 +113,9 @@ def run_sweep(
     configuration: str | None = None,
     replications: int | None = None,
     seed: int | None = None,
+    objective: str | None = None,
+    indifference: str | None = None,
+    constraints: Sequence[str] = (),
     out: str | Path = "reports",
     workers: int | None = None,
     scheduler: Any = None,
@@ -106,89 +128,141 @@ def run_sweep(
 ) -> SweepOutput:
     """Run every point of the sweep (or finish the sweep directory ``resume``; with
     ``trust_code`` even one naming breaker classes) and write ``sweep.csv``,
-    ``summary.csv``, plots, ``report.md`` and ``journal.json``."""
+    ``decision.csv``, ``decision.json``, ``summary.csv``, plots, ``report.md`` and
+    ``journal.json``. ``objective``, ``indifference`` and ``constraints`` say what the
+    decision is made on (as for ``tune``)."""
     if resume is not None:
-        store = RunStore(Path(resume))
-        manifest = store.manifest("sweep")
-        sweep = scenario_from_record(
-            manifest["loaded"], str(store.directory), trust_code=trust_code
-        )
-        settings: dict[str, Any] = manifest["settings"]
-        parsed = [parse_param(p) for p in settings["params"]]
+        sweep = _resumed(Path(resume), trust_code)
     else:
-        if scenario is None:
-            raise ConfigError("give a scenario file or --resume DIR")
-        loaded = scenario_of(scenario)
-        if not params:
-            raise ConfigError("give at least one --param PATH=VALUES", path="--param")
-        parsed = [parse_param(p) for p in params]
-        seed = loaded.scenario.seed if seed is None else seed
-        base_name, _ = base_configuration(loaded, configuration)
-        sweep = _variants(loaded, parsed, lhs, seed, base_name)
-        settings = {
-            "seed": seed,
-            "replications": replications or loaded.scenario.replications,
-            "base_configuration": base_name,
-            "params": list(params),
-            "lhs": lhs,
-            "started": now(),
-        }
+        sweep = _new(scenario, params, lhs, configuration, replications, seed,
+                     objective, indifference, constraints)  # fmt: skip
+    settings = sweep.settings
     seed, count = int(settings["seed"]), int(settings["replications"])
-    base_name = str(settings["base_configuration"])
-    configurations = sweep.scenario.configurations
-    by_name = {
-        name: {p.path: read_param(config, p.path) for p in parsed}
-        for name, config in configurations.items()
-    }
+    configurations = sweep.scenario.scenario.configurations
     jobs = count * len(configurations)
     with Executor(workers, scheduler=scheduler, dask_local=dask_local, jobs_hint=jobs) as backend:
         if backend.dashboard and notify:
             notify(f"Dask dashboard: {backend.dashboard}")
-        if resume is None:
-            store = RunStore(new_directory(Path(out) / f"{sweep.scenario.name}-sweep", seed))
-            store.create({"kind": "sweep", "loaded": scenario_record(sweep),
+        store = sweep.store
+        if store is None:
+            name = f"{sweep.scenario.scenario.name}-sweep"
+            store = RunStore(new_directory(Path(out) / name, seed))
+            store.create({"kind": "sweep", "loaded": scenario_record(sweep.scenario),
                           "settings": settings})  # fmt: skip
         if on_start:
             on_start(store.directory)
         rows = replicate(
-            sweep, seed, backend, replications=count, store=store, progress=progress,
-            reducer=summary_row,
+            sweep.scenario, seed, backend, replications=count, store=store,
+            progress=progress, reducer=summary_row,
         )  # fmt: skip
         backend_name = backend.name
-    directory = store.directory
-    summary = summary_frame(rows)
-    table = tidy(summary, by_name, base_name)
+    return _write(store.directory, sweep, summary_frame(rows), backend_name, resume is not None)
+
+
+def _new(
+    scenario: str | Path | LoadedScenario | None,
+    params: Sequence[str],
+    lhs: int | None,
+    configuration: str | None,
+    replications: int | None,
+    seed: int | None,
+    objective: str | None,
+    indifference: str | None,
+    constraints: Sequence[str],
+) -> _Sweep:
+    """A new sweep, every option checked before anything is written."""
+    if scenario is None:
+        raise ConfigError("give a scenario file or --resume DIR")
+    loaded = scenario_of(scenario)
+    if not params:
+        raise ConfigError("give at least one --param PATH=VALUES", path="--param")
+    parsed = [parse_param(p) for p in params]
+    seed = loaded.scenario.seed if seed is None else seed
+    base_name, _ = base_configuration(loaded, configuration)
+    choice = decision_settings([loaded], objective, indifference, constraints)
+    settings = {
+        "seed": seed,
+        "replications": replications or loaded.scenario.replications,
+        "base_configuration": base_name,
+        "params": list(params),
+        "lhs": lhs,
+        "decision": choice.as_dict(),
+        "started": now(),
+    }
+    return _Sweep(_variants(loaded, parsed, lhs, seed, base_name), parsed, settings, None)
+
+
+def _resumed(directory: Path, trust_code: bool) -> _Sweep:
+    """An interrupted sweep, as its directory describes it."""
+    store = RunStore(directory)
+    manifest = store.manifest("sweep")
+    loaded = scenario_from_record(manifest["loaded"], str(store.directory), trust_code=trust_code)
+    settings: dict[str, Any] = manifest["settings"]
+    return _Sweep(loaded, [parse_param(p) for p in settings["params"]], settings, store)
+
+
+def _write(
+    directory: Path, sweep: _Sweep, summary: pd.DataFrame, backend: str, resumed: bool
+) -> SweepOutput:
+    """The tables, the decision, the plots, report.md and journal.json, each placed
+    atomically; journal.json last."""
+    settings = sweep.settings
+    base_name = str(settings["base_configuration"])
+    paths = [p.path for p in sweep.params]
+    values = {
+        name: {p: read_param(config, p) for p in paths}
+        for name, config in sweep.scenario.scenario.configurations.items()
+    }
+    table = tidy(summary, values, base_name)
+    choice = DecisionSettings.from_dict(settings.get("decision"))
+    land = sweep_landscape(summary, values, paths, base_name, choice, sweep.params)
     with placing(directory) as placer:
         placer.csv("summary.csv", summary, "%.6f")
         placer.csv("sweep.csv", table, "%.6g")
+        placer.csv("decision.csv", land.points, "%.6g")
+        placer.text("decision.json", dumps(land.as_dict()))
         images = [
             placer.move_in(path)
-            for path in draw(table, [p.path for p in parsed], bool(settings["lhs"]), placer.staging)
+            for path in draw(table, paths, bool(settings["lhs"]), placer.staging, land)
         ]
-        points = len(configurations) - 1
-        lines = [f"# Sweep of {base_name} in {sweep.scenario.name}", ""]
-        lines += [f"{points} points x {count} replications; parameters:", ""]
-        lines += [f"- `{p}`" for p in settings["params"]]
-        lines += ["", "`sweep.csv`: one row per point and metric.", ""]
-        lines += [f"![{path.name}]({path.name})" for path in images]
-        text = "\n".join(lines) + "\n"
-        placer.text("report.md", text)
+        points = len(values) - 1
+        count = int(settings["replications"])
+        placer.text("report.md", render_report(sweep.scenario.scenario.name, base_name,
+                                               points, count, settings["params"], land,
+                                               [p.name for p in images]))  # fmt: skip
         record = {
-            "scenario": sweep.scenario.model_dump(mode="json"),
-            "source": sweep.source,
+            "scenario": sweep.scenario.scenario.model_dump(mode="json"),
+            "source": sweep.scenario.source,
             "base_configuration": base_name,
             "params": settings["params"],
             "lhs": settings["lhs"],
-            "points": by_name,
-            "seeds": {"seed": seed, "replications": list(range(count))},
+            "points": values,
+            "seeds": {"seed": settings["seed"], "replications": list(range(count))},
+            "decision": land.as_dict(),
             "started": settings["started"],
             "finished": now(),
-            "backend": backend_name,
-            "resumed": resume is not None,
+            "backend": backend,
+            "resumed": resumed,
             "versions": versions(),
         }
         placer.text("journal.json", dumps(record))
-    return SweepOutput(directory, table, points, images, [p.path for p in parsed])
+    return SweepOutput(directory, table, points, images, paths, land)
+
+
+def sweep_landscape(
+    summary: pd.DataFrame,
+    values: dict[str, dict[str, float]],
+    paths: list[str],
+    base: str,
+    choice: DecisionSettings,
+    params: Sequence[Param] = (),
+) -> Landscape:
+    """The decision over a sweep's points and its base (one look, common random numbers)."""
+    decision = decide(
+        summary, choice.metric, base=base, direction=choice.direction,
+        indifference=choice.indifference, constraints=choice.constraints, alpha=choice.alpha,
+    )  # fmt: skip
+    return landscape(decision, values, paths, formats(params))
 
 
 def _variants(
@@ -224,24 +298,36 @@ def tidy(summary: pd.DataFrame, points: dict[str, dict[str, float]], base: str) 
     return table
 
 
-def draw(table: pd.DataFrame, params: list[str], sampled: bool, directory: Path) -> list[Path]:
-    """Plots of the main metrics over the parameters, written in ``directory``."""
+def draw(
+    table: pd.DataFrame,
+    params: list[str],
+    sampled: bool,
+    directory: Path,
+    land: Landscape | None = None,
+) -> list[Path]:
+    """Plots of the main metrics over the parameters, written in ``directory``; the
+    decision's metric coloured by its difference with the base, the equivalent region
+    marked."""
     points = table[~table["is_base"]]
     written = []
-    for metric in PLOTTED:
+    decided = land.decision.metric if land is not None else None
+    metrics = [*PLOTTED, *([decided] if decided and decided not in PLOTTED else [])]
+    for metric in metrics:
         if metric not in set(points["metric"]):
             continue
+        own = land if metric == decided else None
         if sampled or len(params) > 2:
-            fig = sweep_plots.scatter(points, params, metric)
+            fig = sweep_plots.scatter(points, params, metric, own)
         elif len(params) == 2:
-            fig = sweep_plots.heatmap(points, params[0], params[1], metric)
+            fig = sweep_plots.heatmap(points, params[0], params[1], metric, own)
         else:
-            fig = sweep_plots.lines(points, params[0], metric)
+            fig = sweep_plots.lines(points, params[0], metric, land=own)
         path = directory / f"sweep_{metric}.png"
         plots.save(fig, path)
         written.append(path)
         if len(params) == 2 and not sampled:
             path = directory / f"sweep_{metric}_lines.png"
-            plots.save(sweep_plots.lines(points, params[0], metric, group=params[1]), path)
+            fig = sweep_plots.lines(points, params[0], metric, group=params[1], land=own)
+            plots.save(fig, path)
             written.append(path)
     return written

@@ -1,63 +1,84 @@
-"""``breakerlab tune`` as a library call: Optuna searches parameter values of one
-configuration (TPE; NSGA-II for two objectives) against one or several scenarios, the
-objective being the mean or the worst case across them; the winner is re-evaluated on fresh
-seeds and written as a policy YAML, beside a table of the best trials with intervals.
+"""``breakerlab tune`` as a library call, in three stages that keep noise from being
+called an improvement:
 
-Trials keep no per-order rows: each run is reduced to its summary row in the worker. The
-study's objectives carry their metric names (optuna-dashboard shows them); Optuna's log
-level is left to the program (the CLI quiets it, a notebook keeps its own).
+1. search (``sim.app.study``): Optuna proposes settings, each tried on the same seeds;
+2. selection (``sim.app.finalists.select``): the best distinct trials and the base race
+   on new seeds, replications going to the contenders, until one is separated, all are
+   within δ, or the budget is spent;
+3. confirmation (``sim.app.finalists.confirm``): the winner against the base on fresh
+   seeds; only that comparison can adopt it (``sim.analysis.confirmation``).
+
+``policy.yaml`` is written only on ``adopt``; on ``keep-base`` the study writes the region
+of settings equivalent to the best instead (``region.yaml``). Trials keep no per-order
+rows. Optuna's log level is left to the program (the CLI quiets it).
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import optuna
 import pandas as pd
-import yaml
 
-from sim.analysis import by_configuration
-from sim.analysis.metrics import unknown_metric
-from sim.analysis.objectives import Constraint, Objective
-from sim.analysis.stats import paired_differences
-from sim.analysis.summary import summary_frame, summary_row
+from sim.analysis.confirmation import StudyDecision, conclude
+from sim.analysis.objectives import Constraint, DecisionSettings, Objective
+from sim.analysis.stats import by_configuration, paired_differences
+from sim.app.deciding import decision_settings, formats
+from sim.app.finalists import BASE, candidates_of, confirm, select
 from sim.app.journal import dumps, versions
 from sim.app.rundir import new_directory, now, placing
 from sim.app.settings import scenario_of
+from sim.app.study import best_trials, open_study, search, spread_out, trials_table
 from sim.config import LoadedScenario
 from sim.config.scenario import Configuration
 from sim.errors import ConfigError
-from sim.experiment import Executor, replicate
-from sim.experiment.backends import Backend
+from sim.experiment import Executor
 from sim.experiment.params import Param, Value, apply, parse_param
-from sim.experiment.variants import base_configuration, with_configurations
+from sim.experiment.params import read as read_param
+from sim.experiment.variants import base_configuration
 from sim.report import plots, sweep_plots
+from sim.report.tune_report import policy_files, region_file, render
 
+SELECTION_SEED_OFFSET = 500_009
 FRESH_SEED_OFFSET = 1_000_003
-TrialProgress = Callable[[int, int], None]
+TrialProgress = Callable[[int, int], None]  # runs done, runs planned (at most)
 
 
 @dataclass(frozen=True)
 class TuneOutput:
-    """The study's run directory, its best feasible trials with intervals, the winning
-    parameter values, and the winner against the base configuration on fresh seeds."""
+    """The study's run directory, its best trials, the decision (verdict, selection
+    stage, fresh-seed comparison), the winner's values, the fresh-seed tables and the
+    simulation runs used per stage."""
 
     directory: Path
-    best: pd.DataFrame  # the best trials with intervals
-    winner: dict[str, Value]
+    best: pd.DataFrame  # the search's best distinct trials (the finalists)
+    winner: dict[str, Value]  # the selection's best; adopted only when decision says so
     fresh: pd.DataFrame  # the winner and the base on fresh seeds, per scenario and metric
+    decision: StudyDecision | None = None
+    runs: dict[str, int] | None = None
+
+    @property
+    def adopted(self) -> bool:
+        return self.decision is not None and self.decision.verdict == "adopt"
+
+    @property
+    def policy(self) -> Path | None:
+        """policy.yaml, written only when the winner is adopted."""
+        return self.directory / "policy.yaml" if self.adopted else None
 
     def to_json(self) -> dict[str, Any]:
         """What ``breakerlab tune --json`` prints."""
         return {
             "command": "tune",
             "directory": str(self.directory),
-            "policy": str(self.directory / "policy.yaml"),
+            "report": str(self.directory / "report.md"),
+            "policy": str(self.policy) if self.policy else None,
+            "region_file": None if self.adopted else str(self.directory / "region.yaml"),
+            "decision": self.decision.as_dict() if self.decision else None,
             "winner": self.winner,
+            "runs": self.runs,
             "best_trials": self.best,
             "fresh_seeds": self.fresh,
         }
@@ -81,6 +102,24 @@ def scenario_list(
     return [scenario_of(item) for item in items]
 
 
+@dataclass(frozen=True)
+class _Study:
+    """A study's inputs, every one checked."""
+
+    loaded: list[LoadedScenario]
+    bases: list[tuple[str, Configuration]]
+    params: list[Param]
+    goals: list[Objective]
+    limits: list[Constraint]
+    choice: DecisionSettings
+    seed: int
+    replications: int
+    fresh: int
+    budget: int
+    finalists: int
+    name: str
+
+
 def run_tune(
     scenarios: str | Path | LoadedScenario | Sequence[str | Path | LoadedScenario],
     params: Sequence[str],
@@ -91,6 +130,9 @@ def run_tune(
     aggregate: Literal["mean", "worst"] = "mean",
     configuration: str | None = None,
     replications: int | None = None,
+    indifference: str | None = None,
+    selection_budget: int | None = None,
+    finalists: int = 4,
     fresh_replications: int | None = None,
     seed: int | None = None,
     storage: str | None = None,
@@ -99,12 +141,93 @@ def run_tune(
     workers: int | None = None,
     scheduler: Any = None,
     dask_local: int | None = None,
-    top: int = 5,
+    top: int | None = None,
     progress: TrialProgress | None = None,
     notify: Callable[[str], None] | None = None,
 ) -> TuneOutput:
-    """Run the study (or add ``trials`` to a stored one), re-evaluate its winner on fresh
-    seeds, write the results. ``scheduler``: a Dask address or a connected Client."""
+    """Search (``trials`` trials of ``replications`` each, default 1), select among the
+    ``finalists`` best and the base within ``selection_budget`` runs (default 50 per
+    scenario), confirm the winner on ``fresh_replications`` fresh seeds (default 10), and
+    write the results. ``indifference``: δ, default 2 % of the base's mean. ``top`` is an
+    older name for ``finalists``. ``scheduler``: a Dask address or a connected Client."""
+    study_in = _inputs(
+        scenarios, params, objectives, constraints, configuration, replications, indifference,
+        selection_budget, top or finalists, fresh_replications, seed, study_name,
+    )  # fmt: skip
+    s = study_in
+    root = Path(out) / s.name
+    planned = trials * s.replications * len(s.loaded) + s.budget + 2 * s.fresh * len(s.loaded)
+    counter = _Counter(progress, planned)
+    with Executor(workers, scheduler=scheduler, dask_local=dask_local) as backend:
+        if backend.dashboard and notify:
+            notify(f"Dask dashboard: {backend.dashboard}")
+        directory = new_directory(root, s.seed)
+        storage = storage or f"sqlite:///{(root / 'study.db').resolve()}"
+        study = open_study(s.name, storage, s.goals, s.seed)
+        started = now()
+        search(
+            study, s.loaded, s.bases, s.params, trials=trials, replications=s.replications,
+            seed=s.seed, aggregate=aggregate, goals=s.goals, limits=s.limits, backend=backend,
+            done=counter.add,
+        )  # fmt: skip
+        counter.finish_search()
+        table = trials_table(study)
+        best = best_trials(table, s.goals, len(table))
+        best = spread_out(best, s.params, s.finalists + 1)
+        if best.empty:
+            raise ConfigError(
+                "no trial met the constraints: relax them or widen the parameter ranges",
+                path="--constraint",
+            )
+        base_values = _validated(s.bases[0][1], {}, s.params)
+        chosen = [
+            shown
+            for _, row in best.iterrows()
+            if (shown := _validated(s.bases[0][1], {p.path: row[p.path] for p in s.params},
+                                    s.params)) != base_values
+        ][: s.finalists]  # fmt: skip
+        selection = select(
+            s.loaded, s.bases, candidates_of(chosen), base_values, s.choice, budget=s.budget,
+            seed=s.seed + SELECTION_SEED_OFFSET, aggregate=aggregate, backend=backend,
+            formats=formats(s.params), done=counter.add,
+        )  # fmt: skip
+        winner_name = selection.landscape.decision.best
+        winner = selection.landscape.values(winner_name)
+        fresh_rows, fresh_table = None, pd.DataFrame()
+        if winner_name not in (None, BASE):
+            fresh_rows, per_scenario = confirm(
+                s.loaded, s.bases, winner, s.choice, replications=s.fresh,
+                seed=s.seed + FRESH_SEED_OFFSET, aggregate=aggregate, backend=backend,
+                done=counter.add,
+            )  # fmt: skip
+            fresh_table = _fresh_table(per_scenario)
+        decision = conclude(selection.landscape, fresh_rows, s.choice, s.fresh)
+    runs = {
+        "search": counter.search,
+        "selection": selection.runs,
+        "fresh": 2 * s.fresh * len(s.loaded) if fresh_rows is not None else 0,
+    }
+    runs["total"] = sum(runs.values())
+    _write(directory, s, study, storage, aggregate, table, best, selection, decision,
+           fresh_table, runs, started)  # fmt: skip
+    return TuneOutput(directory, best, winner, fresh_table, decision, runs)
+
+
+def _inputs(
+    scenarios: str | Path | LoadedScenario | Sequence[str | Path | LoadedScenario],
+    params: Sequence[str],
+    objectives: Sequence[str],
+    constraints: Sequence[str],
+    configuration: str | None,
+    replications: int | None,
+    indifference: str | None,
+    selection_budget: int | None,
+    finalists: int,
+    fresh_replications: int | None,
+    seed: int | None,
+    study_name: str | None,
+) -> _Study:
+    """Every input checked before anything is written or run."""
     loaded = scenario_list(scenarios)
     parsed = [parse_param(p) for p in params]
     if not parsed:
@@ -112,271 +235,144 @@ def run_tune(
     goals = [Objective.parse(o) for o in objectives]
     if not 1 <= len(goals) <= 2:
         raise ConfigError("give one objective, or two for a Pareto front", path="--objective")
-    limits = [Constraint.parse(c) for c in constraints]
+    goal = goals[0]
+    way = f"{goal.metric}:max" if goal.direction == "maximize" else goal.metric
+    choice = decision_settings(loaded, way, indifference, constraints)
+    for extra in goals[1:]:
+        decision_settings(loaded, extra.metric, indifference)  # checks the metric's name
     bases = [base_configuration(s, configuration) for s in loaded]
     for s, (_, base) in zip(loaded, bases, strict=True):
-        for metric in [g.metric for g in goals] + [c.metric for c in limits]:
-            if problem := unknown_metric(metric, s):
-                raise ConfigError(problem, file=s.source, path="--objective/--constraint")
         apply(base, _corner(parsed), s.source)  # a bad path fails here, before anything runs
-    seed = loaded[0].scenario.seed if seed is None else seed
-    count = replications or max(2, min(s.scenario.replications for s in loaded))
-    fresh_count = fresh_replications or max(2 * count, 5)
-    name = study_name or "tune-" + "+".join(s.scenario.name for s in loaded)
-    root = Path(out) / name
-    with Executor(workers, scheduler=scheduler, dask_local=dask_local) as backend:
-        if backend.dashboard and notify:
-            notify(f"Dask dashboard: {backend.dashboard}")
-        directory = new_directory(root, seed)
-        storage = storage or f"sqlite:///{(root / 'study.db').resolve()}"
-        study = _study(name, storage, goals, seed)
-        started = now()
-
-        def objective(trial: optuna.Trial) -> float | tuple[float, ...]:
-            values = {p.path: _suggest(trial, p) for p in parsed}
-            stats = _evaluate(loaded, bases, values, count, seed, backend)
-            agg = _aggregate(stats, aggregate, goals, limits)
-            for key, value in agg.items():
-                trial.set_user_attr(key, value)
-            trial.set_user_attr("params", values)
-            violations = [c.violation(agg[c.metric]) for c in limits]
-            trial.set_user_attr("constraints", violations)
-            for limit, violation in zip(limits, violations, strict=True):
-                trial.set_constraint(str(limit), violation)  # read by TPE and NSGA-II
-            scores = tuple(agg[g.metric] for g in goals)
-            return scores[0] if len(scores) == 1 else scores
-
-        done = [0]
-
-        def tick(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-            done[0] += 1
-            if progress:
-                progress(done[0], trials)
-
-        study.optimize(objective, n_trials=trials, callbacks=[tick])
-        table = trials_table(study, goals, limits)
-        best = best_trials(table, goals, top)
-        if best.empty:
-            raise ConfigError(
-                "no trial met the constraints: relax them or widen the parameter ranges",
-                path="--constraint",
-            )
-        winner: dict[str, Value] = dict(
-            study.trials[int(best.iloc[0]["trial"])].user_attrs["params"]
+    if finalists < 1:
+        raise ConfigError("at least one finalist", path="--finalists")
+    budget = selection_budget or 50 * len(loaded)
+    if budget < 2 * (finalists + 1) * len(loaded):
+        raise ConfigError(
+            f"a selection budget of {budget} runs cannot give {finalists} finalists and the base "
+            f"2 replications each on {len(loaded)} scenario(s): raise it to at least "
+            f"{2 * (finalists + 1) * len(loaded)} or lower --finalists",
+            path="--selection-budget",
         )
-        fresh = _fresh(loaded, bases, winner, fresh_count, seed + FRESH_SEED_OFFSET, backend)
-    _write(directory, loaded, bases, study, table, best, winner, fresh, goals, limits)
-    record = {
-        "scenarios": [s.scenario.model_dump(mode="json") for s in loaded],
-        "sources": [s.source for s in loaded],
-        "params": list(params),
-        "objectives": list(objectives),
-        "constraints": list(constraints),
-        "aggregate": aggregate,
-        "study": {"name": name, "storage": _redact(storage), "trials": len(study.trials)},
-        "seeds": {"search": seed, "search_replications": count,
-                  "fresh": seed + FRESH_SEED_OFFSET, "fresh_replications": fresh_count},
-        "winner": winner,
-        "started": started,
-        "finished": now(),
-        "versions": versions(),
-    }  # fmt: skip
-    with placing(directory) as placer:
-        placer.text("journal.json", dumps(record))
-    return TuneOutput(directory, best, winner, fresh)
+    name = study_name or "tune-" + "+".join(s.scenario.name for s in loaded)
+    first_seed = loaded[0].scenario.seed if seed is None else seed
+    return _Study(
+        loaded, bases, parsed, goals, list(choice.constraints), choice, first_seed,
+        replications or 1, fresh_replications or 10, budget, finalists, name,
+    )  # fmt: skip
+
+
+class _Counter:
+    """Simulation runs done, for the progress bar (its total is the most the study may
+    use; the selection stage may stop early)."""
+
+    def __init__(self, progress: TrialProgress | None, planned: int) -> None:
+        self.progress, self.planned, self.done, self.search = progress, planned, 0, 0
+
+    def add(self, runs: int) -> None:
+        self.done += runs
+        if self.progress:
+            self.progress(self.done, self.planned)
+
+    def finish_search(self) -> None:
+        self.search = self.done
 
 
 def _corner(params: list[Param]) -> dict[str, Value]:
     return {p.path: p.value(p.low) if p.low is not None else p.values[0] for p in params}
 
 
-def _suggest(trial: optuna.Trial, p: Param) -> Value:
-    if not p.is_range:
-        choice = trial.suggest_categorical(p.path, [str(v) for v in p.values])
-        return next(v for v in p.values if str(v) == choice)
-    assert p.low is not None and p.high is not None
-    if p.integer:
-        return trial.suggest_int(p.path, int(p.low), int(p.high), log=p.log)
-    return p.value(trial.suggest_float(p.path, p.low, p.high, log=p.log))
-
-
-def _study(name: str, storage: str, goals: list[Objective], seed: int) -> optuna.Study:
-    sampler: optuna.samplers.BaseSampler
-    if len(goals) == 1:
-        sampler = optuna.samplers.TPESampler(seed=seed)
-    else:
-        sampler = optuna.samplers.NSGAIISampler(seed=seed)
-    try:
-        study = optuna.create_study(
-            storage=storage,
-            sampler=sampler,
-            study_name=name,
-            directions=[g.direction for g in goals],
-            load_if_exists=True,
-        )
-    except ValueError as exc:  # e.g. a stored study with other directions
-        raise ConfigError(str(exc), path="--storage") from None
-    with warnings.catch_warnings():
-        # Experimental since Optuna 3.2, unchanged since; named objectives show in
-        # optuna-dashboard and in trials_dataframe.
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        study.set_metric_names([g.metric for g in goals])
-    return study
-
-
-def _evaluate(
-    loaded: list[LoadedScenario],
-    bases: list[tuple[str, Configuration]],
-    values: dict[str, Value],
-    count: int,
-    seed: int,
-    backend: Backend,
-) -> list[pd.DataFrame]:
-    """Per scenario: the interval table of the configuration with ``values`` applied."""
-    out = []
-    for s, (_, base) in zip(loaded, bases, strict=True):
-        candidate = with_configurations(
-            s, {"candidate": apply(base, values, s.source)}, "candidate"
-        )
-        rows = replicate(candidate, seed, backend, replications=count, reducer=summary_row)
-        out.append(by_configuration(summary_frame(rows)))
+def _validated(
+    base: Configuration, values: dict[str, Value], params: list[Param]
+) -> dict[str, Value]:
+    """The parameters' values as validated (seconds, percent...) in ``base`` with
+    ``values`` applied: numbers a region can span, which apply back unchanged."""
+    config = apply(base, values) if values else base
+    dumped = config.model_dump(mode="json", by_alias=True)
+    out: dict[str, Value] = {}
+    for p in params:
+        number = read_param(config, p.path)
+        out[p.path] = number if number == number else _node(dumped, p.path)  # NaN: not a number
     return out
 
 
-def _aggregate(
-    stats: list[pd.DataFrame], how: str, goals: list[Objective], limits: list[Constraint]
-) -> dict[str, float]:
-    """Objective and constraint metrics over scenarios (mean or worst), with intervals."""
-    out: dict[str, float] = {}
-    wanted: dict[str, Callable[[list[float]], float]] = {}
-    for goal in goals:
-        wanted[goal.metric] = goal.worst
-    for limit in limits:
-        wanted.setdefault(limit.metric, limit.worst)
-    for metric, worst in wanted.items():
-        rows = [ci[ci["metric"] == metric].iloc[0] for ci in stats]
-        for column in ("mean", "ci_low", "ci_high"):
-            values = [float(r[column]) for r in rows]
-            value = sum(values) / len(values) if how == "mean" else worst(values)
-            out[metric if column == "mean" else f"{metric}_{column}"] = value
-    return out
+def _node(data: Any, path: str) -> Value:
+    """A categorical parameter's value as dumped (``full_jitter``)."""
+    for key in path.split("."):
+        data = data.get(key) if isinstance(data, dict) else None
+    return data if isinstance(data, int | float | str) else str(data)
 
 
-def trials_table(
-    study: optuna.Study, goals: list[Objective], limits: list[Constraint]
-) -> pd.DataFrame:
-    """One row per finished trial: parameters, metrics with intervals, feasibility."""
-    rows = []
-    for trial in study.trials:
-        if trial.state != optuna.trial.TrialState.COMPLETE:
-            continue
-        row: dict[str, Any] = {"trial": trial.number, **trial.user_attrs.get("params", {})}
-        row.update(
-            {k: v for k, v in trial.user_attrs.items() if k not in ("params", "constraints")}
-        )
-        row["feasible"] = all(v <= 0 for v in trial.user_attrs.get("constraints", []))
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def best_trials(table: pd.DataFrame, goals: list[Objective], top: int) -> pd.DataFrame:
-    """The ``top`` feasible trials, best first on the first objective."""
-    if table.empty:
-        return table
-    feasible = table[table["feasible"]]
-    first = goals[0]
-    return feasible.sort_values(first.metric, ascending=first.direction == "minimize").head(top)
-
-
-def _fresh(
-    loaded: list[LoadedScenario],
-    bases: list[tuple[str, Configuration]],
-    winner: dict[str, Value],
-    count: int,
-    seed: int,
-    backend: Backend,
-) -> pd.DataFrame:
-    """The winner and the base configuration on seeds the search never saw, per scenario:
-    intervals and the paired difference winner − base (no winner's curse)."""
+def _fresh_table(per_scenario: pd.DataFrame) -> pd.DataFrame:
+    """Per scenario and metric: both configurations' intervals and tuned − base."""
     frames = []
-    for s, (_, base) in zip(loaded, bases, strict=True):
-        both = {"base": base, "tuned": apply(base, winner, s.source)}
-        rows = replicate(
-            with_configurations(s, both, "base"), seed, backend, replications=count,
-            reducer=summary_row,
-        )  # fmt: skip
-        summary = summary_frame(rows)
+    for name, part in per_scenario.groupby("scenario", sort=False):
+        summary = part.drop(columns="scenario").replace({"configuration": {BASE: "base"}})
         ci = by_configuration(summary).assign(kind="interval")
         diff = paired_differences(summary, "base").assign(kind="tuned − base")
-        frames.append(pd.concat([ci, diff], ignore_index=True).assign(scenario=s.scenario.name))
-    return pd.concat(frames, ignore_index=True)
-
-
-def _write(
-    directory: Path,
-    loaded: list[LoadedScenario],
-    bases: list[tuple[str, Configuration]],
-    study: optuna.Study,
-    table: pd.DataFrame,
-    best: pd.DataFrame,
-    winner: dict[str, Value],
-    fresh: pd.DataFrame,
-    goals: list[Objective],
-    limits: list[Constraint],
-) -> None:
-    """trials.csv, best_trials.csv, winner_fresh_seeds.csv, policy.yaml (and the tuned
-    breaker in the policies' layout, the Pareto plot), each placed atomically."""
-    with placing(directory) as placer:
-        for name, frame in [
-            ("trials.csv", table),
-            ("best_trials.csv", best),
-            ("winner_fresh_seeds.csv", fresh),
-        ]:
-            placer.csv(name, frame, "%.6g")
-        for name, text in _policies(bases, loaded, winner, goals, limits).items():
-            placer.text(name, text)
-        if len(goals) == 2 and not table.empty:
-            fig = sweep_plots.pareto(table, goals[0].metric, goals[1].metric, best_first=best)
-            placer.place("pareto.png", lambda p: plots.save(fig, p))
-
-
-def _policies(
-    bases: list[tuple[str, Configuration]],
-    loaded: list[LoadedScenario],
-    winner: dict[str, Value],
-    goals: list[Objective],
-    limits: list[Constraint],
-) -> dict[str, str]:
-    """policy.yaml, ready to paste under ``configurations:``, and breaker_policy.yaml when
-    the payment breaker has a preset: file name to text."""
-    files = {}
-    base_name, base = bases[0]
-    tuned = apply(base, winner, loaded[0].source)
-    policy = tuned.model_dump(mode="json", exclude_defaults=True, exclude={"description"})
-    header = [
-        f"# Tuned by breakerlab tune from {base_name!r} of "
-        + ", ".join(s.scenario.name for s in loaded),
-        "# objectives: " + ", ".join(f"{g.metric} ({g.direction})" for g in goals),
-        "# constraints: " + (", ".join(map(str, limits)) or "none"),
-        "# re-evaluated on fresh seeds: see winner_fresh_seeds.csv",
-        "# paste under `configurations:` in a scenario:",
-    ]
-    body = yaml.safe_dump({"tuned": policy}, sort_keys=False)
-    files["policy.yaml"] = "\n".join(header) + "\n" + body
-    breaker = tuned.payment.breaker
-    preset = getattr(breaker, "preset", None)
-    if breaker is not None and preset is not None:
-        # The tuned payment breaker in the layout of models/policies/<library>.yaml.
-        defaults = breaker.model_dump(mode="json", exclude={"preset"})
-        text = (
-            f"# The {preset} breaker of {base_name!r}, tuned by breakerlab tune; the layout of "
-            "models/policies/*.yaml\n"
-            + yaml.safe_dump({"library": preset, "defaults": defaults}, sort_keys=False)
-        )
-        files["breaker_policy.yaml"] = text
-    return files
+        frames.append(pd.concat([ci, diff], ignore_index=True).assign(scenario=name))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def _redact(storage: str) -> str:
     """A storage URL without its password."""
     return storage.split("@")[-1] if "@" in storage else storage
+
+
+def _write(
+    directory: Path,
+    s: _Study,
+    study: Any,
+    storage: str,
+    aggregate: str,
+    table: pd.DataFrame,
+    best: pd.DataFrame,
+    selection: Any,
+    decision: StudyDecision,
+    fresh: pd.DataFrame,
+    runs: dict[str, int],
+    started: str,
+) -> None:
+    """Every file of the study, each placed atomically; journal.json last."""
+    land = selection.landscape
+    with placing(directory) as placer:
+        placer.csv("trials.csv", table, "%.6g")
+        placer.csv("best_trials.csv", best, "%.6g")
+        placer.csv("selection.csv", land.points, "%.6g")
+        placer.csv("selection_runs.csv", selection.summary, "%.6g")
+        if not fresh.empty:
+            placer.csv("winner_fresh_seeds.csv", fresh, "%.6g")
+        placer.text("decision.json", dumps({**decision.as_dict(), "runs": runs}))
+        if decision.verdict == "adopt":
+            tuned = apply(s.bases[0][1], land.values(decision.winner))
+            for name, text in policy_files(s.bases[0][0], s.loaded, tuned, decision).items():
+                placer.text(name, text)
+        else:
+            placer.text("region.yaml", region_file(s.bases[0][0], s.loaded, decision))
+        images = []
+        if len(s.params) <= 2:
+            fig = sweep_plots.difference_lines(land, s.params[0].path)
+            placer.place("selection.png", lambda p: plots.save(fig, p))
+            images.append("selection.png")
+        if len(s.goals) == 2 and not table.empty:
+            fig2 = sweep_plots.pareto(table, s.goals[0].metric, s.goals[1].metric, best_first=best)
+            placer.place("pareto.png", lambda p: plots.save(fig2, p))
+            images.append("pareto.png")
+        placer.text("report.md", render(s.bases[0][0], s.loaded, s.goals, decision, runs, images))
+        record = {
+            "scenarios": [x.scenario.model_dump(mode="json") for x in s.loaded],
+            "sources": [x.source for x in s.loaded],
+            "params": [p.path for p in s.params],
+            "objectives": [g.metric for g in s.goals],
+            "constraints": [str(c) for c in s.limits],
+            "aggregate": aggregate,
+            "study": {"name": s.name, "storage": _redact(storage), "trials": len(study.trials)},
+            "seeds": {"search": s.seed, "search_replications": s.replications,
+                      "selection": s.seed + SELECTION_SEED_OFFSET,
+                      "fresh": s.seed + FRESH_SEED_OFFSET, "fresh_replications": s.fresh},
+            "decision": decision.as_dict(),
+            "runs": runs,
+            "started": started,
+            "finished": now(),
+            "versions": versions(),
+        }  # fmt: skip
+        placer.text("journal.json", dumps(record))

@@ -10,6 +10,7 @@ import pandas as pd
 
 from sim.analysis import dynamics, plotdata
 from sim.analysis.load import RunData
+from sim.report.decision_tables import STANDING_HEADER, how_sure, standing_rows
 from sim.report.figures import Image
 from sim.report.tables import (
     MECHANISMS_TEXT,
@@ -58,6 +59,8 @@ def render(data: RunData, images: list[Image]) -> str:
     """The whole page: verdicts and differences first, then the run's figures."""
     s = data.loaded.scenario
     parts: list[tuple[str, str, str]] = []  # (anchor, title, html)
+    if data.recommendation is not None:
+        parts.append(("recommendation", "Recommendation", _recommendation(data)))
     if data.verdicts:
         rows = [
             f'<tr><td class="{v.outcome}">{v.outcome}</td><td>{escape(v.configuration)}</td>'
@@ -102,6 +105,20 @@ def render(data: RunData, images: list[Image]) -> str:
         f"<title>{escape(s.name)}: breakerlab report</title><style>{STYLE}</style></head>"
         f'<body><h1>{escape(s.name)}</h1>{description}<p class="meta">{meta}</p>'
         f"<nav>{nav}</nav>{sections}</body></html>\n"
+    )
+
+
+def _recommendation(data: RunData) -> str:
+    """What to pick, the standings, what was never exercised, and the guarantee."""
+    advice = data.recommendation
+    assert advice is not None
+    notes = "".join(f"<li>{escape(n)}</li>" for n in advice.notes)
+    return (
+        f'<p class="{"pass" if advice.verdict == "adopt" else "inconclusive"}">'
+        f"{escape(advice.line())}</p>"
+        + table(STANDING_HEADER, standing_rows(advice.decision))
+        + (f"<ul>{notes}</ul>" if notes else "")
+        + f"<p>{escape(how_sure(advice.decision)).replace('`', '')}</p>"
     )
 
 

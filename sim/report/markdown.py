@@ -6,7 +6,9 @@ from __future__ import annotations
 import pandas as pd
 
 from sim.analysis.hypotheses import Verdict
+from sim.analysis.recommend import Recommendation
 from sim.config.scenario import LoadedScenario
+from sim.report.decision_tables import STANDING_HEADER, how_sure, standing_rows
 from sim.report.figures import Image
 from sim.report.tables import (
     MECHANISMS_TEXT,
@@ -32,6 +34,7 @@ def render(
     *,
     differences: pd.DataFrame | None = None,
     verdicts: list[Verdict] | None = None,
+    recommendation: Recommendation | None = None,
 ) -> str:
     """The report: paired differences and verdicts first, then the details. ``images``
     (from ``sim.report.figures.draw_all``) are linked by file name, or their note shown."""
@@ -46,6 +49,8 @@ def render(
         f"base rate {s.traffic.rate:g}/s",
         "",
     ]
+    if recommendation is not None:
+        out += recommendation_section(recommendation)
     if differences is not None and not differences.empty:
         base = str(differences["baseline"].iloc[0])
         out += [
@@ -138,3 +143,14 @@ def render(
         "",
     ]
     return "\n".join(out)
+
+
+def recommendation_section(recommendation: Recommendation) -> list[str]:
+    """What to pick and how sure we are: the first section of the report."""
+    out = ["## Recommendation", "", f"**{recommendation.line()}**", ""]
+    out += [markdown_table(STANDING_HEADER, standing_rows(recommendation.decision)), ""]
+    out += [f"- {note}" for note in recommendation.notes]
+    if recommendation.notes:
+        out.append("")
+    out += [how_sure(recommendation.decision), ""]
+    return out

@@ -34,6 +34,7 @@ def write_report(directory: Path, data: RunData) -> list[Path]:
         data.seed,
         differences=data.differences,
         verdicts=data.verdicts,
+        recommendation=data.recommendation,
     )
     (directory / "report.md").write_text(text, encoding="utf-8")
     (directory / "report.html").write_text(html.render(data, images), encoding="utf-8")
