@@ -26,7 +26,15 @@ SMALL: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "02_threshold_tuning": (
         "tuning_example.yaml",
         {"rate": "4/s"},
-        {"replications": 2, "thresholds": "30:70:2", "waits": "10s,60s"},
+        {
+            "replications": 2,
+            "thresholds": "10,70",
+            "waits": "10s,60s",
+            "trials": 3,
+            "selection_budget": 8,
+            "finalists": 1,
+            "fresh_replications": 2,
+        },
     ),
     "03_retry_storm": ("retry_storm.yaml", {"rate": "3/s"}, {"replications": 2}),
 }

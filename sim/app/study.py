@@ -183,8 +183,9 @@ def spread_out(ranked: pd.DataFrame, params: Sequence[Param], count: int) -> pd.
 def _scaled(values: pd.Series, p: Param) -> np.ndarray:
     """A parameter's values in [0, 1] over its range; a list's values as categories."""
     if not p.is_range or p.low is None or p.high is None:
-        codes = pd.Categorical(values.astype(str)).codes.astype(float)
-        return codes / max(codes.max(), 1.0)
+        codes = np.asarray(pd.Categorical(values.astype(str)).codes, dtype=float)
+        categories: np.ndarray = codes / max(float(codes.max()), 1.0)
+        return categories
     numbers = np.asarray([p_number(v) for v in values], dtype=float)
     low, high = p.low, p.high
     if p.log:

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from sim.analysis import by_configuration
-from sim.analysis.decision import decide
+from sim.analysis.decision import Decision, decide
 from sim.analysis.landscape import Landscape, landscape
 from sim.analysis.objectives import DecisionSettings
 from sim.analysis.pareto import feasible, pareto_front, pick_setting, sweep_points
@@ -55,6 +55,11 @@ class SweepOutput:
     images: list[Path]
     params: list[str]  # the parameters' paths
     landscape: Landscape | None = None
+
+    @property
+    def decision(self) -> Decision | None:
+        """The decision over the points (``sim.analysis.decision.Decision``)."""
+        return self.landscape.decision if self.landscape else None
 
     def figures(self) -> dict[str, Picture]:
         """The sweep's plots by file name (heat maps, lines or scatter plots)."""

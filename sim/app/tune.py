@@ -28,6 +28,7 @@ from sim.analysis.stats import by_configuration, paired_differences
 from sim.app.deciding import decision_settings, formats
 from sim.app.finalists import BASE, candidates_of, confirm, select
 from sim.app.journal import dumps, versions
+from sim.app.pictures import Picture
 from sim.app.rundir import new_directory, now, placing
 from sim.app.settings import scenario_of
 from sim.app.study import best_trials, open_study, search, spread_out, trials_table
@@ -58,6 +59,14 @@ class TuneOutput:
     fresh: pd.DataFrame  # the winner and the base on fresh seeds, per scenario and metric
     decision: StudyDecision | None = None
     runs: dict[str, int] | None = None
+
+    def figures(self) -> dict[str, Picture]:
+        """The study's plots by file name (the selection stage's standings, the Pareto
+        front of two objectives)."""
+        return {
+            path.name: Picture(path.stem, path.read_bytes())
+            for path in sorted(self.directory.glob("*.png"))
+        }
 
     @property
     def adopted(self) -> bool:
