@@ -9,7 +9,6 @@ none; the report then shows the validated configurations).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from sim.analysis.hypotheses import Verdict, judge
 from sim.analysis.objectives import DecisionSettings
 from sim.analysis.recommend import Recommendation, recommend
 from sim.analysis.stats import by_configuration, paired_differences
+from sim.analysis.stored_tables import check_table, read_run_meta, reason
 from sim.config.scenario import LoadedScenario
 from sim.config.yamlio import load_yaml
 from sim.engine.records import BREAKER_STATE_CODES, RunResult
@@ -86,7 +86,7 @@ def load_run(directory: str | Path) -> RunData:
             }
         )
     except (KeyError, ValidationError) as exc:
-        raise ConfigError(f"not a run description: {exc}", file=root / "run.json") from None
+        raise ConfigError(f"not a run description: {reason(exc)}", file=root / "run.json") from None
     summary = _read(root / "summary.csv", pd.read_csv)
     ci = (
         _read(root / "summary_ci.csv", pd.read_csv) if (root / "summary_ci.csv").is_file() else None
@@ -180,11 +180,7 @@ def _configurations_as_written(root: Path) -> dict[str, Any]:
 
 
 def _json(path: Path) -> dict[str, Any]:
-    try:
-        data: dict[str, Any] = json.loads(path.read_text("utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"unreadable: {exc}", file=path) from None
-    return data
+    return read_run_meta(path)  # checked: a damaged run.json is bad input, not a bug
 
 
 def _read(path: Path, reader: Any) -> pd.DataFrame:
@@ -192,4 +188,4 @@ def _read(path: Path, reader: Any) -> pd.DataFrame:
         frame: pd.DataFrame = reader(path)
     except Exception as exc:  # pyarrow and pandas raise many kinds for a damaged file
         raise ConfigError(f"unreadable: {exc}", file=path) from None
-    return frame
+    return check_table(frame, path)

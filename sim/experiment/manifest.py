@@ -13,9 +13,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from sim.config.scenario import LoadedScenario
+from sim.config.scenario import LoadedScenario, TraceFault
 from sim.config.trace import Trace
 from sim.errors import ConfigError
+from sim.experiment.stored import problem
 
 
 def scenario_record(loaded: LoadedScenario) -> dict[str, Any]:
@@ -43,16 +44,26 @@ def scenario_from_record(
             "run; resume only a directory you trust, with --trust-code",
             file=where,
         )
+    if not isinstance(data, dict):
+        raise ConfigError("not a scenario record: expected a mapping", file=where)
     record = dict(data)
     traces = record.pop("traces", {})
     try:
         loaded = LoadedScenario.model_validate(record)
         faults = list(loaded.scenario.faults)
         for index, trace in traces.items():
+            if not isinstance(faults[int(index)], TraceFault):
+                raise ValueError(f"traces: fault {index} is not a trace fault")
             faults[int(index)] = faults[int(index)].model_copy(
                 update={"trace": Trace.model_validate(trace)}
             )
-    except (ValidationError, ValueError, IndexError, TypeError) as exc:
+        for index, fault in enumerate(faults):
+            if isinstance(fault, TraceFault) and fault.trace is None:
+                raise ValueError(f"traces: no rows for trace fault {index}")
+    except ValidationError as exc:
+        # One line: the first problem, not pydantic's multi-line dump.
+        raise ConfigError(f"not a scenario record: {problem(exc)}", file=where) from None
+    except (ValueError, IndexError, TypeError, AttributeError) as exc:
         raise ConfigError(f"not a scenario record: {exc}", file=where) from None
     scenario = loaded.scenario.model_copy(update={"faults": faults})
     return loaded.model_copy(update={"scenario": scenario})

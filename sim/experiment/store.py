@@ -11,6 +11,9 @@ Layout (format 2)::
 
 A full run is written in a temporary directory that is renamed into place, a reduced run in
 a temporary file renamed over; either is complete exactly when its final name exists.
+
+Everything read back is checked against what this version writes (sim.experiment.stored):
+a damaged or foreign record is refused with a ConfigError naming its file, never resumed.
 """
 
 from __future__ import annotations
@@ -26,15 +29,19 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
+from sim.config.yamlio import read_bytes
 from sim.engine import RunResult
 from sim.errors import ConfigError
 from sim.experiment import codec
+from sim.experiment.stored import COLUMNS, Expected, check_manifest, check_result, check_row
 
 FORMAT = 2  # 1 was the pickle store (no "format" key in experiment.json)
 RUNS = "runs"
 MANIFEST = "experiment.json"
 ORDERS = "orders.parquet"
 RESULT = "result.json"
+MAX_JSON = 2 * 1024**3  # a stored record's JSON (a long run's per-second samples are large)
+PICKLES = (".pkl", ".pickle")  # the format-1 store's files, any case
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -81,12 +88,14 @@ class RunStore:
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
         self.runs = self.directory / RUNS
+        self.expected: Expected | None = None  # what every stored run must say of itself
 
     def create(self, manifest: dict[str, Any]) -> None:
         """Write ``experiment.json`` (format and kind added) and the empty ``runs/``."""
         self.runs.mkdir(parents=True, exist_ok=True)
         data = {"format": FORMAT, **manifest}  # key order is meaningful: configurations
         write_atomically(self.directory / MANIFEST, dumps(data))
+        self.expected = _expected(data)
 
     def manifest(self, kind: str) -> dict[str, Any]:
         """The manifest of a directory to resume, after checking it is one this version
@@ -94,32 +103,43 @@ class RunStore:
         path = self.directory / MANIFEST
         if not self.directory.is_dir():
             raise ConfigError("not a directory", file=self.directory)
-        try:
-            data = json.loads(path.read_text("utf-8"))
-        except FileNotFoundError:
+        if not os.path.lexists(path):
             raise ConfigError(
                 "not a resumable run directory (no experiment.json)", file=self.directory
-            ) from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"unreadable: {exc}", file=path) from None
+            )
+        data = read_json(path)
         if not isinstance(data, dict):
             raise ConfigError("not an experiment description", file=path)
         version = data.get("format", 1)
-        pickles = self.runs.is_dir() and any(self.runs.glob("*.pkl"))
-        if version != FORMAT or pickles:
-            found = "pickle files in runs/" if pickles else f"run store format {version}"
+        pickles = self._pickles()
+        if (version != FORMAT or isinstance(version, bool)) or pickles:
+            found = (
+                f"pickle files in runs/ ({pickles[0].relative_to(self.runs)})"
+                if pickles
+                else f"run store format {version!r}"
+            )
             raise ConfigError(
                 f"cannot resume: it holds {found}, and this breakerlab reads only format "
                 f"{FORMAT} (data-only Parquet and JSON); run the scenario again instead",
                 file=self.directory,
             )
         if data.get("kind", "run") != kind:
+            other = data.get("kind")
+            if other not in ("run", "sweep"):
+                raise ConfigError("not an experiment description: unknown kind", file=path)
             raise ConfigError(
-                f"a {data.get('kind')} directory: resume it with breakerlab {data.get('kind')} "
-                "--resume",
+                f"a {other} directory: resume it with breakerlab {other} --resume",
                 file=self.directory,
             )
-        return data
+        checked = check_manifest(data, kind, str(path))
+        self.expected = _expected(checked)
+        return checked
+
+    def _pickles(self) -> list[Path]:
+        """Pickle files anywhere under ``runs/`` (``.pkl``, ``.pickle``, in any case)."""
+        if not self.runs.is_dir():
+            return []
+        return sorted(p for p in self.runs.rglob("*") if p.suffix.lower() in PICKLES)
 
     def path(self, configuration: str, replication: int) -> Path:
         """The run's name in ``runs/`` (without suffix): readable, unique per name."""
@@ -165,10 +185,16 @@ class RunStore:
         found: dict[tuple[str, int], RunResult] = {}
         for folder in self._entries(lambda p: p.is_dir()):
             data = self._json(folder / RESULT)
+            if not isinstance(data.get("fields"), dict) or data.get("per_order") != COLUMNS:
+                raise ConfigError(
+                    "not a stored run: its fields or per-order columns are not this version's",
+                    file=folder / RESULT,
+                )
             try:
                 result = codec.join(pq.read_table(folder / ORDERS), data)
-            except (KeyError, ValueError, TypeError, OSError) as exc:
+            except (KeyError, ValueError, TypeError, OSError, RecursionError) as exc:
                 raise ConfigError(f"not a stored run: {exc}", file=folder) from None
+            check_result(result, str(folder / RESULT), self.expected)
             key = (result.configuration, result.replication)
             if folder == self.path(*key):
                 found[key] = result
@@ -179,12 +205,15 @@ class RunStore:
         found: dict[tuple[str, int], dict[str, Any]] = {}
         for path in self._entries(lambda p: p.is_file() and p.suffix == ".json"):
             data = self._json(path)
+            configuration, replication = data.get("configuration"), data.get("replication")
+            if not isinstance(configuration, str) or type(replication) is not int:
+                raise ConfigError("not a stored summary row: configuration, replication", file=path)
             try:
-                key = (str(data["configuration"]), int(data["replication"]))
-                row = codec.decode(data["row"])
-            except (KeyError, ValueError, TypeError) as exc:
+                row = check_row(codec.decode(data.get("row")), str(path))
+            except (KeyError, ValueError, TypeError, RecursionError) as exc:
                 raise ConfigError(f"not a stored summary row: {exc}", file=path) from None
-            if path == self.path(*key).with_suffix(".json") and isinstance(row, dict):
+            key = (configuration, replication)
+            if path == self.path(*key).with_suffix(".json"):
                 found[key] = row
         return found
 
@@ -194,16 +223,53 @@ class RunStore:
         return sorted(p for p in self.runs.iterdir() if not p.name.startswith(".") and wanted(p))
 
     def _json(self, path: Path) -> dict[str, Any]:
-        try:
-            data = json.loads(path.read_text("utf-8"))
-        except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"unreadable stored run: {exc}", file=path) from None
+        data = read_json(path)
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             found = data.get("format") if isinstance(data, dict) else None
             raise ConfigError(
                 f"stored run of format {found}; this breakerlab reads format {FORMAT}", file=path
             )
         return data
+
+
+def read_json(path: Path, limit: int = MAX_JSON) -> Any:
+    """The strict JSON a run store writes, from a regular file: no NaN or Infinity tokens
+    (the store tags non-finite numbers), no nesting deeper than Python's stack; a
+    ConfigError naming ``path`` otherwise."""
+    raw = read_bytes(path, "stored record", limit)
+    try:
+        return json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"unreadable: not JSON ({_short(exc)})", file=path) from None
+    except ValueError as exc:
+        raise ConfigError(f"unreadable: {exc}", file=path) from None
+    except RecursionError:
+        raise ConfigError("unreadable: nested too deeply", file=path) from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number this store writes (it tags non-finite values)")
+
+
+def _short(exc: Exception) -> str:
+    return str(exc).split(":")[0] if isinstance(exc, UnicodeDecodeError) else str(exc)
+
+
+def _expected(manifest: dict[str, Any]) -> Expected | None:
+    """What the runs of the experiment ``manifest`` describes must say of themselves."""
+    scenario = manifest.get("loaded", {}).get("scenario")
+    if not isinstance(scenario, dict):
+        return None
+    try:
+        return Expected(
+            scenario=str(scenario["name"]),
+            configurations=frozenset(scenario["configurations"]),
+            seed=int(manifest["settings"]["seed"]),
+            horizon=float(scenario["horizon"]),
+            warmup=float(scenario["warmup"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _fsync(directory: Path) -> None:
