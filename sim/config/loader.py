@@ -38,6 +38,10 @@ def load_scenario(path: str | Path) -> LoadedScenario:
     path = Path(path)
     data, lines = load_yaml(path)
     _refuse_foreign(Scenario, data, lines, "scenario")
+    written = copy.deepcopy(data.get("configurations") or {}) if isinstance(data, dict) else {}
+    from sim.formats.references import expand_references  # production files named by from:
+
+    data = expand_references(data, path, lines)
     scenario = _validate(Scenario, data, lines)
     model_path = resolve(path.parent / scenario.model)
     if not os.path.lexists(model_path):
@@ -45,7 +49,6 @@ def load_scenario(path: str | Path) -> LoadedScenario:
     shop, _ = _load_model(model_path, scenario.model_overrides, lines)
     scenario = _attach_traces(scenario, path, lines)
     _check_scenario_refs(scenario, shop, lines)
-    written = copy.deepcopy(data.get("configurations") or {})
     return LoadedScenario(
         scenario=scenario, shop=shop, source=str(path), configurations_as_written=written
     )
