@@ -39,7 +39,7 @@ def metric_names(shop: ShopModel) -> list[str]:
 def known_metrics(loaded: LoadedScenario) -> list[str]:
     """The columns a run of ``loaded`` gives: the documented ones, and whatever a two-second
     probe run without faults adds (the engine grows new summary columns over time)."""
-    return _probe(loaded.model_dump_json())
+    return _probe(loaded.model_dump_json(by_alias=True))  # an outside breaker as "class"
 
 
 @cache

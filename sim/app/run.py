@@ -28,7 +28,7 @@ from sim.analysis.stats import paired_differences
 from sim.app.journal import dumps, journal, versions
 from sim.app.pictures import Picture, report_figures, series
 from sim.app.rundir import new_directory, now, placing
-from sim.app.runsize import check_run_size
+from sim.app.runsize import check_breaker_classes, check_run_size
 from sim.app.settings import run_settings, scenario_of, with_warmup
 from sim.config import LoadedScenario
 from sim.engine import RunResult
@@ -154,6 +154,7 @@ def run_scenario(
     hint = count * len(loaded.scenario.configurations) if rule is None else None
     most = max(count, rule.cap if rule else count) * len(loaded.scenario.configurations)
     check_run_size(loaded, most, allow_large=allow_large)
+    check_breaker_classes(loaded)
     # The backend first: an unreachable scheduler is bad input, and must leave nothing.
     with Executor(workers, scheduler=scheduler, dask_local=dask_local, jobs_hint=hint) as backend:
         if backend.dashboard and notify:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -17,22 +19,28 @@ if TYPE_CHECKING:
 
 
 def new_directory(root: Path, seed: int) -> Path:
-    """A fresh run directory under ``root``, created here (never one that exists)."""
+    """A fresh run directory under ``root``, created here (never one that exists). If it
+    cannot be made, the folders made on the way are removed again: a failure leaves
+    nothing behind."""
+    made = [p for p in (root, *root.parents) if not os.path.lexists(p)]
     try:
         root.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        n = 1
+        while True:
+            candidate = root / (f"{stamp}-seed{seed}" + (f"-{n}" if n > 1 else ""))
+            try:
+                candidate.mkdir()
+                return candidate
+            except FileExistsError:
+                n += 1
+            except OSError as exc:
+                raise named(exc, candidate) from exc
     except OSError as exc:
+        for folder in made:  # deepest first
+            with contextlib.suppress(OSError):
+                folder.rmdir()
         raise named(exc, root) from exc
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    n = 1
-    while True:
-        candidate = root / (f"{stamp}-seed{seed}" + (f"-{n}" if n > 1 else ""))
-        try:
-            candidate.mkdir()
-            return candidate
-        except FileExistsError:
-            n += 1
-        except OSError as exc:
-            raise named(exc, candidate) from exc
 
 
 def now() -> str:
@@ -83,5 +91,8 @@ def placing(directory: Path) -> Iterator[Placer]:
         raise named(exc, directory) from exc
     try:
         yield Placer(directory, staging)
+    except OSError as exc:
+        # A write the system reported without a file name (a full disk): the directory.
+        raise named(exc, directory) from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -182,3 +182,18 @@ def gigabytes(value: float) -> str:
     if value >= 1024**4:
         return f"{value / 1024**4:,.1f} TB"
     return f"{value / 1024**3:,.1f} GB"
+
+
+def check_breaker_classes(loaded: LoadedScenario) -> None:
+    """Every breaker ``class:`` the scenario names is a class with the breaker protocol's
+    methods (imported, never called), checked before anything is written: a ConfigError
+    naming the scenario otherwise."""
+    from sim.experiment.manifest import class_paths
+    from sim.resilience.external import BreakerClassError, breaker_class
+
+    named = class_paths(loaded.scenario.model_dump(mode="json", by_alias=True))
+    for path in sorted(set(named)):
+        try:
+            breaker_class(path)
+        except BreakerClassError as exc:
+            raise ConfigError(exc.message, file=loaded.source or None) from None

@@ -1,10 +1,11 @@
 """Bring your own breaker: load any breaker class by path, or run the real pybreaker.
 
-``load_breaker("package.module:ClassName", args)`` imports a class, instantiates it with
-``**args`` and checks the breaker protocol the engine drives (``allow(now)``,
-``record(now, outcome, duration, generation)``, ``state``). An object with only ``allow``,
-``record`` and ``state`` is wrapped in :class:`TrackedBreaker`, which adds ``generation``,
-``trips`` and ``subscribe`` by watching ``state`` around every call.
+``load_breaker("package.module:ClassName", args)`` imports a class, checks that it is one
+with the breaker protocol's methods, instantiates it with ``**args`` and checks the
+protocol the engine drives (``allow(now)``, ``record(now, outcome, duration, generation)``,
+``state``). An object with only ``allow``, ``record`` and ``state`` is wrapped in
+:class:`TrackedBreaker`, which adds ``generation``, ``trips`` and ``subscribe`` by watching
+``state`` around every call.
 
 :class:`PybreakerAdapter` runs an unmodified ``pybreaker.CircuitBreaker`` on simulated
 time. pybreaker 1.4 reads its clock as ``datetime.now(UTC)`` through the name ``datetime``
@@ -50,6 +51,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
+from sim.errors import ConfigError
 from sim.resilience import protocol
 from sim.resilience.breaker import CLOSED, DECLINED, HALF_OPEN, OPEN, STATES, SUCCESS
 
@@ -59,10 +61,12 @@ if TYPE_CHECKING:
 __all__ = [
     "EPOCH",
     "Breaker",
+    "BreakerClassError",
     "PybreakerAdapter",
     "SimulatedFailure",
     "TrackedBreaker",
     "as_breaker",
+    "breaker_class",
     "failure_exception",
     "load_breaker",
     "simulated_clock",
@@ -99,45 +103,78 @@ class Breaker(protocol.Breaker, Protocol):
 # --------------------------------------------------------------------------- loading
 
 
+class BreakerClassError(ConfigError, ValueError):
+    """A ``class:`` that names no usable breaker: the user's mistake (exit 2), never a bug;
+    a ValueError too, for callers of the library API."""
+
+
 def load_breaker(class_path: str, args: Mapping[str, Any] | None = None) -> Breaker:
     """Import ``"package.module:ClassName"``, build it with ``**args``, check the protocol.
 
-    An object with the full protocol is returned as it is; one with only ``allow``, ``record``
-    and ``state`` comes back wrapped in :class:`TrackedBreaker` so the engine can rely on
-    ``generation``, ``trips`` and ``subscribe``.
+    The named object must be a class with the protocol's methods before it is called (a
+    function such as ``subprocess:getoutput`` is never run). An object with the full
+    protocol is returned as it is; one with only ``allow``, ``record`` and ``state`` comes
+    back wrapped in :class:`TrackedBreaker` so the engine can rely on ``generation``,
+    ``trips`` and ``subscribe``. Every problem is a :class:`BreakerClassError`.
     """
-    if not isinstance(class_path, str) or not _PATH.match(class_path):
-        raise ValueError(
-            f"breaker class path must look like 'package.module:ClassName', got {class_path!r}"
-        )
     if args is None:
         args = {}
     if not isinstance(args, Mapping) or not all(isinstance(k, str) for k in args):
-        raise ValueError(f"breaker args for {class_path!r} must be a mapping of names to values")
+        raise BreakerClassError(
+            f"breaker args for {class_path!r} must be a mapping of names to values"
+        )
+    cls = breaker_class(class_path)
+    try:
+        breaker = cls(**args)
+    except TypeError as exc:
+        raise BreakerClassError(
+            f"cannot instantiate breaker {class_path!r} with arguments {sorted(args)}: {exc}"
+        ) from None
+    except Exception as exc:  # the user's constructor failed: their code, their message
+        raise BreakerClassError(
+            f"breaker {class_path!r} raised {type(exc).__name__} when built: {exc}"
+        ) from None
+    try:
+        return as_breaker(breaker, where=class_path)
+    except ValueError as exc:
+        raise BreakerClassError(str(exc)) from None
+
+
+def breaker_class(class_path: str) -> type:
+    """The class ``"package.module:ClassName"`` names, once checked to be a class with the
+    breaker protocol's ``allow`` and ``record`` methods: nothing is called or built."""
+    if not isinstance(class_path, str) or not _PATH.match(class_path):
+        raise BreakerClassError(
+            f"breaker class path must look like 'package.module:ClassName', got {class_path!r}"
+        )
     module_name, _, attribute = class_path.partition(":")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise ValueError(
+        raise BreakerClassError(
             f"cannot import module {module_name!r} for breaker {class_path!r}: {exc}"
-        ) from exc
-    factory: Any = module
+        ) from None
+    found: Any = module
     for part in attribute.split("."):
         try:
-            factory = getattr(factory, part)
+            found = getattr(found, part)
         except AttributeError:
-            raise ValueError(
+            raise BreakerClassError(
                 f"module {module_name!r} has no attribute {attribute!r} (breaker {class_path!r})"
             ) from None
-    if not callable(factory):
-        raise ValueError(f"{class_path!r} is not a class or factory: {type(factory).__name__}")
-    try:
-        breaker = factory(**args)
-    except TypeError as exc:
-        raise ValueError(
-            f"cannot instantiate breaker {class_path!r} with arguments {sorted(args)}: {exc}"
-        ) from exc
-    return as_breaker(breaker, where=class_path)
+    if not inspect.isclass(found):
+        what = "a function" if callable(found) else f"an object of type {type(found).__name__}"
+        raise BreakerClassError(
+            f"{class_path!r} is {what}, not a class: a breaker is a class with allow(now), "
+            "record(now, outcome, duration) and state"
+        )
+    missing = [m for m in ("allow", "record") if not callable(getattr(found, m, None))]
+    if missing:
+        raise BreakerClassError(
+            f"breaker {class_path!r} lacks the breaker protocol: missing {', '.join(missing)} "
+            "(needs allow(now) -> bool, record(now, outcome, duration, generation), state: str)"
+        )
+    return found
 
 
 def as_breaker(obj: Any, *, where: str = "") -> Breaker:
