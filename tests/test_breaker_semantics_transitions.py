@@ -328,3 +328,56 @@ def test_an_unknown_state_is_refused_by_name() -> None:
         "unknown breaker state 'ajar'; expected one of ('closed', 'open', 'half_open', "
         "'forced_open', 'disabled', 'metrics_only')"
     )
+
+
+def test_reconfigure_to_a_microsecond_clock_while_open_keeps_the_deadline() -> None:
+    breaker = CircuitBreaker(r4j(sliding_window_size=2, minimum_number_of_calls=2))
+    feed(breaker, [FAIL, FAIL], 0.0)  # open until 10
+    breaker.reconfigure(BreakerPolicy.preset("pybreaker", reset_timeout=10))
+    assert not breaker.allow(1.0) and breaker.state == OPEN
+    assert not breaker.allow(9.9999)
+    assert breaker.allow(10.0) and breaker.state == HALF_OPEN  # pybreaker's >=
+
+
+def test_a_new_breaker_is_closed_and_has_never_opened() -> None:
+    breaker = CircuitBreaker(r4j())
+    assert (breaker.name, breaker.state, breaker.generation, breaker.trips) == ("", CLOSED, 0, 0)
+    assert (breaker.open_until, breaker.since) == (0.0, 0.0)
+    assert CircuitBreaker(r4j(), name="payment").name == "payment"
+
+
+def test_a_result_without_a_duration_is_not_slow() -> None:
+    breaker = CircuitBreaker(
+        r4j(
+            sliding_window_size=2,
+            minimum_number_of_calls=2,
+            slow_call_duration_threshold="500ms",
+            slow_call_rate_threshold=50,
+        )
+    )
+    feed(breaker, [OK, OK], 0.0)
+    assert breaker.metrics(0.0) == (2, 0, 0) and breaker.state == CLOSED
+
+
+def test_an_ignored_outcome_gives_back_exactly_one_permit() -> None:
+    breaker = CircuitBreaker(
+        r4j(
+            sliding_window_size=2,
+            minimum_number_of_calls=2,
+            permitted_number_of_calls_in_half_open_state=3,
+        )
+    )
+    feed(breaker, [FAIL, FAIL], 0.0)
+    assert breaker.allow(10.5)  # two permits left
+    breaker.record(10.6, CANCELLED, 0.0, breaker.generation)  # three again
+    assert [breaker.allow(10.7) for _ in range(4)] == [True, True, True, False]
+
+
+def test_envoy_credits_healthy_time_before_a_manual_change() -> None:
+    breaker = envoy()
+    eject(breaker, 0.0)
+    eject(breaker, back_at(breaker))  # count 2
+    returned = back_at(breaker)
+    breaker.transition_to(returned + 25.0, "disabled")  # two healthy intervals: 2 -> 0
+    breaker.transition_to(returned + 100.0, CLOSED)
+    assert eject(breaker, returned + 100.0) == 30.0  # 0 -> 1

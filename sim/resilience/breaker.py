@@ -224,8 +224,9 @@ class CircuitBreaker:
         self._opens_in_a_row += 1
         wait = min(wait, policy.max_wait_duration_in_open_state)
         self.open_until = now + wait
-        if policy.microsecond_clock:
-            self._open_until_us = _micros(now) + _micros(wait)
+        # In whole microseconds too, whatever this policy's clock: one reconfigured to a
+        # microsecond clock while open must still find this opening's deadline.
+        self._open_until_us = _micros(now) + _micros(wait)
         self.trips += 1
         self._transition(now, OPEN)
 
