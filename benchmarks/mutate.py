@@ -244,6 +244,14 @@ def markdown(scores: list[Score]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def equivalents_markdown(equivalents: list[Equivalent]) -> str:
+    lines = ["| function | mutation | why it changes nothing |", "|---|---|---|"]
+    for e in equivalents:
+        mutation = e.mutation.replace("|", "\\|")
+        lines.append(f"| `{e.function}` | `{mutation}` | {e.why} |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("module", nargs="?", help="a target module or folder (default: all)")
@@ -255,8 +263,16 @@ def main(argv: list[str] | None = None) -> int:
         "--scratch", type=Path, default=Path(tempfile.gettempdir()) / "breakerlab-mutate"
     )
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "mutation" / "scores.md")
+    parser.add_argument(
+        "--list-equivalents",
+        action="store_true",
+        help="print them as a markdown table, run nothing",
+    )
     args = parser.parse_args(argv)
     targets, equivalents = load_config()
+    if args.list_equivalents:
+        print(equivalents_markdown(equivalents), end="")
+        return 0
     scores: list[Score] = []
     for target in select(targets, args.module):
         if not (ROOT / target.module).is_file():  # listed before it was written
