@@ -8,9 +8,15 @@ completion never change a result.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import importlib
 import importlib.util
 import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -22,6 +28,7 @@ from sim.engine import RunResult, simulate
 from sim.errors import ConfigError
 
 CONNECT_TIMEOUT = "20s"  # how long to wait for a Dask scheduler before giving up
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 # Turns a run into what is kept of it (e.g. its summary row), in the worker, so the run's
 # per-order arrays never travel back. A picklable top-level function.
 Reducer = Callable[[RunResult], Any]
@@ -50,6 +57,36 @@ def run_job(job: Job) -> Finished:
     result = simulate(job.loaded, job.configuration, job.replication, job.seed)
     value = job.reducer(result) if job.reducer is not None else result
     return Finished(job.configuration, job.replication, job.seed, value)
+
+
+def die_with_parent(parent: int) -> None:
+    """Run in each pool worker as it starts: the worker ends when ``parent`` does, so a
+    run killed with SIGKILL (which no cleanup code sees) leaves no orphans holding CPUs.
+
+    On Linux the kernel sends the worker SIGKILL when its parent dies (prctl's
+    PR_SET_PDEATHSIG); elsewhere a daemon thread checks the parent every second."""
+    if _kernel_kills_orphans():
+        if os.getppid() != parent:  # the parent died before the request was made
+            os._exit(1)
+        return
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _kernel_kills_orphans() -> bool:
+    """Ask Linux to SIGKILL this process when its parent dies; False where it cannot."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        return int(libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
 
 
 class Backend(Protocol):
@@ -89,7 +126,9 @@ class Processes:
 
     def run(self, jobs: Sequence[Job]) -> Iterator[Finished]:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self.workers)
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers, initializer=die_with_parent, initargs=(os.getpid(),)
+            )
         futures: list[Future[Finished]] = [self._pool.submit(run_job, job) for job in jobs]
         try:
             for future in as_completed(futures):
