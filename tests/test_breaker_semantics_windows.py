@@ -300,3 +300,12 @@ def test_hystrix_preset_with_one_bucket_window_trips_from_that_bucket_alone() ->
     quiet.record(0.7, OK)
     quiet.record(0.8, OK)
     assert quiet.allow(1.0) and quiet.state == CLOSED
+
+
+def test_hystrix_window_leaves_the_current_buckets_slow_calls_out_too() -> None:
+    window = RollingWindow(10.0, 0.5)
+    window.add(0.1, False, True)  # bucket 0
+    window.add(0.6, True, True)  # bucket 1: still being filled at 0.7
+    window.add(0.7, False, False)
+    assert window.counts(0.7) == (1, 0, 1)
+    assert window.counts(1.0) == (3, 1, 2)
