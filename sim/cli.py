@@ -429,10 +429,31 @@ def init(
 
 
 class ExportFormat(StrEnum):
-    """What ``export`` writes."""
+    """What ``export`` writes: a staging rehearsal, or a production configuration."""
 
     chaostoolkit = "chaostoolkit"
     toxiproxy = "toxiproxy"
+    resilience4j = "resilience4j"
+    dotnet = "dotnet"
+    envoy = "envoy"
+    istio = "istio"
+    hystrix = "hystrix"
+    opossum = "opossum"
+    cockatiel = "cockatiel"
+    pybreaker = "pybreaker"
+
+
+class ImportFormat(StrEnum):
+    """What ``import`` reads."""
+
+    resilience4j = "resilience4j"
+    dotnet = "dotnet"
+    envoy = "envoy"
+    istio = "istio"
+    hystrix = "hystrix"
+    opossum = "opossum"
+    cockatiel = "cockatiel"
+    pybreaker = "pybreaker"
 
 
 @app.command()
@@ -470,17 +491,22 @@ def calibrate(
 
 @app.command()
 def export(
-    scenario: Annotated[str, typer.Argument(help="scenario YAML file or shipped scenario name")],
-    configuration: Annotated[
-        str, typer.Option(help="the set-up to rehearse; selects the hypotheses")
+    scenario: Annotated[
+        str,
+        typer.Argument(help="scenario YAML file, shipped scenario name, or a tune run directory"),
     ],
+    configuration: Annotated[
+        str | None,
+        typer.Option(help="the set-up to export (a tune run directory: its winner)"),
+    ] = None,
     format: Annotated[ExportFormat, typer.Option(help="what to write")] = (
         ExportFormat.chaostoolkit
     ),
     out: Annotated[
         Path | None,
         typer.Option(
-            help="file [default: reports/<scenario>-export/<configuration>.<format>.json]"
+            help="file ('-': standard output, production formats) "
+            "[default: reports/<scenario>-export/<configuration>.<format>.<ext>]"
         ),
     ] = None,
     upstream: Annotated[
@@ -489,20 +515,65 @@ def export(
     ] = None,
 ) -> None:
     """Write a scenario's faults as a Chaos Toolkit experiment (Toxiproxy actions, the
-    hypotheses as probes, rollbacks) or as Toxiproxy proxies and toxics JSON. Faults with no
-    Toxiproxy equivalent are listed, never dropped silently."""
+    hypotheses as probes, rollbacks) or as Toxiproxy proxies and toxics JSON; or a
+    configuration (or tune's winner) as resilience4j, .NET, Envoy, Istio, Hystrix, opossum,
+    cockatiel or pybreaker settings. What a format cannot say is listed, never dropped."""
     with Session().guard():
-        from sim.app.export import export_scenario, parse_upstreams
+        from sim.app.export import EXTENSIONS, export_production, export_scenario, parse_upstreams
         from sim.app.settings import scenario_path
 
-        result = export_scenario(
-            scenario_path(scenario), configuration, format.value, out, parse_upstreams(upstream)
-        )
+        if format.value in EXTENSIONS:
+            made = export_production(scenario_path(scenario), configuration, format.value, out)
+        else:
+            result = export_scenario(
+                scenario_path(scenario),
+                configuration or "",
+                format.value,
+                out,
+                parse_upstreams(upstream),
+            )
+    if format.value in EXTENSIONS:
+        if made.path is None:
+            typer.echo(made.text, nl=False)
+        else:
+            say(f"wrote {made.path}: {made.format}")
+        for line in made.unexpressed:
+            warn(f"not expressed in {made.format}: {line}")
+        for note in made.notes:
+            say(f"note: {note}")
+        return
     say(f"wrote {result.path}: {result.toxics} toxic(s), {result.format}")
     for fault in result.unmapped:
         warn(f"not exported (no Toxiproxy equivalent): {fault}")
     for note in result.notes:
         say(f"note: {note}")
+
+
+@app.command(name="import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="the production configuration file")],
+    format: Annotated[ImportFormat, typer.Option(help="what the file is")],
+    instance: Annotated[
+        str | None, typer.Option(help="one instance (service, command, cluster) [default: all]")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="write here [default: print]")] = None,
+) -> None:
+    """Read a production resilience configuration (resilience4j application.yml or
+    .properties, .NET appsettings.json, Envoy, Istio, Hystrix, opossum, cockatiel or
+    pybreaker) and print the breakerlab blocks that mean the same. Keys breakerlab does not
+    simulate are listed."""
+    with Session().guard():
+        from sim.app.importing import import_production
+
+        result = import_production(file, format.value, instance, out)
+    if result.path is None:
+        typer.echo(result.text, nl=False)
+    else:
+        say(f"wrote {result.path}: {', '.join(result.instances)}")
+    for line in result.ignored:
+        warn(f"not simulated (left out): {line}")
+    for note in result.notes:
+        warn(f"note: {note}")
 
 
 def main() -> None:

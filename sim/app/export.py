@@ -1,5 +1,7 @@
 """``breakerlab export``: a scenario's faults as a Chaos Toolkit experiment or as Toxiproxy
-proxies and toxics, to rehearse in staging the outage the simulator studied."""
+proxies and toxics, to rehearse in staging the outage the simulator studied; or a
+configuration (or a tuned winner) in a production format (resilience4j, .NET, Envoy,
+Istio, Hystrix, opossum, cockatiel, pybreaker), to paste into a pull request."""
 
 from __future__ import annotations
 
@@ -10,7 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from pydantic import ValidationError
+
 from sim.config import load_scenario
+from sim.config.policy import Configuration
 from sim.config.yamlio import load_yaml
 from sim.errors import ConfigError
 from sim.experiment.store import write_atomically
@@ -53,7 +58,7 @@ def default_output(scenario_name: str, configuration: str, fmt: ExportFormat) ->
 def export_scenario(
     scenario: str | Path,
     configuration: str,
-    fmt: ExportFormat = "chaostoolkit",
+    fmt: str = "chaostoolkit",
     out: str | Path | None = None,
     upstreams: Mapping[str, str] | None = None,
 ) -> ExportResult:
@@ -96,3 +101,82 @@ def export_scenario(
         raise ConfigError(f"cannot write: {exc.strerror or exc}", file=target) from None
     unmapped = [u.describe() for u in plan.unmapped]
     return ExportResult(target, fmt, len(plan.toxics), unmapped, notes)
+
+
+@dataclass(frozen=True)
+class ProductionExport:
+    """A configuration in a production format: the text, where it was written (None:
+    for stdout), and what the format could not express (each by path, with why)."""
+
+    text: str
+    path: Path | None
+    format: str
+    unexpressed: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+EXTENSIONS = {
+    "resilience4j": "yml",
+    "dotnet": "json",
+    "envoy": "yaml",
+    "istio": "yaml",
+    "hystrix": "properties",
+    "opossum": "json",
+    "cockatiel": "json",
+    "pybreaker": "py",
+}
+
+
+def export_production(
+    source: str | Path, configuration: str | None, fmt: str, out: str | Path | None = None
+) -> ProductionExport:
+    """Write ``configuration`` of a scenario, or the tuned winner of a ``tune`` run
+    directory (its ``policy.yaml``), in production format ``fmt``; ``out`` "-" writes
+    nothing (the caller prints the text). Default file:
+    ``reports/<name>-export/<configuration>.<format>.<ext>``."""
+    from sim.formats import export_configuration
+
+    if fmt not in EXTENSIONS:
+        raise ConfigError(f"unknown format {fmt!r} (use one of {', '.join(EXTENSIONS)})")
+    name, label, config = _configuration(Path(source), configuration)
+    exported = export_configuration(config, fmt)
+    if out is not None and str(out) == "-":
+        return ProductionExport(exported.text, None, fmt, exported.unexpressed, exported.notes)
+    target = (
+        Path(out)
+        if out is not None
+        else Path("reports") / f"{name}-export" / f"{label}.{fmt}.{EXTENSIONS[fmt]}"
+    )
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(target, exported.text.encode("utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot write: {exc.strerror or exc}", file=target) from None
+    return ProductionExport(exported.text, target, fmt, exported.unexpressed, exported.notes)
+
+
+def _configuration(source: Path, configuration: str | None) -> tuple[str, str, Configuration]:
+    """(name for the default path, configuration label, the configuration) of a scenario
+    file, a tune run directory or its policy.yaml."""
+    policy = source / "policy.yaml" if source.is_dir() else source
+    if source.is_dir() and not policy.is_file():
+        raise ConfigError("not a tune run directory: no policy.yaml in it", file=source)
+    data, lines = load_yaml(policy)
+    if isinstance(data, dict) and "tuned" in data and "model" not in data:
+        try:
+            tuned = Configuration.model_validate(data["tuned"])
+        except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            raise lines.error(str(first["msg"]), ("tuned", *first["loc"])) from None
+        return policy.parent.name or "tuned", configuration or "tuned", tuned
+    if configuration is None:
+        raise ConfigError("name the configuration to export with --configuration", file=source)
+    loaded = load_scenario(policy)
+    if configuration not in loaded.scenario.configurations:
+        known = list(loaded.scenario.configurations)
+        hint = difflib.get_close_matches(configuration, known, n=1)
+        message = f"unknown configuration {configuration!r}" + (
+            f"; did you mean {hint[0]!r}?" if hint else ""
+        )
+        raise lines.error(f"{message} (known: {', '.join(known)})", ("configurations",))
+    return loaded.name, configuration, loaded.scenario.configurations[configuration]

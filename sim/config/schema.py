@@ -31,6 +31,8 @@ def schema_of(filename: str) -> dict[str, Any]:
     breakerlab version it describes."""
     model = SCHEMAS[filename]
     schema = model.model_json_schema() if model is not None else _policy_schema()
+    if model is Scenario:
+        _allow_references(schema)
     kind = filename.removesuffix(".schema.json")
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -54,6 +56,35 @@ def write_schemas(directory: str | Path) -> list[Path]:
         path.write_text(render(filename), encoding="utf-8")
         written.append(path)
     return written
+
+
+def _allow_references(schema: dict[str, Any]) -> None:
+    """``from:`` at a configuration or a stage (sim/formats/references.py): the loader
+    replaces it before validation, so it is the schema's to describe, not the models'."""
+    from sim.formats import IMPORTERS  # formats builds on config: imported when asked
+
+    definitions = schema["$defs"]
+    definitions["ProductionReference"] = {
+        "type": "object",
+        "description": "a production file whose settings this configuration or stage runs "
+        "(the stage's other keys are laid over them)",
+        "properties": {
+            "file": {"type": "string", "description": "relative to the scenario"},
+            "format": {"enum": list(IMPORTERS)},
+            "instance": {"type": "string", "description": "default: the stage's name"},
+        },
+        "required": ["file", "format"],
+        "additionalProperties": False,
+    }
+    reference = {"$ref": "#/$defs/ProductionReference"}
+    for name in (
+        "Configuration",
+        "StagePolicy",
+        "InventoryPolicy",
+        "PaymentPolicy",
+        "NotificationPolicy",
+    ):
+        definitions[name]["properties"]["from"] = reference
 
 
 def _policy_schema() -> dict[str, Any]:

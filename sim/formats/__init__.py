@@ -71,12 +71,21 @@ def import_file(path: str | Path, fmt: str, instance: str | None = None) -> Impo
     else:
         source = read_source(Path(path), fmt)
     imported = IMPORTERS[fmt](source, instance)
+    if instance is not None:  # the other instances' keys are not this one's business
+        imported.ignored = [line for line in imported.ignored if _about(line, instance, imported)]
     for name, block in imported.blocks.items():
         try:
             StagePolicy.model_validate(block)
         except ValueError as exc:
             raise ConfigError(f"{name}: {exc}", file=source.file) from None
     return imported
+
+
+def _about(line: str, instance: str, imported: Imported) -> bool:
+    """Whether a listed key belongs to ``instance`` (its path names no other instance)."""
+    segments = set(line.split(" (line")[0].replace("[", ".").split("."))
+    others = segments & (imported.instances - {instance})
+    return not others
 
 
 def export_configuration(config: Configuration, fmt: str) -> Exported:

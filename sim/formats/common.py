@@ -35,6 +35,7 @@ class Imported:
     blocks: dict[str, Block] = field(default_factory=dict)
     ignored: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    instances: set[str] = field(default_factory=set)  # every instance the file holds
 
 
 @dataclass

@@ -67,6 +67,7 @@ def import_dotnet(source: Source, instance: str | None) -> Imported:
             f"no standard resilience handler options: no object holds {', '.join(STRATEGIES)}", ()
         )
     names = {(str(loc[-1]) if loc else "default"): loc for loc in handlers}
+    result.instances = set(names)
     if instance is not None:
         if instance not in names:
             raise unknown_instance(source, instance, list(names), ())

@@ -107,6 +107,7 @@ def import_envoy(source: Source, instance: str | None) -> Imported:
     routes: dict[str, list[tuple[dict[str, Any], Loc]]] = {}
     _find(source.data, (), clusters, routes)
     names = list(dict.fromkeys([*clusters, *routes]))
+    result.instances = set(names)
     if instance is not None:
         if instance not in names:
             raise unknown_instance(source, instance, names, ())

@@ -113,6 +113,7 @@ def import_hystrix(source: Source, instance: str | None) -> Imported:
     commands = root.get("command") or {}
     pools = root.get("threadpool") or {}
     names = [str(n) for n in commands if n != "default"]
+    result.instances = set(names)
     if instance is not None:
         if instance not in names:
             raise unknown_instance(source, instance, names, ("hystrix", "command"))

@@ -80,6 +80,7 @@ def import_istio(source: Source, instance: str | None) -> Imported:
         elif kind is not None:
             result.ignored.append(f"{source.where(loc)}: a {kind}")
     names = list(dict.fromkeys([*rules, *routes]))
+    result.instances = set(names)
     if instance is not None:
         if instance not in names:
             raise unknown_instance(source, instance, names, ())

@@ -84,6 +84,7 @@ def _instances(source: Source, known: tuple[str, ...]) -> dict[str, tuple[dict[s
 
 
 def _pick(source: Source, found: dict[str, Any], instance: str | None) -> dict[str, Any]:
+    """``found`` or its ``instance`` alone."""
     if instance is None:
         return found
     if instance not in found:

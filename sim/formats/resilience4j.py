@@ -44,6 +44,7 @@ def import_resilience4j(source: Source, instance: str | None) -> Imported:
                 names.append(name)
             block = result.blocks.setdefault(name, {})
             _apply(source, module, settings, block, result)
+    result.instances = set(names)
     if instance is not None:
         if instance not in result.blocks:
             raise unknown_instance(source, instance, names, root_loc)
