@@ -3,6 +3,8 @@ figures report.html embeds; ``breakerlab report DIR`` rebuilds both)."""
 
 from __future__ import annotations
 
+import html
+
 import pandas as pd
 
 from sim.analysis.hypotheses import Verdict
@@ -16,11 +18,11 @@ from sim.report.tables import (
     headline,
     headline_note,
     lost_by_cause,
-    markdown_table,
     mechanisms,
     run_time_changes,
 )
 from sim.report.tables import differences as differences_table
+from sim.report.tables import markdown_table as _markdown_table
 from sim.units import format_duration
 
 
@@ -41,9 +43,9 @@ def render(
     s = loaded.scenario
     out = [f"# {s.name}", ""]
     if s.description:
-        out += [s.description.strip(), ""]
+        out += [safe(s.description.strip()), ""]
     out += [
-        f"Model **{loaded.shop.name}** · horizon {format_duration(s.horizon)} · "
+        f"Model **{safe(loaded.shop.name)}** · horizon {format_duration(s.horizon)} · "
         f"warm-up {format_duration(s.warmup)} (orders arriving in it are not counted) · "
         f"seed {seed} · {replications} replication(s) per configuration · "
         f"base rate {s.traffic.rate:g}/s",
@@ -54,7 +56,7 @@ def render(
     if differences is not None and not differences.empty:
         base = str(differences["baseline"].iloc[0])
         out += [
-            f"## Compared with the baseline `{base}`",
+            f"## Compared with the baseline {code(base)}",
             "",
             "Mean of the per-replication difference (configuration − baseline) with its 95 % "
             "interval. Every configuration faced the same customers and faults (common random "
@@ -69,7 +71,7 @@ def render(
             [
                 f"**{v.outcome}**",
                 v.configuration,
-                f"`{v.check}`",
+                code(v.check),
                 v.interval,
             ]
             for v in verdicts
@@ -113,12 +115,12 @@ def render(
     for name, description, written in configurations_as_written(loaded):
         text = f"{description}." if description else ""
         if written:
-            out += [f"- **{name}**:" + (f" {text}" if text else ""), "", "  ```yaml"]
+            out += [f"- **{safe(name)}**:" + (f" {safe(text)}" if text else ""), "", "  ```yaml"]
             out += [f"  {line}" for line in written.splitlines()]
             out += ["  ```", ""]
         else:
             setup = "the model's timeouts, no retry, no breaker"
-            out.append(f"- **{name}**: " + (f"{text} {setup}" if text else setup))
+            out.append(f"- **{safe(name)}**: " + (f"{safe(text)} {setup}" if text else setup))
     out += ["", "## Revenue lost by cause (mean per run)", ""]
     header, rows, footnote = lost_by_cause(lost)
     out += [markdown_table(header, rows), ""]
@@ -126,7 +128,7 @@ def render(
         out += [footnote, ""]
     for image in images:
         out += [f"## {image.title}", ""]
-        out += [f"![{image.title}]({image.filename})" if image.drawn else image.note, ""]
+        out += [f"![{image.title}]({image.filename})" if image.drawn else safe(image.note), ""]
     out += [
         "## Files",
         "",
@@ -147,10 +149,33 @@ def render(
 
 def recommendation_section(recommendation: Recommendation) -> list[str]:
     """What to pick and how sure we are: the first section of the report."""
-    out = ["## Recommendation", "", f"**{recommendation.line()}**", ""]
+    out = ["## Recommendation", "", f"**{safe(recommendation.line())}**", ""]
     out += [markdown_table(STANDING_HEADER, standing_rows(recommendation.decision)), ""]
-    out += [f"- {note}" for note in recommendation.notes]
+    out += [f"- {safe(note)}" for note in recommendation.notes]
     if recommendation.notes:
         out.append("")
-    out += [how_sure(recommendation.decision), ""]
+    out += [safe(how_sure(recommendation.decision)), ""]
     return out
+
+
+def safe(text: object) -> str:
+    """A user's string (a name, a description) as Markdown text: ``<``, ``>`` and ``&`` as
+    HTML entities, so a ``<script>`` in a name is shown and never run by a viewer that
+    renders HTML (report.html escapes them too), and ``|`` kept from splitting a cell."""
+    return html.escape(str(text), quote=False).replace("|", "\\|")
+
+
+def code(text: object) -> str:
+    """``text`` as a code span (shown literally, HTML included); a backtick in it would
+    end the span, so it becomes a quote."""
+    return "`" + str(text).replace("`", "'") + "`"
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    """The report's tables, every cell made safe except code spans (literal already)."""
+
+    def cell(value: str) -> str:
+        is_code = len(value) >= 2 and value.startswith("`") and value.endswith("`")
+        return value if is_code else safe(value)
+
+    return _markdown_table([cell(h) for h in header], [[cell(c) for c in row] for row in rows])
