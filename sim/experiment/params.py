@@ -166,7 +166,12 @@ def latin_hypercube(params: list[Param], n: int, seed: int) -> list[dict[str, Va
 def apply(
     base: Configuration, assignments: dict[str, Value], source: str | None = None
 ) -> Configuration:
-    """``base`` with each dotted path set; a ConfigError names the parameter on bad values."""
+    """``base`` with each dotted path set; a ConfigError names the parameter on bad values.
+    numpy scalars (a value read back from a table) count as the Python numbers they hold."""
+    assignments = {
+        path: value.item() if isinstance(value, np.generic) else value
+        for path, value in assignments.items()
+    }
     try:
         return with_settings(base, assignments)
     except ValueError as exc:
