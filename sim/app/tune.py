@@ -358,10 +358,9 @@ def _write(
         else:
             placer.text("region.yaml", region_file(s.bases[0][0], s.loaded, decision))
         images = []
-        if len(s.params) <= 2:
-            fig = sweep_plots.difference_lines(land, s.params[0].path)
-            placer.place("selection.png", lambda p: plots.save(fig, p))
-            images.append("selection.png")
+        fig = sweep_plots.difference_scatter(land, [p.path for p in s.params])
+        placer.place("selection.png", lambda p: plots.save(fig, p))
+        images.append("selection.png")
         if len(s.goals) == 2 and not table.empty:
             fig2 = sweep_plots.pareto(table, s.goals[0].metric, s.goals[1].metric, best_first=best)
             placer.place("pareto.png", lambda p: plots.save(fig2, p))

@@ -227,8 +227,15 @@ def difference_scatter(land: Landscape, params: list[str]) -> Figure:
         best = data[data["best"]]
         ax.scatter(best[param], best["vs_base_mean"], marker="*", s=200, color="gold",
                    edgecolors="black", zorder=4)  # fmt: skip
+        base = land.points[land.points["is_base"]]
+        ax.scatter(base[param], [0.0] * len(base), marker="D", color="black", zorder=4,
+                   label="base")  # fmt: skip
         ax.set_xlabel(param.rsplit(".", 1)[-1])
         ax.set_ylabel(f"{d.metric} − base")
-    fig.suptitle(f"{d.metric} against the base (filled: equivalent to the best within δ)")
+    fig.suptitle(
+        f"{d.metric} against the base, simultaneous 95 % intervals; shaded: ±δ; filled: "
+        "cannot be told apart from the best; ★ best",
+        fontsize=9,
+    )
     fig.tight_layout()
     return fig
