@@ -37,6 +37,8 @@ class Recommendation:
         delta = f"δ = {d.zone}"
         ties = ", ".join(self.tied) or "none"
         diff = d.difference
+        if len(d.standings) == 1:
+            return f"keep {d.base}: the only configuration, nothing to compare it with"
         if d.verdict == "adopt" and diff is not None:
             way = "lower" if diff.mean < 0 else "higher"
             return (
