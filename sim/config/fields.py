@@ -20,6 +20,7 @@ from sim.units import (
     DURATION_PATTERN,
     FRACTION_PATTERN,
     RATE_PATTERN,
+    format_duration,
     parse_duration,
     parse_fraction,
     parse_rate,
@@ -72,9 +73,33 @@ def _quantity_schema(example: str, description: str, pattern: str) -> WithJsonSc
     )
 
 
+# Above an hour, a bare number in a file is far likelier milliseconds (or minutes) written
+# without a unit than seconds meant: refused with the fix. Floats pass (what a program
+# writes back, 7200.0), as does any value with a unit.
+BARE_SECONDS_LIMIT = 3600
+
+
+def _user_duration(value: object) -> float:
+    """A duration as typed in a file: ``parse_duration``, refusing a bare whole number of
+    more than an hour of seconds (``timeout: 3000`` meant as 3000 ms is 50 minutes)."""
+    seconds = parse_duration(value)
+    bare = (isinstance(value, int) and not isinstance(value, bool)) or (
+        isinstance(value, str) and value.strip().isdigit()
+    )
+    if bare and seconds > BARE_SECONDS_LIMIT:
+        text = str(value).strip()
+        spelled = {f"'{text}s'", f"'{format_duration(seconds)}'"}
+        raise ValueError(
+            f"a bare number is seconds, so {text} is {seconds / 3600:.3g} h: write "
+            f"'{text}ms' for milliseconds, or {' or '.join(sorted(spelled))} if you do "
+            "mean that long"
+        )
+    return seconds
+
+
 Duration = Annotated[
     float,
-    BeforeValidator(parse_duration),
+    BeforeValidator(_user_duration),
     _quantity_schema(
         "250ms",
         "a duration: 250ms, 30s, 1m30s, 10m, 2h, or a bare number of seconds",

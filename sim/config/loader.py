@@ -15,6 +15,7 @@ from sim.config.model import ShopModel
 from sim.config.scenario import (
     Configuration,
     CrashFault,
+    LatencyFault,
     LoadedScenario,
     Scenario,
     TraceFault,
@@ -23,6 +24,7 @@ from sim.config.settings import with_settings
 from sim.config.trace import load_trace
 from sim.config.yamlio import LineMap, load_yaml
 from sim.errors import ConfigError, ConfigErrors, quote
+from sim.units import format_duration
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -219,6 +221,13 @@ def _check_scenario_refs(scenario: Scenario, shop: ShopModel, lines: LineMap) ->
             )
         if fault.start >= scenario.horizon:
             errors.append(lines.error("fault starts after the horizon", ("faults", i, "start")))
+        if isinstance(fault, LatencyFault) and fault.add > scenario.horizon:
+            message = (
+                f"add {format_duration(fault.add)} is longer than the horizon "
+                f"({format_duration(scenario.horizon)}): no delayed call would end in the run. "
+                f"A bare number is seconds: write '{fault.add:g}ms' for milliseconds"
+            )
+            errors.append(lines.error(message, ("faults", i, "add")))
     for name, config in scenario.configurations.items():
         payment = config.payment
         base = ("configurations", name, "payment")

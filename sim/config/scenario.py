@@ -116,6 +116,9 @@ class ErrorRateFault(FaultBase):
     category: ErrorCategory = "server_error"
 
 
+ADD_BARE_LIMIT = 100  # seconds: a latency fault's bare 'add' from here on is refused
+
+
 class LatencyFault(FaultBase):
     """Affected calls take ``multiplier`` times longer plus ``add``, each jittered."""
 
@@ -123,6 +126,18 @@ class LatencyFault(FaultBase):
     multiplier: float = Field(default=1.0, ge=0)
     add: NonNegativeDuration = 0.0
     jitter: Fraction = 0.0
+
+    @field_validator("add", mode="before")
+    @classmethod
+    def _add_has_a_unit(cls, value: Any) -> Any:
+        # 'add: 3000' is 50 minutes more per call: a latency in milliseconds without its unit.
+        if isinstance(value, int) and not isinstance(value, bool) and value >= ADD_BARE_LIMIT:
+            raise ValueError(
+                f"a bare number is seconds, so add: {value} delays every affected call by "
+                f"{value / 60:g} minutes: write '{value}ms' for milliseconds, or '{value}s' if "
+                "you do mean that long"
+            )
+        return value
 
     @model_validator(mode="after")
     def _does_something(self) -> LatencyFault:
