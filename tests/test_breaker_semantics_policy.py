@@ -1,0 +1,46 @@
+"""Policy rules at their edges: a preset read from a configuration file is the preset built
+in code, and Hystrix compares its truncated error percentage with the threshold as written,
+fractions of a percent included."""
+
+from __future__ import annotations
+
+import pytest
+
+from sim.config.breakers import PRESETS
+from sim.resilience import BreakerPolicy
+
+
+@pytest.mark.parametrize(
+    ("library", "params"),
+    [
+        ("polly", {"failure_ratio": 0.2, "break_duration": "7s"}),
+        ("hystrix", {"circuit_breaker_sleep_window_in_milliseconds": 2500}),
+        ("envoy", {"consecutive_5xx": 7}),
+    ],
+)
+def test_a_preset_from_a_file_is_the_preset_built_in_code(
+    library: str, params: dict[str, object]
+) -> None:
+    spec = PRESETS[library].model_validate({"preset": library, **params})
+    assert BreakerPolicy.from_spec(spec) == BreakerPolicy.preset(library, **params)
+
+
+@pytest.mark.parametrize(
+    ("threshold", "failures", "calls", "trips"),
+    [
+        (33.4, 1, 3, False),  # int(33.33) = 33 < 33.4
+        (33.0, 1, 3, True),
+        (50.0, 1, 2, True),
+        (50.5, 101, 200, False),  # 101 of 200 is 50.5 %, truncated to 50 < 50.5
+        (50.5, 102, 200, True),
+    ],
+)
+def test_hystrix_threshold_keeps_its_fraction(
+    threshold: float, failures: int, calls: int, trips: bool
+) -> None:
+    policy = BreakerPolicy.preset(
+        "hystrix",
+        circuit_breaker_error_threshold_percentage=threshold,
+        circuit_breaker_request_volume_threshold=1,
+    )
+    assert policy.exceeded(calls, failures, 0, 1) is trips
