@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
 from sim.config.fields import (
     Distribution,
@@ -22,6 +22,20 @@ ErrorCategory = Literal["timeout", "connection", "server_error"]
 # bulkhead or rate limiter refuses the call before it reaches the dependency.
 FailureCategory = Literal["timeout", "connection", "server_error", "rejected"]
 STAGES = ("cart", "inventory", "payment", "order_record", "fulfillment", "notification")
+DEFAULT_CURRENCY = "EUR"
+
+
+def _currency_code(value: str) -> str:
+    if len(value) != 3 or not value.isascii() or not value.isalpha() or not value.isupper():
+        raise ValueError(f"expected a three-letter ISO 4217 code such as EUR or USD, got {value!r}")
+    return value
+
+
+Currency = Annotated[
+    str,
+    AfterValidator(_currency_code),
+    Field(json_schema_extra={"pattern": "^[A-Z]{3}$", "examples": ["EUR", "USD", "GBP"]}),
+]
 
 
 class Checkout(Strict):
@@ -138,10 +152,20 @@ DependencyName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.\-]+$",
 class ShopModel(Strict):
     name: Name
     description: Text = ""
+    currency: Currency | None = Field(
+        default=None,
+        description="ISO 4217 code of every amount: baskets, fees, revenue (none: EUR, and "
+        "reports say it was assumed)",
+    )
     checkout: Checkout
     stages: Stages
     dependencies: dict[DependencyName, Dependency] = Field(min_length=1)
     catalogue: Catalogue | None = Field(default=None, description="none: unlimited stock")
+
+    @property
+    def currency_code(self) -> str:
+        """The currency every amount is in: the model's, else EUR."""
+        return self.currency or DEFAULT_CURRENCY
 
     def stage_dependencies(self) -> list[tuple[tuple[str | int, ...], str]]:
         """Every dependency name a stage refers to, with its field path."""
