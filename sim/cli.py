@@ -205,6 +205,7 @@ def sweep(
         Path | None, typer.Option(help="finish an interrupted sweep directory")
     ] = None,
     trust_code: TrustCode = False,
+    allow_large: AllowLarge = False,
     quiet: Quiet = False,
     as_json: AsJson = False,
 ) -> None:
@@ -240,6 +241,7 @@ def sweep(
             progress=progress,
             resume=resume,
             trust_code=trust_code,
+            allow_large=allow_large,
             on_start=session.started,
             notify=session.notify,
         )

@@ -11,6 +11,7 @@ from sim.config.model import ShopModel
 from sim.config.scenario import LoadedScenario
 from sim.engine import simulate
 from sim.engine.records import OUTCOMES
+from sim.experiment.sizing import estimate
 
 
 def metric_names(shop: ShopModel) -> list[str]:
@@ -18,6 +19,7 @@ def metric_names(shop: ShopModel) -> list[str]:
     names = ["orders", *OUTCOMES, "revenue_demanded", "revenue_captured", "revenue_lost"]
     names += ["revenue_lost_pct", "revenue_declined", "fees"]
     names += ["checkout_p50_s", "checkout_p95_s", "checkout_p99_s"]
+    names += ["result_p50_s", "result_p95_s", "result_p99_s"]
     names += [f"revenue_lost_{c}" for c in LOST_CAUSES]
     names += ["breaker_trips", "breaker_open_s", "first_trip_s", "dependency_calls"]
     for dependency in shop.dependencies:
@@ -42,6 +44,9 @@ def known_metrics(loaded: LoadedScenario) -> list[str]:
     return _probe(loaded.model_dump_json(by_alias=True))  # an outside breaker as "class"
 
 
+PROBE_BYTES = 256 * 1024**2  # memory a probe may take (a billion-call breaker window won't)
+
+
 @cache
 def _probe(data: str) -> list[str]:
     loaded = LoadedScenario.model_validate_json(data)
@@ -51,12 +56,11 @@ def _probe(data: str) -> list[str]:
     short = scenario.model_copy(
         update={"horizon": 2.0, "warmup": 0.0, "faults": [], "traffic": traffic}
     )
+    probe = loaded.model_copy(update={"scenario": short})
+    if estimate(probe, 1).run_bytes > PROBE_BYTES:
+        return names  # even two seconds would be huge: left to the size check to refuse
     try:
-        result = simulate(
-            loaded.model_copy(update={"scenario": short}),
-            next(iter(scenario.configurations)),
-            check=False,
-        )
+        result = simulate(probe, next(iter(scenario.configurations)), check=False)
         row = summary_row(result)
     except Exception:  # the probe only adds names; the documented ones are known anyway
         return names

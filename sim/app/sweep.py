@@ -27,6 +27,7 @@ from sim.app.deciding import decision_settings, formats
 from sim.app.journal import dumps, versions
 from sim.app.pictures import Picture, pareto
 from sim.app.rundir import new_directory, now, placing
+from sim.app.runsize import check_breaker_classes, check_run_size
 from sim.app.settings import scenario_of
 from sim.config import LoadedScenario
 from sim.config.scenario import Configuration
@@ -128,6 +129,7 @@ def run_sweep(
     progress: Progress | None = None,
     resume: str | Path | None = None,
     trust_code: bool = False,
+    allow_large: bool = False,
     on_start: Callable[[Path], None] | None = None,
     notify: Callable[[str], None] | None = None,
 ) -> SweepOutput:
@@ -135,7 +137,8 @@ def run_sweep(
     ``trust_code`` even one naming breaker classes) and write ``sweep.csv``,
     ``decision.csv``, ``decision.json``, ``summary.csv``, plots, ``report.md`` and
     ``journal.json``. ``objective``, ``indifference`` and ``constraints`` say what the
-    decision is made on (as for ``tune``)."""
+    decision is made on (as for ``tune``). A sweep too large for this machine is refused
+    before anything is written, unless ``allow_large``."""
     if resume is not None:
         sweep = _resumed(Path(resume), trust_code)
     else:
@@ -145,6 +148,8 @@ def run_sweep(
     seed, count = int(settings["seed"]), int(settings["replications"])
     configurations = sweep.scenario.scenario.configurations
     jobs = count * len(configurations)
+    check_run_size(sweep.scenario, jobs, keep_orders=False, allow_large=allow_large)
+    check_breaker_classes(sweep.scenario)
     with Executor(workers, scheduler=scheduler, dask_local=dask_local, jobs_hint=jobs) as backend:
         if backend.dashboard and notify:
             notify(f"Dask dashboard: {backend.dashboard}")
