@@ -305,6 +305,7 @@ def tune(
     workers: Workers = None,
     scheduler: Scheduler = None,
     dask_local: DaskLocal = None,
+    allow_large: AllowLarge = False,
     quiet: Quiet = False,
     as_json: AsJson = False,
 ) -> None:
@@ -348,6 +349,7 @@ def tune(
             workers=workers,
             scheduler=scheduler,
             dask_local=dask_local,
+            allow_large=allow_large,
             progress=progress,
             notify=session.notify,
         )

@@ -30,6 +30,7 @@ from sim.app.finalists import BASE, candidates_of, confirm, select
 from sim.app.journal import dumps, versions
 from sim.app.pictures import Picture
 from sim.app.rundir import new_directory, now, placing
+from sim.app.runsize import check_breaker_classes, check_run_size
 from sim.app.settings import scenario_of
 from sim.app.study import best_trials, open_study, search, spread_out, trials_table
 from sim.config import LoadedScenario
@@ -151,6 +152,7 @@ def run_tune(
     scheduler: Any = None,
     dask_local: int | None = None,
     top: int | None = None,
+    allow_large: bool = False,
     progress: TrialProgress | None = None,
     notify: Callable[[str], None] | None = None,
 ) -> TuneOutput:
@@ -158,7 +160,9 @@ def run_tune(
     ``finalists`` best and the base within ``selection_budget`` runs (default 50 per
     scenario), confirm the winner on ``fresh_replications`` fresh seeds (default 10), and
     write the results. ``indifference``: δ, default 2 % of the base's mean. ``top`` is an
-    older name for ``finalists``. ``scheduler``: a Dask address or a connected Client."""
+    older name for ``finalists``. ``scheduler``: a Dask address or a connected Client. A
+    study too large for this machine is refused before anything is written, unless
+    ``allow_large``."""
     study_in = _inputs(
         scenarios, params, objectives, constraints, configuration, replications, indifference,
         selection_budget, top or finalists, fresh_replications, seed, study_name,
@@ -166,6 +170,9 @@ def run_tune(
     s = study_in
     root = Path(out) / s.name
     planned = trials * s.replications * len(s.loaded) + s.budget + 2 * s.fresh * len(s.loaded)
+    for loaded in s.loaded:
+        check_run_size(loaded, planned, keep_orders=False, allow_large=allow_large)
+        check_breaker_classes(loaded)
     counter = _Counter(progress, planned)
     with Executor(workers, scheduler=scheduler, dask_local=dask_local) as backend:
         if backend.dashboard and notify:
