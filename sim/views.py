@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sim.format import measured, number, unit_of
 from sim.terminal import consoles, print_table, say
 
 if TYPE_CHECKING:
@@ -20,15 +21,26 @@ if TYPE_CHECKING:
 def show_run(result: Any, *, tables: bool) -> None:
     """A finished run: paired differences and headline tables, verdicts, the report's
     paths."""
-    from sim.report.tables import differences, headline
+    from sim.analysis.dynamics import first_trip_after_fault
+    from sim.analysis.recommend import never_opened
+    from sim.report.tables import differences, headline, headline_note
 
+    loaded = result.loaded
+    currency = loaded.shop.currency_code if loaded is not None else ""
+    marks = never_opened(loaded, result.summary) if loaded is not None else {}
     if tables and not result.differences.empty:
         print_table(
             f"paired difference with {result.baseline} [95 % interval]; *: excludes 0",
-            *differences(result.differences),
+            *differences(result.differences, currency, marks),
         )
     if tables:
-        print_table("mean ± 95 % interval half-width", *headline(result.ci))
+        after = first_trip_after_fault(result.summary, loaded.scenario) if loaded else None
+        print_table(
+            "mean ± 95 % interval half-width" + (f"; amounts in {currency}" if currency else ""),
+            *headline(result.ci, currency, after, marks),
+        )
+        if headline_note(result.ci):
+            say(headline_note(result.ci))
     for verdict in result.verdicts:
         say(verdict.describe())
     if result.recommendation is not None:
@@ -46,8 +58,6 @@ def sweep_table(points: int, table: pd.DataFrame, land: Landscape | None = None)
     decision's lines. Without a decision: revenue lost % and p99 with 95 % intervals."""
     from rich.table import Table
 
-    from sim.report.tables import cell
-
     if land is None:
         shown = table[table["metric"].isin(["revenue_lost_pct", "checkout_p99_s"])]
         rich_table = Table(title=f"{points} points: mean ± 95 % half-width", title_justify="left")
@@ -57,7 +67,7 @@ def sweep_table(points: int, table: pd.DataFrame, land: Landscape | None = None)
             rich_table.add_row(
                 str(row["configuration"]),
                 str(row["metric"]),
-                cell(row["mean"], row["ci_low"], row["ci_high"], "{:.4g}"),
+                measured(row["mean"], row["ci_low"], row["ci_high"], unit_of(row["metric"])),
             )
         consoles.out.print(rich_table)
         return
@@ -73,8 +83,9 @@ def print_decision_table(points: int, land: Landscape) -> None:
     from sim.report.decision_tables import standing_rows
 
     d = land.decision
+    unit = f" ({d.unit})" if d.unit else ""
     title = (
-        f"{points} points: {d.metric}, − base with simultaneous 95 % interval\n"
+        f"{points} points: {d.metric}{unit}, − base with simultaneous 95 % interval\n"
         "★ best  = within δ of it  ≈ not told apart from it  ✗ worse than the base by > δ"
     )
     rich_table = Table(title=title, title_justify="left")
@@ -89,6 +100,8 @@ def print_decision_table(points: int, land: Landscape) -> None:
         mark = marks.get(standing.status, "")
         if standing.avoid:
             mark += "✗"
+        if standing.candidate in land.unexercised:
+            mark += f" {land.unexercised[standing.candidate]}"
         shown = [land.show(p, v) for p, v in values.items()]
         rich_table.add_row(*shown, row[1], row[2], mark)
     consoles.out.print(rich_table)
@@ -110,21 +123,14 @@ def show_tune(result: Any) -> None:
     if not fresh.empty:
         diff = fresh[fresh["kind"] == "tuned − base"]
         for row in diff[diff["metric"].isin(["revenue_lost", "checkout_p99_s"])].itertuples():
-            if row.mean != row.mean:  # NaN: no data
-                shown = "–"
-            else:
-                shown = f"{_signed(row.mean)} [{_signed(row.ci_low)} to {_signed(row.ci_high)}]"
+            unit = decision.unit if decision is not None and row.metric == decision.metric else ""
+            unit = unit or unit_of(str(row.metric), "")
+            shown = measured(row.mean, row.ci_low, row.ci_high, unit, sign=True, style="span")
             say(f"fresh seeds, {row.scenario}: tuned − base {row.metric} = {shown} (95 %)")
     if result.runs:
-        say("simulation runs: " + ", ".join(f"{k} {v:,}" for k, v in result.runs.items()))
+        say("simulation runs: " + ", ".join(f"{k} {number(v)}" for k, v in result.runs.items()))
     if result.policy is not None:
         say(f"policy: {result.policy}")
     else:
         say(f"region: {result.directory / 'region.yaml'} (no policy.yaml: the base is kept)")
     say(f"report: {result.directory / 'report.md'}")
-
-
-def _signed(value: float) -> str:
-    from sim.analysis.decision import plain
-
-    return ("+" if value > 0 else "") + plain(value)

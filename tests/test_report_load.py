@@ -33,7 +33,7 @@ def test_load_run_gives_back_the_run_tables(stored: tuple[RunOutput, RunData]) -
         data.summary, run.summary, check_dtype=False, check_exact=False, atol=1e-5
     )
     assert list(data.ci.columns) == ["configuration", "metric", "mean", "ci_low", "ci_high",
-                                     "replications"]  # fmt: skip
+                                     "replications", "clipped"]  # fmt: skip
     assert set(data.differences["configuration"]) == {"breaker"}
     assert len(data.orders) == int(run.summary["orders"].sum()) + int(data.orders["warmup"].sum())
     assert {"second", "arrivals", "checkout_queue"} <= set(data.timeline.columns)

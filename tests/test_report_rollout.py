@@ -58,11 +58,11 @@ def test_report_lists_the_change_and_how_it_reaches_the_nodes(run: RunOutput) ->
 def test_report_shows_node_columns_only_for_the_mechanisms_used(run: RunOutput) -> None:
     text = (run.directory / "report.md").read_text("utf-8")
     section = text.split("## Resilience mechanisms")[1].split("\n## ")[0]
-    assert "node breakers disagreed s" in section
-    assert "nodes ran different configs s" in section
+    assert "node breakers disagreed (s)" in section
+    assert "nodes ran different configs (s)" in section
     assert "queued" not in section  # no asynchronous capture in this scenario
     html = (run.directory / "report.html").read_text("utf-8")
-    assert "node breakers disagreed s" in html
+    assert "node breakers disagreed (s)" in html
 
 
 def test_rollout_figure_is_drawn_and_constant_delay_means_no_disagreement(
@@ -98,7 +98,7 @@ def test_tables_leave_out_what_no_configuration_used(tmp_path: Path) -> None:
     used = mechanisms(ci)
     assert used is not None
     header, rows = used
-    assert "queued" in header and "final confirmation p95 s" in header
+    assert "queued" in header and "final confirmation p95 (s)" in header
     assert "nodes ran different configs s" not in header
     assert rows[1][header.index("queued")] == "5"
     assert run_time_changes(load_scenario(write_scenario(tmp_path)).scenario) is None

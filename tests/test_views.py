@@ -23,7 +23,7 @@ def test_sweep_table_of_a_point_without_completed_orders(capsys) -> None:
     printed = capsys.readouterr().out
     assert "checkout_p99_s" in printed and "–" in printed
     assert "nan" not in printed.lower()
-    assert "99.5 ± 0.5" in printed
+    assert "99.5 ± 0.5 %" in printed  # the precision of the interval, and the unit
 
 
 def test_tune_lines_show_fresh_differences_with_their_intervals(capsys, tmp_path) -> None:

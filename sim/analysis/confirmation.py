@@ -13,10 +13,11 @@ from typing import Any
 
 import pandas as pd
 
-from sim.analysis.decision import Interval, Verdict, plain
+from sim.analysis.decision import Interval, Verdict
 from sim.analysis.landscape import Landscape
 from sim.analysis.objectives import DecisionSettings
 from sim.analysis.stats import mean_ci
+from sim.format import measured, quantity
 
 
 @dataclass(frozen=True)
@@ -88,15 +89,15 @@ def conclude(
         better = high < 0 if choice.direction == "minimize" else low > 0
         if better:
             notes.append(
-                f"on fresh seeds the winner is better than the base ({_signed(mean)} "
-                f"[{_signed(low)} to {_signed(high)}]) but not shown to be by more than δ "
-                f"({plain(d.delta)})"
+                f"on fresh seeds the winner is better than the base "
+                f"({measured(mean, low, high, d.unit, sign=True, style='span')}) but not shown "
+                f"to be by more than δ ({quantity(d.delta, d.unit)})"
             )
         else:
             notes.append(
-                f"on fresh seeds the winner is not shown better than the base ({_signed(mean)} "
-                f"[{_signed(low)} to {_signed(high)}]): the search's gain was noise or too "
-                "small to matter"
+                f"on fresh seeds the winner is not shown better than the base "
+                f"({measured(mean, low, high, d.unit, sign=True, style='span')}): the search's "
+                "gain was noise or too small to matter"
             )
     return StudyDecision(verdict, selection, winner, difference, fresh_replications, tuple(notes))
 
@@ -105,7 +106,3 @@ def _meets(rows: pd.DataFrame, name: str, limit: Any) -> bool:
     values = rows.loc[rows["configuration"] == name, limit.metric].to_numpy(dtype=float)
     _, low, high = mean_ci(values)
     return not math.isnan(low) and limit.violation(low) <= 0 and limit.violation(high) <= 0
-
-
-def _signed(value: float) -> str:
-    return ("+" if value > 0 else "") + plain(value)

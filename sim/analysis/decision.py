@@ -36,6 +36,7 @@ from sim.analysis.mcb import (
 )
 from sim.analysis.objectives import Constraint, Direction, Indifference
 from sim.analysis.stats import mean_ci
+from sim.format import quantity
 
 Verdict = Literal["adopt", "keep-base"]
 PROCEDURE = (
@@ -124,6 +125,7 @@ class Decision:
     replications_hint: int | None = None  # per candidate, to resolve δ
     looks: int = 1
     notes: tuple[str, ...] = field(default_factory=tuple)
+    unit: str = ""  # the metric's, for people: "s", "%", a currency
 
     @property
     def table(self) -> pd.DataFrame:
@@ -153,7 +155,9 @@ class Decision:
     def zone(self) -> str:
         """δ as the reader set it and in the metric's unit: ``2% of base's mean = 253``."""
         written = self.indifference.describe("the base" if self.base == "base" else self.base)
-        return f"{written} = {plain(self.delta)}" if self.indifference.relative else written
+        if self.indifference.relative:
+            return f"{written} = {quantity(self.delta, self.unit)}"
+        return written
 
     @property
     def resolved(self) -> bool:
@@ -194,13 +198,15 @@ def decide(
     alpha: float = 0.05,
     looks: int = 1,
     delta: float | None = None,
+    unit: str = "",
 ) -> Decision:
     """The decision over the configurations of ``summary`` (rows: configuration,
     replication, metrics), paired on replication. ``excluded`` names candidates that may
     not be chosen and why (a failed hypothesis); ``constraints`` must hold on a candidate's
     whole 95 % interval for it to be chosen. ``looks``: how many times a sequential
     procedure looks at the data (α is split over them); ``delta``: δ already resolved (a
-    sequential procedure fixes it at its first look), else from ``indifference``."""
+    sequential procedure fixes it at its first look), else from ``indifference``; ``unit``:
+    the metric's, for the decision's sentences."""
     indifference = indifference or Indifference.parse(None)
     candidates = [str(c) for c in dict.fromkeys(summary["configuration"])]
     if base not in candidates:
@@ -249,7 +255,7 @@ def decide(
         )
     return _conclude(
         metric, direction, candidates[b], indifference, delta, alpha, looks,
-        None if best is None else candidates[best], standings, pairs, candidates, mcb_q,
+        None if best is None else candidates[best], standings, pairs, candidates, mcb_q, unit,
     )  # fmt: skip
 
 
@@ -319,6 +325,7 @@ def _conclude(
     pairs: dict[tuple[int, int], Paired],
     candidates: list[str],
     mcb_q: float,
+    unit: str = "",
 ) -> Decision:
     """The verdict, the resolution, a replication hint and the notes."""
     difference = None
@@ -341,12 +348,12 @@ def _conclude(
             hint = replications_for(float(np.median(spreads)), delta, mcb_q)
     decision = Decision(
         metric, direction, base, indifference, delta, alpha, best, verdict, difference,
-        tuple(standings), resolution, hint, looks,
+        tuple(standings), resolution, hint, looks, (), unit,
     )  # fmt: skip
     notes = tuple(_notes(decision))
     return Decision(
         metric, direction, base, indifference, delta, alpha, best, verdict, difference,
-        tuple(standings), resolution, hint, looks, notes,
+        tuple(standings), resolution, hint, looks, notes, unit,
     )  # fmt: skip
 
 
@@ -362,23 +369,16 @@ def _notes(decision: Decision) -> list[str]:
     if decision.best is not None and not decision.resolved:
         more = ""
         if decision.replications_hint:
-            more = f"; about {decision.replications_hint} replications per candidate would"
+            more = (
+                f"; about {decision.replications_hint} replications per candidate would resolve δ"
+            )
+        unit = decision.unit
         notes.append(
-            f"the intervals (±{plain(decision.resolution)}) are wider than δ "
-            f"({plain(decision.delta)}): candidates not told apart from the best may still "
-            f"differ from it by more than δ{more}"
+            f"the intervals (±{quantity(decision.resolution, unit)}) are wider than δ "
+            f"({quantity(decision.delta, unit)}): candidates not told apart from the best "
+            f"may still differ from it by more than δ{more}"
         )
     for s in decision.standings:
         if s.reason and s.reason != NO_DATA:
             notes.append(f"{s.candidate} may not be chosen: {s.reason}")
     return notes
-
-
-def plain(value: float) -> str:
-    """A number for a sentence: thousands separators, about three significant digits."""
-    if not math.isfinite(value):
-        return "∞"
-    if abs(value) < 1e-9:
-        value = 0.0  # float noise, and no "-0"
-    digits = max(0, 2 - math.floor(math.log10(abs(value)))) if value else 0
-    return f"{value:,.{digits}f}"

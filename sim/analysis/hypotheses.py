@@ -12,6 +12,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from sim.config.experiment import Hypothesis
+from sim.format import measured, unit_of
 
 Outcome = Literal["pass", "fail", "inconclusive"]
 OPS: dict[str, Callable[[float, float], bool]] = {
@@ -34,27 +35,27 @@ class Verdict:
     ci_high: float
     replications: int
     outcome: Outcome
+    unit: str = ""  # the metric's: "s", "%", a currency
+    clipped: bool = False  # the interval was clipped at a bound (sim.analysis.bounds)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @property
     def interval(self) -> str:
-        """``mean [low, high]``, or why there is none (a metric without data, such as a
-        latency percentile when no order completed)."""
+        """``0.82 [0.31 to 1.33] %``, or why there is none (a metric without data, such as
+        a latency percentile when no order completed)."""
         if math.isnan(self.mean):
             return "no data"
-        return f"{self.mean:.4g} [{self.ci_low:.4g}, {self.ci_high:.4g}]"
+        return measured(
+            self.mean, self.ci_low, self.ci_high, self.unit, clipped=self.clipped, style="span"
+        )
 
     def describe(self) -> str:
-        measured = (
-            "no data"
-            if math.isnan(self.mean)
-            else f"mean {self.mean:.4g}, 95 % interval [{self.ci_low:.4g}, {self.ci_high:.4g}]"
-        )
+        shown = "no data" if math.isnan(self.mean) else f"mean {self.interval} (95 %)"
         return (
             f"{self.outcome.upper():<12} {self.configuration}: {self.check} "
-            f"({measured}, {self.replications} replications)"
+            f"({shown}, {self.replications} replications)"
         )
 
 
@@ -70,8 +71,10 @@ def judge_interval(op: str, value: float, low: float, high: float) -> Outcome:
     return "inconclusive"
 
 
-def judge(hypotheses: Iterable[Hypothesis], ci: pd.DataFrame) -> list[Verdict]:
-    """Every hypothesis against each configuration it names (all of them by default)."""
+def judge(hypotheses: Iterable[Hypothesis], ci: pd.DataFrame, currency: str = "") -> list[Verdict]:
+    """Every hypothesis against each configuration it names (all of them by default), on
+    the intervals of ``ci`` (bounded: ``sim.analysis.bounds``); ``currency`` names the
+    unit of money metrics in the verdicts' text."""
     configurations = list(dict.fromkeys(ci["configuration"]))
     verdicts = []
     for hypothesis in hypotheses:
@@ -92,6 +95,8 @@ def judge(hypotheses: Iterable[Hypothesis], ci: pd.DataFrame) -> list[Verdict]:
                     ci_high=high,
                     replications=int(row.iloc[0]["replications"]),
                     outcome=judge_interval(hypothesis.op, hypothesis.value, low, high),
+                    unit=unit_of(hypothesis.metric, currency),
+                    clipped=bool(row.iloc[0].get("clipped", False)),
                 )
             )
     return verdicts

@@ -12,8 +12,9 @@ from typing import Any
 
 import pandas as pd
 
-from sim.analysis.decision import Decision, plain
+from sim.analysis.decision import Decision
 from sim.analysis.region import Region, region
+from sim.format import measured, number
 
 Value = int | float | str
 Formatter = Callable[[float], str]
@@ -31,6 +32,8 @@ class Landscape:
     params: list[str]
     region: Region
     formats: Mapping[str, Formatter] = field(default_factory=dict)
+    # What a candidate never exercised ("breaker never opened"), said wherever it is shown.
+    unexercised: Mapping[str, str] = field(default_factory=dict)
 
     def values(self, candidate: str | None) -> dict[str, Value]:
         """A candidate's parameter values by path (empty for None)."""
@@ -46,7 +49,7 @@ class Landscape:
         """A parameter's value for people: its unit where it has one."""
         if isinstance(value, int | float) and math.isfinite(value):
             formatter = self.formats.get(path)
-            return formatter(float(value)) if formatter else f"{value:g}"
+            return formatter(float(value)) if formatter else number(float(value), 4)
         return str(value)
 
     def region_text(self) -> str:
@@ -104,8 +107,9 @@ class Landscape:
         if d.verdict == "adopt" and d.difference is not None and d.best is not None:
             diff = d.difference
             lines.append(
-                f"adopt {self.label(d.best)}: {d.metric} {_signed(diff.mean)} against the base "
-                f"[{_signed(diff.ci_low)} to {_signed(diff.ci_high)}], beyond {delta}"
+                f"adopt {self.label(d.best)}: {d.metric} "
+                f"{measured(diff.mean, diff.ci_low, diff.ci_high, d.unit, sign=True, style='span')}"
+                f" against the base, beyond {delta}"
             )
         else:
             best = f"; best by mean: {self.label(d.best)}" if d.best and d.best != d.base else ""
@@ -148,7 +152,3 @@ def _plain_value(value: Any) -> Value:
     if isinstance(value, int | float | str):
         return value
     return float(value)
-
-
-def _signed(value: float) -> str:
-    return ("+" if value > 0 else "") + plain(value)

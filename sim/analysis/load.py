@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
+from sim.analysis.bounds import bounded
 from sim.analysis.hypotheses import Verdict, judge
 from sim.analysis.objectives import DecisionSettings
 from sim.analysis.recommend import Recommendation, recommend
@@ -91,14 +92,14 @@ def load_run(directory: str | Path) -> RunData:
     ci = (
         _read(root / "summary_ci.csv", pd.read_csv) if (root / "summary_ci.csv").is_file() else None
     )
-    if ci is None:
-        ci = by_configuration(summary)
+    # Bounded again: a run written before intervals were clipped has no 'clipped' column.
+    ci = bounded(by_configuration(summary) if ci is None else ci)
     baseline = str(meta.get("baseline") or loaded.scenario.baseline_configuration)
     path = root / "differences_ci.csv"
     differences = _read(path, pd.read_csv) if path.is_file() else None
     if differences is None or (differences.empty and summary["configuration"].nunique() > 1):
         differences = paired_differences(summary, baseline)
-    verdicts = judge(loaded.scenario.hypotheses, ci)
+    verdicts = judge(loaded.scenario.hypotheses, ci, loaded.shop.currency_code)
     choice = DecisionSettings.from_dict(meta.get("decision"))
     advice = recommend(loaded, summary, baseline, verdicts, choice)
     timeline = _read(root / "timeline.parquet", pd.read_parquet)

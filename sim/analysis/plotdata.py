@@ -52,13 +52,16 @@ def latency_over_time(
     bin_s: float = 30.0,
     configurations: list[str] | None = None,
 ) -> pd.DataFrame:
-    """Checkout latency percentiles of completed orders by completion time, pooled over
-    replications: configuration, time_s (bin start), p50_s, p95_s, p99_s, orders.
+    """Latency percentiles by the time the customer saw the result, pooled over
+    replications: configuration, time_s (bin start); p50_s, p95_s, p99_s and orders for
+    completed orders (checkout latency); result_p50_s, result_p99_s and results for every
+    order with a result page (completed, failed or declined: how long the customer waited
+    for an answer, so failing fast shows as fast).
 
     Every configuration (``configurations``, else the orders' own) gets every bin up to the
-    horizon; bins without completions hold NaN, so plotted lines break instead of bridging
-    an outage, and a run with no completed order gives a frame of NaN, never an error. The
-    drain after the horizon is left out (only slow stragglers finish there).
+    horizon; bins without orders hold NaN, so plotted lines break instead of bridging an
+    outage, and a run with no such order gives a frame of NaN, never an error. The drain
+    after the horizon is left out (only slow stragglers finish there).
     """
     if configurations is None:
         column = orders["configuration"]
@@ -68,20 +71,48 @@ def latency_over_time(
     full = pd.MultiIndex.from_product([configurations, bins], names=["configuration", "time_s"])
     out = pd.DataFrame(index=full, columns=["p50_s", "p95_s", "p99_s"], dtype=float)
     out["orders"] = 0.0
+    out[["result_p50_s", "result_p99_s"]] = np.nan
+    out["results"] = 0.0
     done = orders[orders["outcome"] == "completed"]
-    finish = done["arrival_s"] + done["checkout_latency_s"]
-    binned = done.assign(time_s=(finish // bin_s) * bin_s)
-    binned = binned[binned["time_s"] + bin_s <= horizon]
-    if not binned.empty:
-        binned = binned.astype({"configuration": str})
-        grouped = binned.groupby(["configuration", "time_s"])["checkout_latency_s"]
-        found = grouped.quantile(np.array([0.5, 0.95, 0.99])).unstack()
-        found.columns = ["p50_s", "p95_s", "p99_s"]
-        found["orders"] = grouped.size()
-        found = found[found.index.isin(full)]
-        out.loc[found.index, ["p50_s", "p95_s", "p99_s", "orders"]] = found.to_numpy()
+    _fill(out, full, done, bin_s, horizon, [0.5, 0.95, 0.99], ["p50_s", "p95_s", "p99_s", "orders"])
+    answered = orders[orders["checkout_latency_s"].notna() & (orders["outcome"] != "abandoned")]
+    _fill(
+        out,
+        full,
+        answered,
+        bin_s,
+        horizon,
+        [0.5, 0.99],
+        ["result_p50_s", "result_p99_s", "results"],
+    )
     out["orders"] = out["orders"].astype(int)
+    out["results"] = out["results"].astype(int)
     return out.reset_index()
+
+
+def _fill(
+    out: pd.DataFrame,
+    full: pd.MultiIndex,
+    orders: pd.DataFrame,
+    bin_s: float,
+    horizon: float,
+    levels: list[float],
+    columns: list[str],
+) -> None:
+    """Percentiles at ``levels`` of the orders' latency per configuration and bin of the
+    time they ended, and their count: written into ``columns`` of ``out``."""
+    finish = orders["arrival_s"] + orders["checkout_latency_s"]
+    binned = orders.assign(time_s=(finish // bin_s) * bin_s)
+    binned = binned[binned["time_s"] + bin_s <= horizon]
+    if binned.empty:
+        return
+    binned = binned.astype({"configuration": str})
+    grouped = binned.groupby(["configuration", "time_s"])["checkout_latency_s"]
+    found = grouped.quantile(np.array(levels)).unstack()
+    found.columns = columns[:-1]
+    found[columns[-1]] = grouped.size()
+    found = found[found.index.isin(full)]
+    out.loc[found.index, columns] = found.to_numpy()
 
 
 def revenue_over_time(timeline: pd.DataFrame, horizon: float, bin_s: int = 60) -> pd.DataFrame:

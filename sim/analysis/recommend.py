@@ -11,10 +11,11 @@ from typing import Any
 
 import pandas as pd
 
-from sim.analysis.decision import Decision, decide, plain
+from sim.analysis.decision import Decision, Interval, decide
 from sim.analysis.hypotheses import Verdict
 from sim.analysis.objectives import DecisionSettings
 from sim.config.scenario import Configuration, LoadedScenario
+from sim.format import ends, measured, quantity, unit_of
 
 
 @dataclass(frozen=True)
@@ -42,17 +43,17 @@ class Recommendation:
         if d.verdict == "adopt" and diff is not None:
             way = "lower" if diff.mean < 0 else "higher"
             return (
-                f"pick {self.configuration}: {d.metric} {plain(abs(diff.mean))} {way} than "
-                f"{d.base} [{_span(diff.ci_low, diff.ci_high)}], beyond {delta}; "
-                f"tied with it: {ties}"
+                f"pick {self.configuration}: {d.metric} {quantity(abs(diff.mean), d.unit)} "
+                f"{way} than {d.base} [{ends(diff.ci_low, diff.ci_high, d.unit)}], beyond "
+                f"{delta}; tied with it: {ties}"
             )
         if d.best is None or d.best == d.base or diff is None:
             lead = f"keep {d.base}: it is the best on {d.metric}" if d.best else f"keep {d.base}"
             return f"{lead} ({delta}); tied with it: {ties}"
         return (
             f"keep {d.base}: no configuration is shown to beat it on {d.metric} by more than "
-            f"{delta}; best by mean: {d.best}, {_signed(diff.mean)} "
-            f"[{_span(diff.ci_low, diff.ci_high)}]; cannot be told apart from it: {ties}"
+            f"{delta}; best by mean: {d.best}, {_span(diff, d.unit)}; cannot be told apart "
+            f"from it: {ties}"
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -89,6 +90,7 @@ def recommend(
         summary, settings.metric, base=baseline, direction=settings.direction,
         indifference=settings.indifference, constraints=settings.constraints,
         excluded=failed, alpha=settings.alpha,
+        unit=unit_of(settings.metric, loaded.shop.currency_code),
     )  # fmt: skip
     pick = decision.best if decision.verdict == "adopt" and decision.best else baseline
     tied = tuple(c for c in decision.equivalent if c != pick)
@@ -124,6 +126,19 @@ def unexercised(loaded: LoadedScenario, summary: pd.DataFrame, baseline: str) ->
         if fallback and _total(part, "failovers") == 0:
             notes.append(f"{name}: its payment fallback ({fallback}) was never used {runs}")
     return notes
+
+
+def never_opened(loaded: LoadedScenario, summary: pd.DataFrame) -> dict[str, str]:
+    """``breaker never opened`` (or ``breakers never opened``) by configuration, for each
+    one with a breaker that opened in none of its replications: said wherever the
+    configuration is compared, so its result is not credited to its breaker."""
+    marks = {}
+    for name, config in loaded.scenario.configurations.items():
+        part = summary[summary["configuration"] == name]
+        places = breaker_places(config)
+        if places and not part.empty and _total(part, "breaker_trips") == 0:
+            marks[name] = f"breaker{'s' if len(places) > 1 else ''} never opened"
+    return marks
 
 
 def breaker_places(config: Configuration) -> list[str]:
@@ -170,10 +185,7 @@ def _total(part: pd.DataFrame, column: str) -> float:
     return float(part[column].fillna(0).sum())
 
 
-def _signed(value: float) -> str:
-    return ("+" if value > 0 else "") + plain(value)
-
-
-def _span(low: float, high: float) -> str:
-    """An interval's ends, "to" between them (a comma would read as a thousands mark)."""
-    return f"{_signed(low)} to {_signed(high)}"
+def _span(diff: Interval, unit: str) -> str:
+    """A difference with its simultaneous interval, "to" between the ends (a comma would
+    read as a thousands mark): ``-60,201 [-126,828 to +6,426] EUR``."""
+    return measured(diff.mean, diff.ci_low, diff.ci_high, unit, sign=True, style="span")

@@ -86,13 +86,15 @@ def look(
     constraints: Sequence[Constraint] = (),
     alpha: float = 0.05,
     delta: float | None = None,
+    unit: str = "",
 ) -> Look:
     """Look ``index`` (0-based) of ``plan`` at ``summary`` (every run so far, of every
     candidate, paired on replication): the decision, the survivors, whether to stop.
-    ``delta`` fixes δ after the first look (resolve it there from ``indifference``)."""
+    ``delta`` fixes δ after the first look (resolve it there from ``indifference``);
+    ``unit`` is the metric's, for the decision's sentences."""
     decision = decide(
         summary, metric, base=base, direction=direction, indifference=indifference,
-        constraints=constraints, alpha=alpha, looks=plan.looks, delta=delta,
+        constraints=constraints, alpha=alpha, looks=plan.looks, delta=delta, unit=unit,
     )  # fmt: skip
     status = {s.candidate: s.status for s in decision.standings}
     contender = {s.candidate: s.contender for s in decision.standings}

@@ -26,6 +26,7 @@ from sim.analysis.calibration_model import (
 from sim.config import ShopModel, load_model, load_scenario
 from sim.config.yamlio import load_yaml
 from sim.errors import ConfigError
+from sim.format import CSV_FLOATS
 from sim.report.calibration_plots import qq_plot
 
 DEFAULT_BASE = Path("models/reference_shop.yaml")
@@ -102,7 +103,7 @@ def calibrate(
             {"dependencies": {c.name: dependency_fragment(c) for c in calibrations}},
             f"The calibrated dependencies alone (from {sources}), to merge into any model.",
         ),
-        "fit.csv": fit_table(calibrations).to_csv(index=False),
+        "fit.csv": fit_table(calibrations).to_csv(index=False, float_format=CSV_FLOATS),
     }
     plot = qq_plot(calibrations)
     if plot is not None:

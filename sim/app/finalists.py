@@ -25,6 +25,7 @@ from sim.experiment.backends import Backend
 from sim.experiment.params import Value, apply
 from sim.experiment.runner import RunSpec, run_specs
 from sim.experiment.variants import with_configurations
+from sim.format import unit_of
 
 BASE = "base"
 RunsDone = Callable[[int], None]
@@ -79,6 +80,7 @@ def select(
             summary, alive, choice.metric, base=BASE, plan=plan, index=index,
             direction=choice.direction, indifference=choice.indifference,
             constraints=choice.constraints, alpha=choice.alpha / 2, delta=delta,
+            unit=unit_of(choice.metric, loaded[0].shop.currency_code),
         )  # fmt: skip
         looks.append(step)
         delta = step.decision.delta

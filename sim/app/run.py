@@ -18,7 +18,8 @@ from typing import Any
 
 import pandas as pd
 
-from sim.analysis import by_configuration, orders_frame, summarize, timeline_frame
+from sim.analysis import orders_frame, summarize, timeline_frame
+from sim.analysis.bounds import intervals
 from sim.analysis.hypotheses import Verdict, judge
 from sim.analysis.load import RunData, load_run, transitions_frame
 from sim.analysis.objectives import DecisionSettings
@@ -54,6 +55,7 @@ class RunOutput:
     baseline: str = ""
     verdicts: list[Verdict] = field(default_factory=list)
     recommendation: Recommendation | None = None
+    loaded: LoadedScenario | None = None  # the scenario as run
 
     @property
     def failed(self) -> bool:
@@ -195,7 +197,7 @@ def _write(
         placer.csv("summary.csv", summary, "%.6f")
         orders = orders_frame(results)
         place("orders.parquet", lambda p: orders.to_parquet(p, index=False))
-        ci = by_configuration(summary)
+        ci = intervals(summary)  # clipped at each metric's bounds, and marked
         placer.csv("summary_ci.csv", ci, "%.6f")
         differences = paired_differences(summary, base)
         placer.csv("differences_ci.csv", differences, "%.6f")
@@ -203,7 +205,7 @@ def _write(
         place("timeline.parquet", lambda p: timeline.to_parquet(p, index=False))
         transitions = transitions_frame(results)
         place("transitions.parquet", lambda p: transitions.to_parquet(p, index=False))
-        verdicts = judge(loaded.scenario.hypotheses, ci)
+        verdicts = judge(loaded.scenario.hypotheses, ci, loaded.shop.currency_code)
         choice = DecisionSettings.from_dict(settings.get("decision"))
         advice = recommend(loaded, summary, base, verdicts, choice)
         done = int(summary.groupby("configuration").size().min())
@@ -241,7 +243,7 @@ def _write(
             },
         )
         placer.text("journal.json", dumps(record))
-    return RunOutput(directory, summary, ci, differences, base, verdicts, advice)
+    return RunOutput(directory, summary, ci, differences, base, verdicts, advice, loaded)
 
 
 def _place_report(directory: Path, data: RunData) -> None:

@@ -10,17 +10,18 @@ kept) and stored as it finishes, so ``resume`` finishes an interrupted sweep.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from sim.analysis import by_configuration
+from sim.analysis.bounds import intervals
 from sim.analysis.decision import Decision, decide
 from sim.analysis.landscape import Landscape, landscape
 from sim.analysis.objectives import DecisionSettings
 from sim.analysis.pareto import feasible, pareto_front, pick_setting, sweep_points
+from sim.analysis.recommend import never_opened
 from sim.analysis.stats import paired_differences
 from sim.analysis.summary import summary_frame, summary_row
 from sim.app.deciding import decision_settings, formats
@@ -38,6 +39,7 @@ from sim.experiment.params import Param, apply, grid, latin_hypercube, parse_par
 from sim.experiment.params import read as read_param
 from sim.experiment.runner import Progress
 from sim.experiment.variants import base_configuration, with_configurations
+from sim.format import CSV_FLOATS, unit_of
 from sim.report import plots, sweep_plots
 from sim.report.sweep_report import render as render_report
 
@@ -225,11 +227,13 @@ def _write(
     }
     table = tidy(summary, values, base_name)
     choice = DecisionSettings.from_dict(settings.get("decision"))
-    land = sweep_landscape(summary, values, paths, base_name, choice, sweep.params)
+    currency = sweep.scenario.shop.currency_code
+    land = sweep_landscape(summary, values, paths, base_name, choice, sweep.params, currency)
+    land = replace(land, unexercised=never_opened(sweep.scenario, summary))
     with placing(directory) as placer:
         placer.csv("summary.csv", summary, "%.6f")
-        placer.csv("sweep.csv", table, "%.6g")
-        placer.csv("decision.csv", land.points, "%.6g")
+        placer.csv("sweep.csv", table, CSV_FLOATS)
+        placer.csv("decision.csv", land.points, CSV_FLOATS)
         placer.text("decision.json", dumps(land.as_dict()))
         images = [
             placer.move_in(path)
@@ -266,11 +270,14 @@ def sweep_landscape(
     base: str,
     choice: DecisionSettings,
     params: Sequence[Param] = (),
+    currency: str = "",
 ) -> Landscape:
-    """The decision over a sweep's points and its base (one look, common random numbers)."""
+    """The decision over a sweep's points and its base (one look, common random numbers);
+    ``currency`` names the unit of a decision on money."""
     decision = decide(
         summary, choice.metric, base=base, direction=choice.direction,
         indifference=choice.indifference, constraints=choice.constraints, alpha=choice.alpha,
+        unit=unit_of(choice.metric, currency),
     )  # fmt: skip
     return landscape(decision, values, paths, formats(params))
 
@@ -292,8 +299,9 @@ def _variants(
 
 def tidy(summary: pd.DataFrame, points: dict[str, dict[str, float]], base: str) -> pd.DataFrame:
     """One row per point and metric: the parameters' values (as validated: seconds,
-    percent...), mean and interval, and the paired difference with the base configuration."""
-    ci = by_configuration(summary)
+    percent...), mean and interval (clipped at the metric's bounds where ``clipped``), and
+    the paired difference with the base configuration."""
+    ci = intervals(summary)
     diff = paired_differences(summary, base)[
         ["configuration", "metric", "mean", "ci_low", "ci_high"]
     ]

@@ -40,6 +40,7 @@ from sim.experiment import Executor
 from sim.experiment.params import Param, Value, apply, parse_param
 from sim.experiment.params import read as read_param
 from sim.experiment.variants import base_configuration
+from sim.format import CSV_FLOATS
 from sim.report import plots, sweep_plots
 from sim.report.tune_report import policy_files, region_file, render
 
@@ -351,12 +352,12 @@ def _write(
     """Every file of the study, each placed atomically; journal.json last."""
     land = selection.landscape
     with placing(directory) as placer:
-        placer.csv("trials.csv", table, "%.6g")
-        placer.csv("best_trials.csv", best, "%.6g")
-        placer.csv("selection.csv", land.points, "%.6g")
-        placer.csv("selection_runs.csv", selection.summary, "%.6g")
+        placer.csv("trials.csv", table, CSV_FLOATS)
+        placer.csv("best_trials.csv", best, CSV_FLOATS)
+        placer.csv("selection.csv", land.points, CSV_FLOATS)
+        placer.csv("selection_runs.csv", selection.summary, CSV_FLOATS)
         if not fresh.empty:
-            placer.csv("winner_fresh_seeds.csv", fresh, "%.6g")
+            placer.csv("winner_fresh_seeds.csv", fresh, CSV_FLOATS)
         placer.text("decision.json", dumps({**decision.as_dict(), "runs": runs}))
         if decision.verdict == "adopt":
             tuned = apply(s.bases[0][1], land.values(decision.winner))

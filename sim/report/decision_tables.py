@@ -3,33 +3,46 @@ sure it is. Shared by report.md, report.html and the sweep's and study's reports
 
 from __future__ import annotations
 
-import math
+from collections.abc import Mapping
 
-from sim.analysis.decision import Decision, plain
+from sim.analysis.decision import Decision
+from sim.format import DASH, measured, number, quantity, share
 
-STANDING_HEADER = ["configuration", "mean", "vs base (simultaneous 95 %)", "standing"]
+
+def standing_header(decision: Decision) -> list[str]:
+    """The standings table's header, the metric and its unit named."""
+    unit = f" ({decision.unit})" if decision.unit else ""
+    return [
+        "configuration",
+        f"{decision.metric}{unit}, mean",
+        f"− base{unit} [simultaneous 95 %]",
+        "standing",
+    ]
 
 
-def standing_rows(decision: Decision, names: dict[str, str] | None = None) -> list[list[str]]:
+def standing_rows(
+    decision: Decision,
+    names: Mapping[str, str] | None = None,
+    unexercised: Mapping[str, str] | None = None,
+) -> list[list[str]]:
     """One row per candidate: its mean, its difference from the base with the decision's
     simultaneous interval, and its standing (best, tied, avoid...). ``names`` relabels
-    candidates (a sweep's point names as parameter values)."""
+    candidates (a sweep's point names as parameter values); ``unexercised`` adds what a
+    candidate never exercised (a breaker that never opened) to its standing."""
     rows = []
     for s in decision.standings:
         label = (names or {}).get(s.candidate, s.candidate)
         if s.candidate == decision.base:
             versus = "(base)"
-        elif math.isnan(s.vs_base.mean):
-            versus = "–"
         else:
-            versus = (
-                f"{_signed(s.vs_base.mean)} [{_signed(s.vs_base.ci_low)} to "
-                f"{_signed(s.vs_base.ci_high)}]"
-            )
+            v = s.vs_base
+            versus = measured(v.mean, v.ci_low, v.ci_high, sign=True, style="span")
         standing = s.status + ("; avoid: worse than the base by more than δ" if s.avoid else "")
         if s.reason:
             standing += f" ({s.reason})"
-        rows.append([label, plain(s.mean) if math.isfinite(s.mean) else "–", versus, standing])
+        if unexercised and s.candidate in unexercised:
+            standing += f"; {unexercised[s.candidate]}"
+        rows.append([label, number(s.mean) if s.mean == s.mean else DASH, versus, standing])
     return rows
 
 
@@ -46,23 +59,14 @@ def how_sure(decision: Decision) -> str:
             f"interval against `{d.base}` lies beyond δ. Procedure: Hsu's multiple",
             "comparisons with the best (Bonferroni form, valid under common random numbers)",
             f"and Bonferroni comparisons with the base{looks}; every statement here holds",
-            f'together with probability at least {_percent(1 - d.alpha)}. "Tied" means not told',
+            f'together with probability at least {share(1 - d.alpha)}. "Tied" means not told',
             "apart from the best within δ.",
         ]
     )
     if d.resolution > 0:
-        text += f" The comparisons still open are ±{plain(d.resolution)} wide" + (
+        text += f" The comparisons still open are ±{quantity(d.resolution, d.unit)} wide" + (
             f"; about {d.replications_hint} replications per candidate would resolve δ."
             if d.replications_hint
             else "."
         )
     return text
-
-
-def _signed(value: float) -> str:
-    return ("+" if value > 0 else "") + plain(value)
-
-
-def _percent(share: float) -> str:
-    """95%, 97.5%: no more digits than the share has."""
-    return f"{100 * share:.4g}%"

@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 
 from sim.analysis import dynamics, mitigations, plotdata
 from sim.analysis.load import RunData
+from sim.analysis.recommend import never_opened
 from sim.report import dynamics_plots, mitigation_plots, plots
 
 # Keys in reading order, with their titles.
@@ -59,6 +60,7 @@ class Image:
 def png(fig: Figure, dpi: int = 110) -> bytes:
     """The figure as PNG bytes; the figure is closed."""
     buffer = io.BytesIO()
+    plots.plain_ticks(fig)
     fig.savefig(buffer, format="png", dpi=dpi)
     plt.close(fig)
     return buffer.getvalue()
@@ -100,15 +102,17 @@ def draw_all(data: RunData) -> list[Image]:
         until,
         bin_s=minute,
     )
-    lost = plotdata.revenue_lost(data.summary)
+    currency = data.loaded.shop.currency_code
+    marks = never_opened(data.loaded, data.summary)
+    lost = relabel(plotdata.revenue_lost(data.summary), marks)
     out["revenue_lost"] = (
-        plots.revenue_lost_bars(lost)
+        plots.revenue_lost_bars(lost, currency)
         if _any(lost["total"])
         else "No chart: no configuration lost any revenue."
     )
-    revenue = plotdata.revenue_over_time(data.timeline, horizon, bin_s=minute)
+    revenue = relabel(plotdata.revenue_over_time(data.timeline, horizon, bin_s=minute), marks)
     out["revenue_over_time"] = (
-        plots.revenue_lines(revenue, faults, until, bin_s=minute)
+        plots.revenue_lines(revenue, faults, until, bin_s=minute, currency=currency)
         if _any(revenue["revenue_captured"])
         else "No chart: no configuration captured any revenue (no completed orders)."
     )
@@ -116,7 +120,7 @@ def draw_all(data: RunData) -> list[Image]:
     latency = plotdata.latency_over_time(
         data.orders, horizon, bin_s=half_minute, configurations=data.configurations
     )
-    out["latency"] = plots.latency_lines(latency, faults, until, bin_s=half_minute)
+    out["latency"] = plots.latency_lines(relabel(latency, marks), faults, until, bin_s=half_minute)
     states = plotdata.breaker_states(data.timeline)
     if states.empty:
         out["breakers"] = "No chart: no configuration has a circuit breaker."
@@ -169,6 +173,17 @@ def draw_all(data: RunData) -> list[Image]:
             if isinstance(drawn, Figure) and key not in NOT_OVER_TIME:
                 plots.mark_horizon(drawn, horizon)
     return [_image(key, out[key]) for key in TITLES if key in out]
+
+
+def relabel(frame: pd.DataFrame, marks: dict[str, str]) -> pd.DataFrame:
+    """``frame`` with each configuration that never exercised its breaker named so
+    (``polly (breaker never opened)``), as the tables name it."""
+    if not marks:
+        return frame
+    names = [str(c) for c in frame["configuration"]]
+    shown = [f"{c} ({marks[c]})" if c in marks else c for c in names]
+    order = list(dict.fromkeys(shown))
+    return frame.assign(configuration=pd.Categorical(shown, categories=order))
 
 
 def _image(key: str, drawn: Figure | str) -> Image:

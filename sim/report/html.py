@@ -6,14 +6,17 @@ from __future__ import annotations
 import base64
 from html import escape
 
-import pandas as pd
-
 from sim.analysis import dynamics, plotdata
 from sim.analysis.load import RunData
-from sim.report.decision_tables import STANDING_HEADER, how_sure, standing_rows
+from sim.analysis.recommend import never_opened
+from sim.format import clock, number
+from sim.report.decision_tables import how_sure, standing_header, standing_rows
 from sim.report.figures import Image
+from sim.report.markdown import money_note
 from sim.report.tables import (
+    HEADLINE_TEXT,
     MECHANISMS_TEXT,
+    UNEXERCISED_TEXT,
     configurations_as_written,
     headline,
     headline_note,
@@ -85,7 +88,8 @@ def render(data: RunData, images: list[Image]) -> str:
     lost = _lost_by_cause(data)
     if "revenue_lost" in by_key:
         lost = _figure(by_key.pop("revenue_lost")) + lost
-    parts.append(("revenue_lost", "Revenue lost by configuration and cause", lost))
+    currency = data.loaded.shop.currency_code
+    parts.append(("revenue_lost", f"Revenue lost by configuration and cause ({currency})", lost))
     for image in by_key.values():
         extra = _breaker_trips(data) if image.key == "breakers" and image.drawn else ""
         parts.append((image.key, image.title, _figure(image) + extra))
@@ -96,7 +100,8 @@ def render(data: RunData, images: list[Image]) -> str:
         f"Model <b>{escape(data.loaded.shop.name)}</b> · horizon {format_duration(s.horizon)} · "
         f"warm-up {format_duration(s.warmup)} (orders arriving in it are not counted) · "
         f"seed {data.seed} · {data.replications} replication(s) per configuration · "
-        f"base rate {s.traffic.rate:g}/s · baseline <code>{escape(data.baseline)}</code>"
+        f"base rate {number(s.traffic.rate, 4)}/s · baseline <code>{escape(data.baseline)}</code>"
+        f" · {escape(money_note(data.loaded))}"
     )
     description = f"<p>{escape(s.description.strip())}</p>" if s.description else ""
     return (
@@ -116,7 +121,10 @@ def _recommendation(data: RunData) -> str:
     return (
         f'<p class="{"pass" if advice.verdict == "adopt" else "inconclusive"}">'
         f"{escape(advice.line())}</p>"
-        + table(STANDING_HEADER, standing_rows(advice.decision))
+        + table(
+            standing_header(advice.decision),
+            standing_rows(advice.decision, unexercised=never_opened(data.loaded, data.summary)),
+        )
         + (f"<ul>{notes}</ul>" if notes else "")
         + f"<p>{escape(how_sure(advice.decision)).replace('`', '')}</p>"
     )
@@ -150,6 +158,9 @@ def _faults(data: RunData) -> str:
 
 
 def _results(data: RunData) -> str:
+    currency = data.loaded.shop.currency_code
+    marks = never_opened(data.loaded, data.summary)
+    after = dynamics.first_trip_after_fault(data.summary, data.loaded.scenario)
     out = ""
     if not data.differences.empty:
         out += (
@@ -157,17 +168,17 @@ def _results(data: RunData) -> str:
             "<p>Mean of the per-replication difference (configuration − baseline) with its "
             "95 % interval. Every configuration faced the same customers and faults (common "
             "random numbers), so the differences are paired; <b>*</b>: the interval excludes "
-            "zero.</p>" + table(*differences_table(data.differences))
+            "zero.</p>" + table(*differences_table(data.differences, currency, marks))
         )
-    out += (
-        "<h3>Means with 95 % intervals</h3><p>Mean ± half-width of the 95 % interval over "
-        "replications. Revenue captured is net of gateway fees; latency is the checkout "
-        "latency of completed orders.</p>" + table(*headline(data.ci))
-    )
+    text = escape(HEADLINE_TEXT).replace("*", "")
+    out += f"<h3>Means with 95 % intervals</h3><p>{text}</p>"
+    out += table(*headline(data.ci, currency, after, marks))
     note = headline_note(data.ci)
     if note:
         out += f"<p>{escape(note)}</p>"
-    used = mechanisms(data.ci)
+    if marks:
+        out += f"<p>{escape(UNEXERCISED_TEXT).replace('*', '')}</p>"
+    used = mechanisms(data.ci, currency)
     if used is not None:
         out += f"<h3>Resilience mechanisms</h3><p>{escape(MECHANISMS_TEXT)}</p>" + table(*used)
     return out
@@ -187,7 +198,8 @@ def _configurations(data: RunData) -> str:
 
 
 def _lost_by_cause(data: RunData) -> str:
-    header, rows, footnote = lost_by_cause(plotdata.revenue_lost(data.summary))
+    marks = never_opened(data.loaded, data.summary)
+    header, rows, footnote = lost_by_cause(plotdata.revenue_lost(data.summary), marks)
     return table(header, rows) + (f"<p>{escape(footnote)}</p>" if footnote else "")
 
 
@@ -195,15 +207,16 @@ def _breaker_trips(data: RunData) -> str:
     trips = dynamics.breaker_trips(data.transitions, data.replications)
     if trips.empty:
         return "<p>No breaker opened.</p>"
-    rows = [
-        [str(r["configuration"]), str(r["breaker"]), f"{r['trips']:.1f}", _minutes(r)]
-        for _, r in trips.iterrows()
-    ]
-    return table(["configuration", "breaker", "openings per run", "first opening"], rows)
-
-
-def _minutes(row: pd.Series) -> str:
-    return format_duration(float(row["first_open_s"]))
+    scenario = data.loaded.scenario
+    rows = []
+    for _, r in trips.iterrows():
+        first = float(r["first_open_s"])
+        after, fault = dynamics.since_fault(first, scenario)
+        since = "–" if fault is None else f"{number(after)} s after {fault} began"
+        shown = f"{number(first, 5)} s ({clock(first)})" if first >= 60 else f"{number(first)} s"
+        rows.append([str(r["configuration"]), str(r["breaker"]), number(r["trips"]), shown, since])
+    header = ["configuration", "breaker", "openings per run", "first opening", "after the fault"]
+    return table(header, rows)
 
 
 def _files() -> str:

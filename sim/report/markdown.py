@@ -7,13 +7,17 @@ import html
 
 import pandas as pd
 
+from sim.analysis.dynamics import first_trip_after_fault
 from sim.analysis.hypotheses import Verdict
-from sim.analysis.recommend import Recommendation
+from sim.analysis.recommend import Recommendation, never_opened
 from sim.config.scenario import LoadedScenario
-from sim.report.decision_tables import STANDING_HEADER, how_sure, standing_rows
+from sim.format import number, share
+from sim.report.decision_tables import how_sure, standing_header, standing_rows
 from sim.report.figures import Image
 from sim.report.tables import (
+    HEADLINE_TEXT,
     MECHANISMS_TEXT,
+    UNEXERCISED_TEXT,
     configurations_as_written,
     headline,
     headline_note,
@@ -37,10 +41,16 @@ def render(
     differences: pd.DataFrame | None = None,
     verdicts: list[Verdict] | None = None,
     recommendation: Recommendation | None = None,
+    summary: pd.DataFrame | None = None,
 ) -> str:
     """The report: paired differences and verdicts first, then the details. ``images``
-    (from ``sim.report.figures.draw_all``) are linked by file name, or their note shown."""
+    (from ``sim.report.figures.draw_all``) are linked by file name, or their note shown.
+    ``summary`` (one row per run) adds the first trips' times after their fault and marks
+    configurations whose breaker never opened."""
     s = loaded.scenario
+    currency = loaded.shop.currency_code
+    marks = never_opened(loaded, summary) if summary is not None else {}
+    after = first_trip_after_fault(summary, s) if summary is not None else None
     out = [f"# {s.name}", ""]
     if s.description:
         out += [safe(s.description.strip()), ""]
@@ -48,11 +58,11 @@ def render(
         f"Model **{safe(loaded.shop.name)}** · horizon {format_duration(s.horizon)} · "
         f"warm-up {format_duration(s.warmup)} (orders arriving in it are not counted) · "
         f"seed {seed} · {replications} replication(s) per configuration · "
-        f"base rate {s.traffic.rate:g}/s",
+        f"base rate {number(s.traffic.rate, 4)}/s · {money_note(loaded)}",
         "",
     ]
     if recommendation is not None:
-        out += recommendation_section(recommendation)
+        out += recommendation_section(recommendation, marks)
     if differences is not None and not differences.empty:
         base = str(differences["baseline"].iloc[0])
         out += [
@@ -62,7 +72,7 @@ def render(
             "interval. Every configuration faced the same customers and faults (common random "
             "numbers), so the differences are paired; `*`: the interval excludes zero.",
             "",
-            markdown_table(*differences_table(differences)),
+            markdown_table(*differences_table(differences, currency, marks)),
             "",
         ]
     if verdicts:
@@ -89,7 +99,7 @@ def render(
                 f.kind,
                 format_duration(f.start),
                 format_duration(f.duration),
-                f"{f.probability:.0%}",
+                share(f.probability),
             ]
             for f in s.faults
         ]
@@ -101,14 +111,12 @@ def render(
         out += ["", "## Configuration changes and rules at run time", ""]
         out.append(markdown_table(*changes))
     out += ["", "## Results per configuration", ""]
-    out.append(
-        "Means over replications with the half-width of their 95 % confidence interval. "
-        "Revenue captured is net of gateway fees; latency is checkout latency of completed orders."
-    )
-    out += ["", markdown_table(*headline(ci)), ""]
+    out += [HEADLINE_TEXT, "", markdown_table(*headline(ci, currency, after, marks)), ""]
     if headline_note(ci):
         out += [headline_note(ci), ""]
-    used = mechanisms(ci)
+    if marks:
+        out += [UNEXERCISED_TEXT, ""]
+    used = mechanisms(ci, currency)
     if used is not None:
         out += ["## Resilience mechanisms", "", MECHANISMS_TEXT, "", markdown_table(*used), ""]
     out += ["## Configurations", ""]
@@ -121,8 +129,8 @@ def render(
         else:
             setup = "the model's timeouts, no retry, no breaker"
             out.append(f"- **{safe(name)}**: " + (f"{safe(text)} {setup}" if text else setup))
-    out += ["", "## Revenue lost by cause (mean per run)", ""]
-    header, rows, footnote = lost_by_cause(lost)
+    out += ["", f"## Revenue lost by cause ({currency}, mean per run)", ""]
+    header, rows, footnote = lost_by_cause(lost, marks)
     out += [markdown_table(header, rows), ""]
     if footnote:
         out += [footnote, ""]
@@ -147,10 +155,27 @@ def render(
     return "\n".join(out)
 
 
-def recommendation_section(recommendation: Recommendation) -> list[str]:
-    """What to pick and how sure we are: the first section of the report."""
+def money_note(loaded: LoadedScenario) -> str:
+    """Which currency the amounts are in, and whether the model said so."""
+    currency = loaded.shop.currency_code
+    if loaded.shop.currency is None:
+        return f"amounts in {currency} (assumed: the model states no currency)"
+    return f"amounts in {currency}"
+
+
+def recommendation_section(
+    recommendation: Recommendation, marks: dict[str, str] | None = None
+) -> list[str]:
+    """What to pick and how sure we are: the first section of the report; ``marks`` say
+    which configurations never exercised their breaker."""
     out = ["## Recommendation", "", f"**{safe(recommendation.line())}**", ""]
-    out += [markdown_table(STANDING_HEADER, standing_rows(recommendation.decision)), ""]
+    out += [
+        markdown_table(
+            standing_header(recommendation.decision),
+            standing_rows(recommendation.decision, unexercised=marks),
+        ),
+        "",
+    ]
     out += [f"- {safe(note)}" for note in recommendation.notes]
     if recommendation.notes:
         out.append("")

@@ -20,8 +20,10 @@ from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, ScalarFormatter
 
 from sim.analysis.plotdata import causes_shown
+from sim.format import number
 
 CAUSE_COLORS = {
     "abandoned": "#f2a541",
@@ -100,7 +102,7 @@ def cause_colors(causes: list[str]) -> dict[str, str]:
     return {c: CAUSE_COLORS[c] if c in CAUSE_COLORS else next(spare) for c in causes}
 
 
-def revenue_lost_bars(data: pd.DataFrame) -> Figure:
+def revenue_lost_bars(data: pd.DataFrame, currency: str = "") -> Figure:
     """Stacked bars of mean revenue lost by every cause that lost revenue, with the total's
     95 % interval (its low end clipped at 0: revenue lost cannot be negative)."""
     fig, ax = plt.subplots(figsize=(8, 0.6 * len(data) + 1.8))
@@ -116,8 +118,9 @@ def revenue_lost_bars(data: pd.DataFrame) -> Figure:
     )
     ax.invert_yaxis()
     clipped = bool((data["ci_low"] < 0).any())
-    label = "revenue lost per run (mean; bar: 95 % interval of the total"
-    ax.set_xlabel(label + (", clipped at 0)" if clipped else ")"))
+    unit = f" ({currency})" if currency else ""
+    label = f"revenue lost per run{unit} (mean; bar: 95 % interval of the total"
+    ax.set_xlabel(label + (", clipped at 0 †)" if clipped else ")"))
     ax.set_xlim(left=0)
     ax.set_title("Revenue lost by configuration and cause")
     if causes:
@@ -126,36 +129,57 @@ def revenue_lost_bars(data: pd.DataFrame) -> Figure:
     return fig
 
 
+# Per configuration, drawn in order: the first widest, so a later line on top of it
+# leaves it visible at both edges instead of hiding it.
+WIDTHS = (3.2, 2.2, 1.5, 1.1, 0.9)
+
+
+def width(i: int) -> float:
+    return WIDTHS[min(i, len(WIDTHS) - 1)]
+
+
 def latency_lines(
     data: pd.DataFrame, faults: pd.DataFrame, until: float, bin_s: float = 30.0
 ) -> Figure:
-    """p95 (solid) and p50 (dotted) checkout latency of completed orders per bin, per
-    configuration; a configuration without completed orders says so in the legend, and a
-    run with none says so on the figure."""
-    fig, ax = plt.subplots(figsize=(9, 4))
-    shade_faults(ax, faults)
-    drawn = False
-    for i, (config, part) in enumerate(data.groupby("configuration", sort=False, observed=True)):
-        color = f"C{i}"
-        if part["p95_s"].isna().all():
-            ax.plot([], [], color=color, label=f"{config}: {NO_COMPLETED}")
-            continue
-        stairs(ax, part["time_s"], part["p95_s"], bin_s, color=color, label=f"{config} p95")
-        stairs(ax, part["time_s"], part["p50_s"], bin_s, color=color, linestyle=":", linewidth=1)
-        drawn = True
-    if drawn:
-        ax.set_yscale("log")
-        ax.set_ylabel("checkout latency (s, log)")
-    else:
-        note(ax, f"{NO_COMPLETED}: no checkout latency to show")
-        ax.set_ylabel("checkout latency (s)")
-        ax.set_yticks([])
-    time_axis(ax, until)
-    ax.set_title(
-        f"Checkout latency over time ({bin_s:g} s bins; dotted: median); grey: fault windows"
+    """Latency per bin per configuration, p99 (solid) and median (dotted), in two panels:
+    checkout latency of completed orders, and the time every order with a result
+    (completed, failed or declined) waited for it. A configuration without such orders
+    says so in the legend, and a run with none says so on the figure."""
+    fig, axes = plt.subplots(2, 1, figsize=(10, 6.4), sharex=True)
+    panels = [
+        ("p99_s", "p50_s", "completed orders (checkout latency)"),
+        ("result_p99_s", "result_p50_s", "every order with a result: completed, failed, declined"),
+    ]
+    for ax, (p99, p50, title) in zip(axes, panels, strict=True):
+        shade_faults(ax, faults)
+        drawn = False
+        groups = data.groupby("configuration", sort=False, observed=True)
+        for i, (config, part) in enumerate(groups):
+            color = f"C{i}"
+            if p99 not in part or part[p99].isna().all():
+                ax.plot([], [], color=color, label=f"{config}: {NO_COMPLETED}")
+                continue
+            lw = width(i)
+            stairs(ax, part["time_s"], part[p99], bin_s, color=color, linewidth=lw, label=config)
+            stairs(ax, part["time_s"], part[p50], bin_s, color=color, linestyle=":",
+                   linewidth=max(lw / 2, 0.8))  # fmt: skip
+            drawn = True
+        if drawn:
+            ax.set_yscale("log")
+            ax.set_ylabel("seconds (log)")
+        else:
+            note(ax, f"{NO_COMPLETED}: no latency to show")
+            ax.set_ylabel("seconds")
+            ax.set_yticks([])
+        ax.set_title(title, fontsize=9, loc="left")
+        if len(data):
+            ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    time_axis(axes[-1], until)
+    axes[0].set_xlabel("")
+    fig.suptitle(
+        f"Latency over time: p99 (solid), median (dotted), {bin_s:g} s bins; grey: fault windows",
+        fontsize=10,
     )
-    if len(data):
-        ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
 
@@ -204,15 +228,21 @@ def breaker_bands(data: pd.DataFrame, faults: pd.DataFrame, until: float) -> Fig
 
 
 def revenue_lines(
-    data: pd.DataFrame, faults: pd.DataFrame, until: float, bin_s: float = 60.0
+    data: pd.DataFrame,
+    faults: pd.DataFrame,
+    until: float,
+    bin_s: float = 60.0,
+    currency: str = "",
 ) -> Figure:
     """Revenue captured per bin per configuration (mean over replications), as steps."""
     fig, ax = plt.subplots(figsize=(9, 3.6))
     shade_faults(ax, faults)
     for i, (config, part) in enumerate(data.groupby("configuration", sort=False, observed=True)):
-        stairs(ax, part["time_s"], part["revenue_captured"], bin_s, color=f"C{i}", label=config)
+        stairs(ax, part["time_s"], part["revenue_captured"], bin_s, color=f"C{i}",
+               linewidth=width(i), label=config)  # fmt: skip
     time_axis(ax, until)
-    ax.set_ylabel("revenue captured per " + ("minute" if bin_s == 60 else f"{bin_s:g} s"))
+    per = "minute" if bin_s == 60 else f"{number(bin_s)} s"
+    ax.set_ylabel(f"revenue captured per {per}" + (f" ({currency})" if currency else ""))
     ax.set_ylim(bottom=0)
     ax.set_title("Revenue captured over time; grey: fault windows")
     ax.legend(fontsize=8)
@@ -220,6 +250,25 @@ def revenue_lines(
     return fig
 
 
+def plain_ticks(fig: Figure) -> None:
+    """Every axis's tick labels as a person writes numbers: ``1,200``, ``0.5``, ``2``; no
+    ``1e6`` offset and no ``3 × 10^0`` on a log axis (ticks there at 1, 2 and 5 of each
+    decade). Axes labelled by hand (heat maps, bars by name) are left as they are."""
+    for ax in fig.axes:
+        for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
+            if scale == "log":
+                axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+                axis.set_major_formatter(FuncFormatter(_tick))
+                axis.set_minor_formatter(NullFormatter())
+            elif scale == "linear" and isinstance(axis.get_major_formatter(), ScalarFormatter):
+                axis.set_major_formatter(FuncFormatter(_tick))
+
+
+def _tick(value: float, _position: object = None) -> str:
+    return number(value, 4)
+
+
 def save(fig: Figure, path: Path) -> None:
+    plain_ticks(fig)
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from sim.analysis.landscape import Landscape
+from sim.format import measured, number, unit_of
 
 
 def lines(
@@ -41,7 +42,8 @@ def lines(
         ax.plot(part[param], part["mean"], marker="o", color=f"C{i}", label=label)
         ax.fill_between(part[param], part["ci_low"], part["ci_high"], color=f"C{i}", alpha=0.2)
     ax.set_xlabel(param.rsplit(".", 1)[-1])
-    ax.set_ylabel(f"{metric} (mean, 95 % interval)")
+    unit = unit_of(metric)
+    ax.set_ylabel(f"{metric}{f' ({unit})' if unit else ''} (mean, 95 % interval)")
     ax.set_title(f"{metric} over {param.rsplit('.', 1)[-1]}")
     if group is not None:
         ax.legend(fontsize=8)
@@ -77,7 +79,7 @@ def difference_lines(land: Landscape, param: str, group: str | None = None) -> F
         ax.scatter(best[param], best["vs_base_mean"], marker="*", s=220, color="gold",
                    edgecolors="black", zorder=4, label="best")  # fmt: skip
     ax.set_xlabel(param.rsplit(".", 1)[-1])
-    ax.set_ylabel(f"{d.metric} − base (simultaneous 95 %)")
+    ax.set_ylabel(f"{d.metric} − base{f' ({d.unit})' if d.unit else ''} (simultaneous 95 %)")
     ax.set_title(f"{d.metric} against the base: filled = equivalent to the best within δ")
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -106,10 +108,11 @@ def heatmap(
     for i in range(len(ys)):
         for j in range(len(xs)):
             if not math.isnan(grid[i, j]):
-                text = f"{grid[i, j]:.3g}\n±{half[i, j]:.2g}"
+                text = measured(grid[i, j], grid[i, j] - half[i, j], grid[i, j] + half[i, j])
+                text = text.replace(" ± ", "\n± ")
                 ax.text(j, i, text, ha="center", va="center", fontsize=7, color="white")
-    ax.set_xticks(range(len(xs)), [f"{v:g}" for v in xs])
-    ax.set_yticks(range(len(ys)), [f"{v:g}" for v in ys])
+    ax.set_xticks(range(len(xs)), [number(v, 4) for v in xs])
+    ax.set_yticks(range(len(ys)), [number(v, 4) for v in ys])
     ax.set_xlabel(x.rsplit(".", 1)[-1])
     ax.set_ylabel(y.rsplit(".", 1)[-1])
     ax.set_title(f"{metric}: mean ± 95 % half-width")
@@ -141,9 +144,11 @@ def difference_heatmap(land: Landscape, x: str, y: str) -> Figure:
     image = ax.imshow(colour, origin="lower", aspect="auto", cmap="RdBu_r",
                       norm=TwoSlopeNorm(vmin=-reach, vcenter=0.0, vmax=reach))  # fmt: skip
     for i, j, values in cells:
-        text = f"{means[i, j]:,.0f}" if abs(means[i, j]) >= 100 else f"{means[i, j]:.3g}"
+        text = number(means[i, j])
         if values["best"]:
             text = "★ " + text
+        if values["candidate"] in land.unexercised:
+            text += "\nno trip"  # its breaker never opened
         strong = abs(colour[i, j]) > 0.6 * reach
         ax.text(j, i, text, ha="center", va="center", fontsize=7,
                 color="white" if strong else "black")  # fmt: skip
@@ -155,14 +160,16 @@ def difference_heatmap(land: Landscape, x: str, y: str) -> Figure:
     ax.set_yticks(range(len(ys)), [land.show(y, v) for v in ys])
     ax.set_xlabel(x.rsplit(".", 1)[-1])
     ax.set_ylabel(y.rsplit(".", 1)[-1])
+    unit = f" ({d.unit})" if d.unit else ""
+    never = "; no trip: its breaker never opened" if land.unexercised else ""
     ax.set_title(
-        f"{d.metric}: mean per cell; colour = supported difference with the base\n"
+        f"{d.metric}{unit}: mean per cell; colour = supported difference with the base\n"
         f"(white: within the noise; boxed: not told apart from the best within δ = "
-        f"{d.zone}; solid: shown within δ)",
+        f"{d.zone}; solid: shown within δ{never})",
         fontsize=9,
     )
     bar = fig.colorbar(image, ax=ax)
-    bar.set_label(f"{d.metric} − base, {'worse' if sign > 0 else 'better'} is red")
+    bar.set_label(f"{d.metric} − base{unit}, {'worse' if sign > 0 else 'better'} is red")
     fig.tight_layout()
     return fig
 
@@ -231,7 +238,7 @@ def difference_scatter(land: Landscape, params: list[str]) -> Figure:
         ax.scatter(base[param], [0.0] * len(base), marker="D", color="black", zorder=4,
                    label="base")  # fmt: skip
         ax.set_xlabel(param.rsplit(".", 1)[-1])
-        ax.set_ylabel(f"{d.metric} − base")
+        ax.set_ylabel(f"{d.metric} − base{f' ({d.unit})' if d.unit else ''}")
     fig.suptitle(
         f"{d.metric} against the base, simultaneous 95 % intervals; shaded: ±δ; filled: "
         "cannot be told apart from the best; ★ best",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sim.analysis.landscape import Landscape
-from sim.report.decision_tables import STANDING_HEADER, how_sure, standing_rows
+from sim.report.decision_tables import how_sure, standing_header, standing_rows
 from sim.report.tables import markdown_table
 
 
@@ -29,7 +29,8 @@ def render(
     names = {c: land.label(c) for c in land.points["candidate"]}
     names[land.decision.base] = f"{base} (base)"
     out += ["## Points", ""]
-    out += [markdown_table(STANDING_HEADER, standing_rows(land.decision, names)), ""]
+    rows = standing_rows(land.decision, names, land.unexercised)
+    out += [markdown_table(standing_header(land.decision), rows), ""]
     out += [
         "`sweep.csv`: one row per point and metric (per-point 95 % intervals, not adjusted "
         "for multiplicity); `decision.csv`: one row per point with its standing and its "

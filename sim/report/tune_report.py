@@ -9,10 +9,11 @@ from collections.abc import Sequence
 import yaml
 
 from sim.analysis.confirmation import StudyDecision
-from sim.analysis.decision import plain
+from sim.analysis.decision import Interval
 from sim.analysis.objectives import Objective
 from sim.config.scenario import Configuration, LoadedScenario
-from sim.report.decision_tables import STANDING_HEADER, how_sure, standing_rows
+from sim.format import measured, share
+from sim.report.decision_tables import how_sure, standing_header, standing_rows
 from sim.report.tables import markdown_table
 
 
@@ -23,9 +24,8 @@ def headline(decision: StudyDecision) -> str:
     if decision.verdict == "adopt" and decision.difference is not None:
         diff = decision.difference
         return (
-            f"{land.label(decision.winner or '')}: {d.metric} {_signed(diff.mean)} against "
-            f"the base on fresh seeds [{_signed(diff.ci_low)} to {_signed(diff.ci_high)}], "
-            f"beyond δ = {d.zone}"
+            f"{land.label(decision.winner or '')}: {d.metric} {_span(diff, d.unit)} against "
+            f"the base on fresh seeds, beyond δ = {d.zone}"
         )
     return (
         f"no setting is shown to beat the base on {d.metric} by more than δ = {d.zone}; "
@@ -63,8 +63,9 @@ def render(
         how_sure(d),
         "",
         f"The selection stage's statements hold together with probability at least "
-        f"{1 - d.alpha:.1%}; the fresh comparison errs in the direction that would adopt "
-        f"with probability at most {d.alpha:.1%}: together, at least {1 - 2 * d.alpha:.0%}.",
+        f"{share(1 - d.alpha)}; the fresh comparison errs in the direction that would adopt "
+        f"with probability at most {share(d.alpha)}: together, at least "
+        f"{share(1 - 2 * d.alpha)}.",
         "",
     ]
     if len(goals) > 1:
@@ -73,14 +74,13 @@ def render(
     out += ["## Selection stage", ""]
     labels = {c: land.label(c) for c in land.points["candidate"]}
     labels[d.base] = f"{labels[d.base]} (base)"
-    out += [markdown_table(STANDING_HEADER, standing_rows(d, labels)), ""]
+    out += [markdown_table(standing_header(d), standing_rows(d, labels)), ""]
     out += [f"Equivalent region: {land.region_text()}", ""]
     if decision.difference is not None:
         diff = decision.difference
         out += ["## Fresh seeds", "",
                 f"tuned − base on {decision.fresh_replications} fresh replications: "
-                f"{_signed(diff.mean)} [{_signed(diff.ci_low)} to {_signed(diff.ci_high)}] "
-                f"({1 - 2 * d.alpha:.0%} interval).", ""]  # fmt: skip
+                f"{_span(diff, d.unit)} ({share(1 - 2 * d.alpha)} interval).", ""]  # fmt: skip
     out += ["## Simulation runs", ""]
     out += [markdown_table(["stage", "runs"], [[k, f"{v:,}"] for k, v in runs.items()]), ""]
     out += [f"![{name}]({name})" for name in images]
@@ -94,11 +94,7 @@ def policy_files(
     the payment breaker has a preset: file name to text. Only for an adopted winner."""
     d = decision.selection.decision
     diff = decision.difference
-    shown = (
-        ""
-        if diff is None
-        else f" {_signed(diff.mean)} [{_signed(diff.ci_low)} to {_signed(diff.ci_high)}]"
-    )
+    shown = "" if diff is None else f" {_span(diff, d.unit)}"
     header = [
         f"# Tuned by breakerlab tune from {base!r} of "
         + ", ".join(s.scenario.name for s in loaded),
@@ -147,5 +143,5 @@ def _number(value: object) -> object:
     return float(value) if isinstance(value, int | float) else str(value)
 
 
-def _signed(value: float) -> str:
-    return ("+" if value > 0 else "") + plain(value)
+def _span(diff: Interval, unit: str) -> str:
+    return measured(diff.mean, diff.ci_low, diff.ci_high, unit, sign=True, style="span")

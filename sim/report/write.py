@@ -35,6 +35,7 @@ def write_report(directory: Path, data: RunData) -> list[Path]:
         differences=data.differences,
         verdicts=data.verdicts,
         recommendation=data.recommendation,
+        summary=data.summary,
     )
     (directory / "report.md").write_text(text, encoding="utf-8")
     (directory / "report.html").write_text(html.render(data, images), encoding="utf-8")
