@@ -175,7 +175,10 @@ def test_sample_prometheus_gives_a_model_that_validates(tmp_path: Path) -> None:
     assert result.fits["secondary"] == "empirical"
     lognormal = shop.dependencies["orders_db"].latency.lognormal
     assert lognormal is not None and lognormal.median == pytest.approx(0.008, rel=0.15)
-    assert any("capacity is not estimated" in note for note in result.notes)
+    # The in-flight gauge shows a full pool while calls wait: the primary's 6 servers.
+    assert shop.dependencies["primary"].capacity == 6
+    assert any("capacity 6: in-flight while calls wait" in note for note in result.notes)
+    assert any("orders_db: capacity not estimated" in note for note in result.notes)
 
 
 def test_bad_input_writes_nothing(tmp_path: Path) -> None:

@@ -5,7 +5,8 @@ service, gateways and order database, with a two-minute flash-sale burst.
     python models/calibration/make_samples.py
 
 - ``primary`` saturates during the burst: it serves at most 6 calls at once, the rest
-  queue, so calibrate finds a capacity near 6.
+  queue, so calibrate finds a capacity of 6, from the calls and from the Prometheus
+  in-flight and queue-length gauges alike.
 - ``secondary`` answers from two populations (a fast path and a slow fraud check), which
   no lognormal fits: calibrate falls back to the empirical distribution.
 """
@@ -59,16 +60,24 @@ def arrivals(rates: tuple[float, float], rng: np.random.Generator) -> np.ndarray
 
 
 def queued(starts: np.ndarray, service: np.ndarray, capacity: int | None) -> np.ndarray:
-    """Latency through a first-come first-served pool of ``capacity`` servers."""
+    """Latency through a first-come first-served pool of ``capacity`` servers; each call's
+    start of service is kept in POOL for the in-flight and queue gauges."""
     if capacity is None:
+        POOL.append((starts, starts, starts + service))
         return service
     free = [0.0] * capacity
     latency = np.empty(len(starts))
+    begins = np.empty(len(starts))
     for i, (start, work) in enumerate(zip(starts, service, strict=True)):
         begin = max(start, heapq.heappop(free))
         heapq.heappush(free, begin + work)
         latency[i] = begin + work - start
+        begins[i] = begin
+    POOL.append((starts, begins, begins + service))
     return latency
+
+
+POOL: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # per dependency, in order
 
 
 def calls() -> list[tuple[float, str, float | None, str]]:
@@ -129,6 +138,15 @@ def write_prometheus(rows: list[tuple[float, str, float | None, str]]) -> None:
                 "job": "checkout",
                 "category": category,
             }
+            result.append({"metric": metric, "values": values})
+    for name, (starts, begins, ends) in zip(DEPENDENCIES, POOL, strict=True):
+        # Gauges as an exporter scrapes them: calls being served, calls waiting for a server.
+        for metric_name, low, high in (
+            ("dependency_in_flight", begins, ends),
+            ("dependency_queue_length", starts, begins),
+        ):
+            values = [[START + t, str(int(((low <= t) & (t < high)).sum()))] for t in steps]
+            metric = {"__name__": metric_name, "dependency": name, "job": "checkout"}
             result.append({"metric": metric, "values": values})
     document = {"status": "success", "data": {"resultType": "matrix", "result": result}}
     text = json.dumps(document, indent=1)

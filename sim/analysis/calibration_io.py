@@ -180,6 +180,14 @@ class HistogramData:
     counts: np.ndarray
     outcomes: dict[str, float] = field(default_factory=dict)
     span: float = 0.0
+    gauges: dict[str, dict[float, float]] = field(default_factory=dict)  # kind -> {t: value}
+
+    def gauge(self, kind: str, at: np.ndarray) -> np.ndarray | None:
+        """The ``kind`` gauge at the instants ``at`` (NaN where it was not scraped)."""
+        samples = self.gauges.get(kind)
+        if samples is None:
+            return None
+        return np.array([samples.get(float(t), np.nan) for t in at])
 
 
 def read_prometheus(path: Path, label: str = "dependency") -> list[HistogramData]:
@@ -211,6 +219,7 @@ def read_prometheus(path: Path, label: str = "dependency") -> list[HistogramData
         raise fail("no usable rows: data.result holds no series", "data")
     buckets: dict[str, dict[float, float]] = {}
     outcomes: dict[str, dict[str, float]] = {}
+    gauges: dict[str, dict[str, dict[float, float]]] = {}
     times: list[float] = []
     for i, series in enumerate(result):
         metric = series.get("metric") if isinstance(series, dict) else None
@@ -228,6 +237,11 @@ def read_prometheus(path: Path, label: str = "dependency") -> list[HistogramData
                 "metric",
             )
         dependency = str(metric[label])
+        gauge = gauge_kind(name)
+        if gauge is not None:  # sampled as they are, not as counters
+            values = _samples(series.get("values"), fail, ("data", "result", i, "values"))
+            gauges.setdefault(dependency, {}).setdefault(gauge, {}).update(values)
+            continue
         increase, stamps = _increase(series.get("values"), fail, ("data", "result", i, "values"))
         times += stamps
         if "le" in metric:
@@ -247,13 +261,14 @@ def read_prometheus(path: Path, label: str = "dependency") -> list[HistogramData
             counts[category] = counts.get(category, 0.0) + increase
         else:
             message = (
-                "unrecognised series: expected histogram buckets (le) or a counter with a "
-                "category label"
+                "unrecognised series: expected histogram buckets (le), a counter with a "
+                "category label, or an in-flight, queue or saturation gauge (names ending "
+                f"{', '.join(GAUGE_SUFFIXES)})"
             )
             raise fail(message, "data", "result", i, "metric")
     found = []
     span = max(times) - min(times) if times else 0.0
-    for dependency in sorted(set(buckets) | set(outcomes)):
+    for dependency in sorted(set(buckets) | set(outcomes) | set(gauges)):
         by_bound = buckets.get(dependency, {})
         if by_bound and np.inf not in by_bound:
             raise fail(f"{dependency}: the histogram has no +Inf bucket", "data", "result")
@@ -261,9 +276,54 @@ def read_prometheus(path: Path, label: str = "dependency") -> list[HistogramData
         cumulative = np.array([by_bound[b] for b in (*bounds, np.inf)]) if by_bound else np.zeros(1)
         per_bucket = np.clip(np.diff(cumulative, prepend=0.0), 0.0, None)
         found.append(
-            HistogramData(dependency, bounds, per_bucket, outcomes.get(dependency, {}), span)
+            HistogramData(
+                dependency,
+                bounds,
+                per_bucket,
+                outcomes.get(dependency, {}),
+                span,
+                gauges.get(dependency, {}),
+            )
         )
     return found
+
+
+# Gauges a capacity can be read from, by the end of the metric's name.
+GAUGE_SUFFIXES = {
+    "_in_flight": "in_flight",
+    "_inflight": "in_flight",
+    "_concurrent_calls": "in_flight",
+    "_queue_length": "waiting",
+    "_queued": "waiting",
+    "_waiting": "waiting",
+    "_saturation": "saturation",
+    "_utilization": "saturation",
+    "_utilisation": "saturation",
+}
+
+
+def gauge_kind(name: str) -> str | None:
+    """ "in_flight", "waiting" or "saturation" for a gauge's metric name, else None."""
+    for suffix, kind in GAUGE_SUFFIXES.items():
+        if name.endswith(suffix):
+            return kind
+    return None
+
+
+def _samples(values: Any, fail: Any, loc: tuple[str | int, ...]) -> dict[float, float]:
+    """A gauge's samples: {timestamp: value}."""
+    if not isinstance(values, list) or not values:
+        raise fail("a series needs a non-empty values list", *loc)
+    out: dict[float, float] = {}
+    for j, point in enumerate(values):
+        try:
+            stamp, number = float(point[0]), float(point[1])
+        except (TypeError, ValueError, IndexError):
+            raise fail(f'expected [timestamp, "number"], got {point!r}', *loc, j) from None
+        if not np.isfinite(number) or number < 0:
+            raise fail(f"gauge value {point[1]!r} is not a count or share", *loc, j, 1)
+        out[stamp] = number
+    return out
 
 
 def _increase(values: Any, fail: Any, loc: tuple[str | int, ...]) -> tuple[float, list[float]]:

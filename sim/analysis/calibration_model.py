@@ -11,6 +11,7 @@ import pandas as pd
 
 from sim.analysis.calibration import (
     DEFAULT_POLICY,
+    CapacityEstimate,
     FitPolicy,
     LatencyFit,
     Rate,
@@ -20,6 +21,7 @@ from sim.analysis.calibration import (
     in_flight_at_start,
     outcome_rates,
 )
+from sim.analysis.calibration_capacity import capacity_from_gauges, fifo_capacity, service_times
 from sim.analysis.calibration_io import CallRecords, HistogramData
 from sim.errors import ConfigError
 
@@ -43,8 +45,8 @@ def calibrate_calls(
 ) -> list[DependencyCalibration]:
     """Each dependency of a per-call CSV: latency of the calls that were answered (a
     timeout's latency is the caller's, a refusal's is none), outcome rates, and a
-    capacity when latency shows queueing; then latency is fitted below that capacity,
-    where it is the dependency's own and not time spent queueing."""
+    capacity when latency shows queueing; then latency is fitted on each call's service
+    time, its wait for a server removed (sim/analysis/calibration_capacity.py)."""
     found = []
     for name, calls in records.frame.groupby("dependency", sort=True):
         notes: list[str] = []
@@ -53,18 +55,14 @@ def calibrate_calls(
         answered = calls["outcome"].isin(["ok", "declined", "server_error"]).to_numpy()
         estimate = estimate_capacity(start, latency)
         usable = answered & np.isfinite(latency)
+        capacity = None
         if estimate is not None:
-            below = in_flight_at_start(start[np.isfinite(latency)], latency[np.isfinite(latency)])
-            level = np.full(len(latency), -1)
-            level[np.isfinite(latency)] = below
-            usable &= level < estimate.capacity
-            notes.append(
-                f"saturation from {estimate.capacity} calls in flight: latency's lower quartile "
-                f"{estimate.ratio:.1f}x its low-load value (p={estimate.p_value:.1g}, "
-                f"{estimate.calls_queued} calls); latency fitted below it"
-            )
+            # Only an answered call's end is its end at the dependency: a timeout's is the
+            # caller's, and the dependency may work on past it.
+            ends_known = np.where(answered, latency, np.nan)
+            capacity, latency = _capacity_and_service(start, ends_known, estimate, notes)
         span = float(start.max() - start.min()) if len(start) > 1 else 0.0
-        fit = _fit_or_note(latency[usable], policy, notes)
+        fit = _fit_or_note(latency[usable & np.isfinite(latency)], policy, notes)
         counts = {str(k): float(v) for k, v in calls["outcome"].value_counts().items()}
         found.append(
             DependencyCalibration(
@@ -74,11 +72,38 @@ def calibrate_calls(
                 calls_per_second=len(calls) / span if span > 0 else 0.0,
                 latency=fit,
                 rates=outcome_rates(counts, policy.confidence),
-                capacity=estimate.capacity if estimate is not None else None,
+                capacity=capacity,
                 notes=notes,
             )
         )
     return found
+
+
+def _capacity_and_service(
+    start: np.ndarray, latency: np.ndarray, estimate: CapacityEstimate, notes: list[str]
+) -> tuple[int, np.ndarray]:
+    """The capacity under the saturation level, read from the queue's mechanics, and each
+    call's latency less its wait for a server (the latency fitted: the dependency's own)."""
+    capacity = fifo_capacity(start, latency, estimate.capacity)
+    saturation = (
+        f"latency's lower quartile {estimate.ratio:.1f}x its low-load value from "
+        f"{estimate.capacity} calls in flight (p={estimate.p_value:.1g})"
+    )
+    if capacity is None:
+        notes.append(
+            f"saturation: {saturation}; not a first-come first-served pool, so the capacity "
+            f"is that level, an upper bound; latency fitted below it"
+        )
+        level = np.full(len(latency), estimate.capacity)
+        known = np.isfinite(latency)
+        level[known] = in_flight_at_start(start[known], latency[known])
+        return estimate.capacity, np.where(level < estimate.capacity, latency, np.nan)
+    notes.append(
+        f"saturation: {saturation}; capacity {capacity}: the smallest first-come "
+        "first-served pool through which no call's service time is negative; latency "
+        "fitted on service times (queueing removed)"
+    )
+    return capacity, service_times(start, latency, capacity)
 
 
 def _fit_or_note(latency: np.ndarray, policy: FitPolicy, notes: list[str]) -> LatencyFit | None:
@@ -98,7 +123,8 @@ def calibrate_histograms(
     category counters (every call counted in the histogram when ``ok`` is missing)."""
     found = []
     for data in histograms:
-        notes = ["capacity is not estimated from a histogram (no per-call concurrency)"]
+        notes: list[str] = []
+        capacity = _capacity_from(data, notes)
         counts = dict(data.outcomes)
         histogram_calls = float(data.counts.sum())
         if "ok" not in counts:  # the histogram observed every call, whatever its outcome
@@ -119,10 +145,33 @@ def calibrate_histograms(
                 calls_per_second=total / data.span if data.span > 0 else 0.0,
                 latency=fit,
                 rates=outcome_rates(counts, policy.confidence),
+                capacity=capacity,
                 notes=notes,
             )
         )
     return found
+
+
+def _capacity_from(data: HistogramData, notes: list[str]) -> int | None:
+    """The capacity the in-flight gauge shows when the pool is full, if it shows it."""
+    if "in_flight" not in data.gauges:
+        notes.append(
+            "capacity not estimated: no in-flight gauge (a histogram has no per-call concurrency)"
+        )
+        return None
+    at = np.array(sorted(data.gauges["in_flight"]))
+    in_flight = data.gauge("in_flight", at)
+    assert in_flight is not None
+    found = capacity_from_gauges(in_flight, data.gauge("waiting", at), data.gauge("saturation", at))
+    if found is None:
+        notes.append(
+            f"capacity not estimated: the in-flight gauge never shows a full pool (no queue "
+            f"or saturation gauge above 0); its maximum, {np.nanmax(in_flight):g}, is a "
+            "lower bound"
+        )
+        return None
+    notes.append(f"capacity {found.capacity}: {found.method} ({found.samples} scrapes)")
+    return found.capacity
 
 
 def merge_sources(groups: list[list[DependencyCalibration]]) -> list[DependencyCalibration]:
