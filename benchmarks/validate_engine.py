@@ -137,6 +137,21 @@ def report(results: list[cases.Case], size: cases.Size, seconds: float) -> str:
     return "\n".join(lines) + "\n"
 
 
+# Sections written by other checks (the presets against the real libraries, calibration,
+# mutation testing) follow this line in docs/validation.md; make validate keeps them.
+KEPT = "<!-- Below: sections kept by make validate, each written by its own check. -->"
+
+
+def kept_sections(path: Path) -> str:
+    """The part of the report at ``path`` from the KEPT line on ("" when there is none)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return ""
+    at = text.find(KEPT)
+    return "" if at < 0 else "\n" + text[at:]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the test suite's small size")
@@ -147,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     size = cases.QUICK if args.quick else cases.FULL
     started = time.perf_counter()
     results = validate(size, max(1, args.workers), args.keep)
-    text = report(results, size, time.perf_counter() - started)
+    text = report(results, size, time.perf_counter() - started) + kept_sections(args.out)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     partial = args.out.with_name(args.out.name + ".partial")
     partial.write_text(text, encoding="utf-8")

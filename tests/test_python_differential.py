@@ -344,7 +344,7 @@ def test_tenacity_schedules_match_the_backoff_family(
         )
         stopped_by_deadline += ours[1] < attempts
         FIGURES["tenacity schedules"] += 1
-        FIGURES["retry waits compared"] += len(theirs[0])
+        FIGURES["tenacity waits compared"] += len(theirs[0])
     assert stopped_by_deadline >= 100  # the deadline rule was exercised, not only the count
 
 
@@ -392,7 +392,7 @@ def _stamina_schedules(rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
         )
         assert slept == pytest.approx(list(policy.delays([0.5] * attempts)), rel=1e-12)
         FIGURES["stamina schedules"] += 1
-        FIGURES["retry waits compared"] += len(slept)
+        FIGURES["stamina waits compared"] += len(slept)
 
 
 def figures() -> dict[str, int]:
