@@ -169,7 +169,8 @@ def test_dotnet_standard_handler_defaults_and_timespans(tmp_path: Path) -> None:
         """
         {"Logging": {"LogLevel": {"Default": "Information"}},
          "PaymentClient": {"Resilience": {
-            "Retry": {"MaxRetryAttempts": 5, "BackoffType": "Linear", "Delay": "00:00:00.5", "ShouldRetryAfterHeader": true},
+            "Retry": {"MaxRetryAttempts": 5, "BackoffType": "Linear", "Delay": "00:00:00.5",
+                      "ShouldRetryAfterHeader": true},
             "CircuitBreaker": {"FailureRatio": 0.2, "SamplingDuration": "00:01:00"},
             "AttemptTimeout": {"Timeout": "00:00:02"}}}}
         """,
@@ -218,12 +219,16 @@ def test_envoy_cluster_and_route_anywhere_in_a_bootstrap(tmp_path: Path) -> None
                         route:
                           cluster: payment
                           timeout: 6s
-                          retry_policy: {retry_on: "connect-failure,refused-stream", num_retries: 2, per_try_timeout: 2s}
+                          retry_policy:
+                            retry_on: "connect-failure,refused-stream"
+                            num_retries: 2
+                            per_try_timeout: 2s
           clusters:
           - name: payment
             connect_timeout: 0.25s
             lb_policy: ROUND_ROBIN
-            outlier_detection: {consecutive_5xx: 3, base_ejection_time: 10s, max_ejection_percent: 50}
+            outlier_detection:
+              {consecutive_5xx: 3, base_ejection_time: 10s, max_ejection_percent: 50}
             circuit_breakers:
               thresholds: [{priority: DEFAULT, max_requests: 200, max_connections: 100}]
         """,
@@ -258,7 +263,11 @@ def test_istio_destination_rule_and_virtual_service_in_one_stream(tmp_path: Path
         spec:
           host: payment.shop.svc.cluster.local
           trafficPolicy:
-            outlierDetection: {consecutive5xxErrors: 4, interval: 5s, baseEjectionTime: 1m, maxEjectionPercent: 100}
+            outlierDetection:
+              consecutive5xxErrors: 4
+              interval: 5s
+              baseEjectionTime: 1m
+              maxEjectionPercent: 100
             connectionPool: {http: {http2MaxRequests: 300, maxRetries: 3}}
         ---
         apiVersion: networking.istio.io/v1
@@ -320,7 +329,8 @@ def test_opossum_and_cockatiel_json(tmp_path: Path) -> None:
     opossum = write(
         tmp_path,
         "opossum.json",
-        '{"timeout": 3000, "errorThresholdPercentage": 40, "resetTimeout": 10000, "capacity": 20, "cache": true, "name": "payment"}',
+        '{"timeout": 3000, "errorThresholdPercentage": 40, "resetTimeout": 10000,'
+        ' "capacity": 20, "cache": true, "name": "payment"}',
     )
     imported = import_file(opossum, "opossum")
     payment = stage(imported.blocks["payment"])
@@ -337,8 +347,10 @@ def test_opossum_and_cockatiel_json(tmp_path: Path) -> None:
     cockatiel = write(
         tmp_path,
         "cockatiel.json",
-        '{"payment": {"retry": {"maxAttempts": 2, "backoff": {"exponential": {"initialDelay": 100}}},'
-        ' "circuitBreaker": {"halfOpenAfter": 5000, "breaker": {"sampling": {"threshold": 0.2, "duration": 30000}}},'
+        '{"payment": {"retry": {"maxAttempts": 2,'
+        ' "backoff": {"exponential": {"initialDelay": 100}}},'
+        ' "circuitBreaker": {"halfOpenAfter": 5000,'
+        ' "breaker": {"sampling": {"threshold": 0.2, "duration": 30000}}},'
         ' "timeout": {"duration": 1500, "strategy": "aggressive"}}}',
     )
     payment = stage(import_file(cockatiel, "cockatiel").blocks["payment"])
@@ -360,7 +372,9 @@ def test_pybreaker_is_read_without_running_it(tmp_path: Path) -> None:
         "breakers.py",
         """
         import pybreaker, requests
-        payment_breaker = pybreaker.CircuitBreaker(fail_max=3, reset_timeout=20, exclude=[requests.exceptions.ConnectionError])
+        payment_breaker = pybreaker.CircuitBreaker(
+            fail_max=3, reset_timeout=20, exclude=[requests.exceptions.ConnectionError]
+        )
         raise SystemExit("never run")
         """,
     )
