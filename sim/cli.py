@@ -8,7 +8,7 @@ invariants; 4 an internal error (a bug: one line, the traceback written to a fil
 Start-up stays fast (``--help`` and completion): the simulator, pandas, matplotlib, Optuna
 and Dask are imported inside the commands that use them, never at module level.
 
-A new command is a function under ``@app.command()`` that imports its workflow inside
+A new command is a function under ``@app.command(cls=ManPage)`` that imports its workflow inside
 ``with Session().guard():`` (or ``session.running(...)`` for a progress bar) and prints
 what it returns; the exit codes above then come with it.
 """
@@ -21,26 +21,43 @@ from typing import Annotated
 
 import typer
 
-from sim.terminal import OneLineErrors, Session, complain, say, warn
+from sim.terminal import ManPage, OneLineErrors, Session, complain, say, warn
 from sim.views import show_run, show_tune, sweep_table
 
 app = typer.Typer(
     help="breakerlab: what a circuit breaker policy costs or saves, before production.",
     no_args_is_help=True,
+    # Plain help, as a man page reads: -h too, wrapped at 80 columns, nothing cut.
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 80},
     pretty_exceptions_enable=False,
     add_completion=True,
     cls=OneLineErrors,  # an option error is one line, like every other error
 )
 
 # Options shared by run, sweep and tune, declared once.
-Replications = Annotated[int | None, typer.Option(min=1, help="override the scenario's")]
-Seed = Annotated[int | None, typer.Option(min=0, help="override the scenario's")]
-OutDir = Annotated[Path, typer.Option("--out", help="reports root")]
-Workers = Annotated[int | None, typer.Option(min=1, help="processes (default: all cores)")]
-Scheduler = Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://host:8786")]
-DaskLocal = Annotated[int | None, typer.Option(min=1, help="start a local Dask cluster of N")]
+Replications = Annotated[
+    int | None, typer.Option(min=1, metavar="N", help="override the scenario's")
+]
+Seed = Annotated[int | None, typer.Option(min=0, metavar="N", help="override the scenario's")]
+OutDir = Annotated[
+    Path,
+    typer.Option(
+        "--out", metavar="DIR", help="reports root: the report goes in a new folder under it"
+    ),
+]
+Workers = Annotated[
+    int | None, typer.Option(min=1, metavar="N", help="processes (default: all cores)")
+]
+Scheduler = Annotated[
+    str | None,
+    typer.Option(metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://host:8786"),
+]
+DaskLocal = Annotated[
+    int | None, typer.Option(min=1, metavar="N", help="start a local Dask cluster of N")
+]
 Configuration = Annotated[
-    str | None, typer.Option(help="configuration to vary (default: the baseline)")
+    str | None, typer.Option(metavar="NAME", help="configuration to vary (default: the baseline)")
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar, no tables")]
 AsJson = Annotated[
@@ -49,25 +66,35 @@ AsJson = Annotated[
 Objective = Annotated[
     str | None,
     typer.Option(
-        help="metric the decision is made on, METRIC or METRIC:max [default: revenue_lost]"
+        metavar="METRIC",
+        help="metric the decision is made on, METRIC or METRIC:max [default: revenue_lost]",
     ),
 ]
 Indifference = Annotated[
     str | None,
     typer.Option(
+        metavar="AMOUNT",
         help="δ, the smallest difference worth acting on: a share of the base's mean "
-        "('2%') or an amount in the metric's unit (500, 200ms) [default: 2%]"
+        "('2%') or an amount in the metric's unit (500, 200ms) [default: 2%]",
     ),
 ]
 TrustCode = Annotated[
-    bool, typer.Option(help="with --resume: import the breaker classes the directory names")
+    bool,
+    typer.Option(
+        "--trust-code", help="with --resume: import the breaker classes the directory names"
+    ),
 ]
 AllowLarge = Annotated[
-    bool, typer.Option(help="run even when the size estimate exceeds this machine's memory")
+    bool,
+    typer.Option(
+        "--allow-large", help="run even when the size estimate exceeds this machine's memory"
+    ),
 ]
 ScenarioArgument = Annotated[
     str | None,
-    typer.Argument(help="scenario YAML file or shipped scenario name (not with --resume)"),
+    typer.Argument(
+        metavar="SCENARIO", help="scenario YAML file or shipped scenario name (not with --resume)"
+    ),
 ]
 
 
@@ -96,7 +123,7 @@ def main_options(
     """breakerlab: what a circuit breaker policy costs or saves, before production."""
 
 
-@app.command()
+@app.command(cls=ManPage)
 def run(
     scenario: ScenarioArgument = None,
     replications: Replications = None,
@@ -104,27 +131,37 @@ def run(
     out_dir: OutDir = Path("reports"),
     workers: Workers = None,
     baseline: Annotated[
-        str | None, typer.Option(help="configuration to compare with (default: scenario's)")
+        str | None,
+        typer.Option(metavar="NAME", help="configuration to compare with (default: scenario's)"),
     ] = None,
     precision: Annotated[
         str | None,
-        typer.Option(help="replicate until the 95 % half-width is below this: '5%' or 0.5"),
+        typer.Option(
+            metavar="TARGET", help="replicate until the 95 % half-width is below this: '5%' or 0.5"
+        ),
     ] = None,
     precision_metric: Annotated[
-        str | None, typer.Option(help="metric --precision applies to (default revenue_lost)")
+        str | None,
+        typer.Option(metavar="METRIC", help="metric --precision applies to (default revenue_lost)"),
     ] = None,
     max_replications: Annotated[
-        int | None, typer.Option(min=2, help="cap for --precision (default 50)")
+        int | None, typer.Option(min=2, metavar="N", help="cap for --precision (default 50)")
     ] = None,
     warmup: Annotated[
-        str | None, typer.Option(help="override the scenario's warm-up, e.g. 10m")
+        str | None,
+        typer.Option(metavar="DURATION", help="override the scenario's warm-up, e.g. 10m"),
     ] = None,
     objective: Objective = None,
     indifference: Indifference = None,
     scheduler: Scheduler = None,
     dask_local: DaskLocal = None,
-    resume: Annotated[Path | None, typer.Option(help="finish an interrupted run directory")] = None,
-    strict: Annotated[bool, typer.Option(help="exit 1 on an inconclusive hypothesis too")] = False,
+    resume: Annotated[
+        Path | None,
+        typer.Option(metavar="DIR", help="finish an interrupted run directory (no SCENARIO)"),
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="exit 1 on an inconclusive hypothesis too")
+    ] = False,
     trust_code: TrustCode = False,
     allow_large: AllowLarge = False,
     quiet: Quiet = False,
@@ -176,17 +213,19 @@ def run(
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(cls=ManPage)
 def sweep(
     scenario: ScenarioArgument = None,
     param: Annotated[
         list[str] | None,
         typer.Option(
-            help="PATH=start:stop:count, PATH=a,b,c, or PATH=low:high with --lhs; repeatable"
+            metavar="PATH=VALUES",
+            help="PATH=start:stop:count, PATH=a,b,c, or PATH=low:high with --lhs; repeatable",
         ),
     ] = None,
     lhs: Annotated[
-        int | None, typer.Option(min=2, help="N Latin-hypercube points instead of a grid")
+        int | None,
+        typer.Option(min=2, metavar="N", help="N Latin-hypercube points instead of a grid"),
     ] = None,
     configuration: Configuration = None,
     replications: Replications = None,
@@ -195,14 +234,18 @@ def sweep(
     indifference: Indifference = None,
     constraint: Annotated[
         list[str] | None,
-        typer.Option(help="a pick must meet it on its whole interval, e.g. 'checkout_p99_s<2'"),
+        typer.Option(
+            metavar="CHECK",
+            help="a pick must meet it on its whole interval, e.g. 'checkout_p99_s<2'",
+        ),
     ] = None,
     out_dir: OutDir = Path("reports"),
     workers: Workers = None,
     scheduler: Scheduler = None,
     dask_local: DaskLocal = None,
     resume: Annotated[
-        Path | None, typer.Option(help="finish an interrupted sweep directory")
+        Path | None,
+        typer.Option(metavar="DIR", help="finish an interrupted sweep directory (no SCENARIO)"),
     ] = None,
     trust_code: TrustCode = False,
     allow_large: AllowLarge = False,
@@ -257,50 +300,65 @@ def sweep(
         say(f"results: {result.directory / 'sweep.csv'}")
 
 
-@app.command()
+@app.command(cls=ManPage)
 def tune(
     scenario: Annotated[
-        list[str] | None, typer.Argument(help="scenario files, directories or shipped names")
+        list[str] | None,
+        typer.Argument(metavar="SCENARIO...", help="scenario files, directories or shipped names"),
     ] = None,
     also: Annotated[
-        list[str] | None, typer.Option("--scenario", help="more scenarios (repeatable)")
+        list[str] | None,
+        typer.Option("--scenario", metavar="SCENARIO", help="more scenarios (repeatable)"),
     ] = None,
     param: Annotated[
-        list[str] | None, typer.Option(help="PATH=LOW:HIGH[:log] or PATH=a,b,c; repeatable")
+        list[str] | None,
+        typer.Option(metavar="PATH=VALUES", help="PATH=LOW:HIGH[:log] or PATH=a,b,c; repeatable"),
     ] = None,
     objective: Annotated[
-        list[str] | None, typer.Option(help="metric to minimise (METRIC:max); two for Pareto")
+        list[str] | None,
+        typer.Option(metavar="METRIC", help="metric to minimise (METRIC:max); two for Pareto"),
     ] = None,
     constraint: Annotated[
-        list[str] | None, typer.Option(help="e.g. 'checkout_p99_s<2'; repeatable")
+        list[str] | None,
+        typer.Option(metavar="CHECK", help="e.g. 'checkout_p99_s<2'; repeatable"),
     ] = None,
-    trials: Annotated[int, typer.Option(min=1, help="Optuna trials")] = 20,
+    trials: Annotated[int, typer.Option(min=1, metavar="N", help="Optuna trials")] = 20,
     aggregate: Annotated[
-        Aggregate, typer.Option(help="across scenarios: the mean or the worst")
+        Aggregate,
+        typer.Option(metavar="mean|worst", help="across scenarios: the mean or the worst"),
     ] = Aggregate.mean,
     configuration: Annotated[
-        str | None, typer.Option(help="configuration to tune (default: each baseline)")
+        str | None,
+        typer.Option(metavar="NAME", help="configuration to tune (default: each baseline)"),
     ] = None,
     replications: Annotated[
-        int | None, typer.Option(min=1, help="per trial and scenario in the search [default: 1]")
+        int | None,
+        typer.Option(min=1, metavar="N", help="per trial and scenario in the search [default: 1]"),
     ] = None,
     indifference: Indifference = None,
     selection_budget: Annotated[
         int | None,
-        typer.Option(min=2, help="runs for the selection stage [default: 50 per scenario]"),
+        typer.Option(
+            min=2, metavar="N", help="runs for the selection stage [default: 50 per scenario]"
+        ),
     ] = None,
     finalists: Annotated[
-        int, typer.Option(min=1, help="best distinct trials raced against the base")
+        int, typer.Option(min=1, metavar="N", help="best distinct trials raced against the base")
     ] = 4,
     fresh_replications: Annotated[
         int | None,
-        typer.Option(min=2, help="the winner against the base on fresh seeds [default: 10]"),
+        typer.Option(
+            min=2, metavar="N", help="the winner against the base on fresh seeds [default: 10]"
+        ),
     ] = None,
     seed: Seed = None,
     storage: Annotated[
-        str | None, typer.Option(help="Optuna storage URL (default: SQLite under --out)")
+        str | None,
+        typer.Option(metavar="URL", help="Optuna storage URL (default: SQLite under --out)"),
     ] = None,
-    study_name: Annotated[str | None, typer.Option(help="default: tune-<scenarios>")] = None,
+    study_name: Annotated[
+        str | None, typer.Option(metavar="NAME", help="default: tune-<scenarios>")
+    ] = None,
     out_dir: OutDir = Path("reports"),
     workers: Workers = None,
     scheduler: Scheduler = None,
@@ -359,7 +417,7 @@ def tune(
     show_tune(result)
 
 
-@app.command()
+@app.command(cls=ManPage)
 def report(
     directory: Annotated[Path, typer.Argument(help="a run directory, reports/<scenario>/<run-id>")],
 ) -> None:
@@ -374,7 +432,7 @@ def report(
     say(f"html: {page}")
 
 
-@app.command()
+@app.command(cls=ManPage)
 def validate(
     files: Annotated[
         list[str], typer.Argument(help="scenario or model YAML files, or shipped scenario names")
@@ -400,11 +458,11 @@ def validate(
         raise typer.Exit(failed.exit_code)
 
 
-@app.command()
+@app.command(cls=ManPage)
 def schema(
-    out_dir: Annotated[Path, typer.Option("--out", help="directory for the schema files")] = Path(
-        "schemas"
-    ),
+    out_dir: Annotated[
+        Path, typer.Option("--out", metavar="DIR", help="directory for the schema files")
+    ] = Path("schemas"),
 ) -> None:
     """Write JSON Schema for scenario and model files (for editor completion)."""
     with Session().guard():
@@ -415,10 +473,10 @@ def schema(
         say(f"wrote {path}")
 
 
-@app.command()
+@app.command(cls=ManPage)
 def init(
     directory: Annotated[Path, typer.Argument(help="where to copy the examples")] = Path("."),
-    force: Annotated[bool, typer.Option(help="replace examples already there")] = False,
+    force: Annotated[bool, typer.Option("--force", help="replace examples already there")] = False,
 ) -> None:
     """Copy the example models, scenarios, policies and traces into DIRECTORY, to edit.
 
@@ -460,7 +518,7 @@ class ImportFormat(StrEnum):
     pybreaker = "pybreaker"
 
 
-@app.command()
+@app.command(cls=ManPage)
 def calibrate(
     inputs: Annotated[
         list[Path],
@@ -493,7 +551,7 @@ def calibrate(
         say(f"wrote {path}")
 
 
-@app.command()
+@app.command(cls=ManPage)
 def export(
     scenario: Annotated[
         str,
@@ -553,7 +611,7 @@ def export(
         say(f"note: {note}")
 
 
-@app.command(name="import")
+@app.command(name="import", cls=ManPage)
 def import_(
     file: Annotated[Path, typer.Argument(help="the production configuration file")],
     format: Annotated[ImportFormat, typer.Option(help="what the file is")],

@@ -6,6 +6,7 @@ stderr and no traceback. ``sim.cli`` holds the commands; this module holds what 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import warnings
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 try:  # typer >= 0.20 parses with its own copy of click, and raises its exceptions
     from typer._click import exceptions as usage
@@ -82,6 +83,9 @@ class OneLineErrors(TyperGroup):
     option) reported on one line with exit code 2, as every other bad input is, instead of
     a usage box."""
 
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        format_command_list(self, ctx, formatter)
+
     def main(  # type: ignore[override]
         self,
         args: Any = None,
@@ -105,6 +109,85 @@ class OneLineErrors(TyperGroup):
         except (typer.Abort, click.exceptions.Abort):
             sys.exit(INTERRUPTED)
         sys.exit(code if isinstance(code, int) else 0)
+
+
+def format_command_list(group: Any, ctx: Any, formatter: Any) -> None:
+    """The commands with the first sentence of each one's help, wrapped rather than cut
+    off with '...'."""
+    rows = []
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        if command is None or command.hidden:
+            continue
+        text = " ".join((command.help or "").split("\n\n")[0].split())
+        rows.append((name, text.split(". ")[0].rstrip(".")))
+    if rows:
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+class ManPage(TyperCommand):
+    """A command whose ``--help`` reads like a man page at 80 columns: arguments and
+    options by the names people type (``--out DIR``, ``SCENARIO``), never typer's internal
+    types (``<list[str]>``, ``<int range>``) or ranges (``[x>=1]``), flags without their
+    ``[default: no-...]``, every name in full (click's plain help, not rich's boxes)."""
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        arguments, options = [], []
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            kind = re.search(r"<\[?([^>\]]*)\]?>", record[0])
+            name, text = re.sub(r"\s*<[^>]*>", "", record[0]), record[1] or ""
+            if kind and "|" in kind.group(1):  # a choice: name the values
+                help_text, extras = re.match(r"(.*?)(\s*\[[^\[\]]*\])?$", text).groups()  # type: ignore[union-attr]
+                text = f"{help_text}; one of: {', '.join(kind.group(1).split('|'))}{extras or ''}"
+            text = _plain_help(text)
+            if param.param_type_name == "argument":
+                arguments.append((_argument_name(param), text))
+                continue
+            if not getattr(param, "is_flag", False) and not param.metavar:
+                name += " " + (param.name or "value").upper()  # --format FORMAT
+            options.append((name, text))
+        for title, records in (("Arguments", arguments), ("Options", options)):
+            if records:
+                with formatter.section(title):
+                    formatter.write_dl(records)
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        """``[OPTIONS] FILE...``, ``[OPTIONS] [SCENARIO]``: arguments as people write
+        them, not typer's ``{files}...``."""
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if param.param_type_name == "argument":
+                name = _argument_name(param)
+                pieces.append(name if param.required else f"[{name}]")
+        return pieces
+
+
+def _argument_name(param: Any) -> str:
+    """An argument's name in capitals (its metavar when it has one), ``...`` when it
+    takes several."""
+    name = str(param.metavar or param.name).upper()
+    return name if param.nargs == 1 or name.endswith("...") else f"{name}..."
+
+
+def _plain_help(text: str) -> str:
+    """Help text without the extras people need not read: a number's range (the error
+    says it), a flag's false default; a default that means something stays."""
+    match = re.search(r"\s*\[([^\[\]]*)\]$", text)
+    if match is None:
+        return text
+    kept = [
+        part
+        for part in match.group(1).split("; ")
+        if not re.fullmatch(r"(?:-?[\d.]+<=?)?x(?:<=?|>=?)-?[\d.]+", part)
+        and not re.fullmatch(r"default: (?:no-[\w-]+|False|false)", part)
+        and part != "required"  # the usage line says it
+    ]
+    head = text[: match.start()]
+    return f"{head}  [{'; '.join(kept)}]" if kept else head
 
 
 def usage_error(exc: usage.UsageError) -> str:

@@ -135,6 +135,12 @@ def run_scenario(
     ``on_start`` gets the run directory once created, ``notify`` one-line messages (the
     Dask dashboard's address). See ``breakerlab run --help`` for the other options.
     """
+    if resume is not None and scenario is not None:
+        raise ConfigError(
+            "give a scenario or --resume DIR, not both: a resumed run finishes the "
+            "experiment its directory records",
+            path="--resume",
+        )
     if resume is not None:
         store = RunStore(Path(resume))
         manifest = store.manifest("run")

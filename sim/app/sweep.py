@@ -141,6 +141,12 @@ def run_sweep(
     ``journal.json``. ``objective``, ``indifference`` and ``constraints`` say what the
     decision is made on (as for ``tune``). A sweep too large for this machine is refused
     before anything is written, unless ``allow_large``."""
+    if resume is not None and (scenario is not None or params):
+        raise ConfigError(
+            "give a scenario and --param, or --resume DIR, not both: a resumed sweep "
+            "finishes the sweep its directory records",
+            path="--resume",
+        )
     if resume is not None:
         sweep = _resumed(Path(resume), trust_code)
     else:

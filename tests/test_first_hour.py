@@ -1,0 +1,60 @@
+"""A new user's first hour, through the real ``breakerlab`` program: help that reads like a
+man page at 80 columns, ``-h``, and the mistakes that used to pass silently or without a
+hint (issue 23)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import write_scenario
+
+BREAKERLAB = str(Path(sys.executable).with_name("breakerlab"))
+COMMANDS = ["run", "sweep", "tune", "report", "validate", "schema", "init", "calibrate"]
+COMMANDS += ["export", "import"]
+
+
+def breakerlab(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1"}
+    return subprocess.run(
+        [BREAKERLAB, *args], capture_output=True, text=True, env=env, cwd=cwd, check=False
+    )
+
+
+@pytest.mark.parametrize("command", ["", *COMMANDS])
+def test_help_reads_like_a_man_page_at_80_columns(command: str) -> None:
+    args = [command] if command else []
+    long, short = breakerlab(*args, "--help"), breakerlab(*args, "-h")
+    assert long.returncode == 0 and short.returncode == 0, long.stderr + short.stderr
+    assert short.stdout == long.stdout
+    text = long.stdout
+    assert all(len(line) <= 80 for line in text.splitlines()), text
+    for trap in ("<list[str]>", "<int range>", "<str>", "<path>", "x>=", "{", "…", "─", "no-"):
+        assert trap not in text, f"{command or 'breakerlab'} --help shows {trap!r}:\n{text}"
+    assert text.startswith("Usage: breakerlab")
+
+
+def test_help_names_what_an_option_takes() -> None:
+    text = breakerlab("run", "-h").stdout
+    for option in ("--replications N", "--out DIR", "--resume DIR", "--precision-metric METRIC"):
+        assert re.search(rf"^\s+{re.escape(option)}\s", text, re.MULTILINE), option
+    assert "Usage: breakerlab run [OPTIONS] [SCENARIO]" in text
+    assert "Usage: breakerlab validate [OPTIONS] FILES..." in breakerlab("validate", "-h").stdout
+    export = breakerlab("export", "-h").stdout
+    assert "one of: chaostoolkit, toxiproxy" in " ".join(export.split())
+
+
+def test_run_with_a_scenario_and_resume_is_refused(tmp_path: Path) -> None:
+    scenario = write_scenario(tmp_path)
+    done = breakerlab("run", str(scenario), "--resume", str(tmp_path))
+    assert done.returncode == 2
+    assert "--resume: give a scenario or --resume DIR, not both" in done.stderr
+    done = breakerlab("sweep", str(scenario), "--resume", str(tmp_path))
+    assert done.returncode == 2
+    assert "--resume: give a scenario and --param, or --resume DIR, not both" in done.stderr
+    assert not (tmp_path / "reports").exists()
