@@ -435,25 +435,28 @@ def report(
 @app.command(cls=ManPage)
 def validate(
     files: Annotated[
-        list[str], typer.Argument(help="scenario or model YAML files, or shipped scenario names")
+        list[str],
+        typer.Argument(
+            metavar="FILE...",
+            help="scenario, model or breaker policy YAML files, shipped scenario names, or "
+            "directories (every YAML file under them)",
+        ),
     ],
     allow_large: AllowLarge = False,
 ) -> None:
-    """Check scenario or model files without running anything."""
+    """Check scenario, model and breaker policy files without running anything."""
     from sim.errors import BreakerlabError
 
     failed: BreakerlabError | None = None
     with Session().guard():
-        from sim.app.settings import describe_file
+        from sim.app.validating import validate as check_files
 
-        for file in files:
-            try:
-                path, what = describe_file(file, allow_large=allow_large)
-            except BreakerlabError as exc:
-                complain(str(exc))
-                failed = exc
-                continue
-            say(f"ok: {path}: {what}")
+        for result in check_files(files, allow_large=allow_large):
+            if isinstance(result, BreakerlabError):
+                complain(str(result))
+                failed = result
+            else:
+                say(f"{'skipped' if result.skipped else 'ok'}: {result.path}: {result.text}")
     if failed is not None:
         raise typer.Exit(failed.exit_code)
 

@@ -58,3 +58,30 @@ def test_run_with_a_scenario_and_resume_is_refused(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "--resume: give a scenario and --param, or --resume DIR, not both" in done.stderr
     assert not (tmp_path / "reports").exists()
+
+
+def test_validate_takes_a_directory_and_checks_every_yaml_file_under_it(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[1]
+    done = breakerlab("validate", str(root / "models"), str(root / "scenarios"))
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert f"ok: {root / 'models' / 'reference_shop.yaml'}: model 'reference-shop'" in "\n".join(
+        lines
+    )
+    assert any(line.startswith("ok: ") and "breaker policy of polly" in line for line in lines)
+    shipped = sorted((root / "scenarios").glob("*.yaml"))
+    assert sum("scenario '" in line for line in lines) == len(shipped)
+    production = root / "models" / "production" / "application.yml"
+    assert f"skipped: {production}: not a scenario, model or breaker policy" in lines
+
+    (tmp_path / "nested").mkdir()
+    write_scenario(tmp_path / "nested")
+    policy = (root / "models" / "policies" / "polly.yaml").read_text("utf-8")
+    (tmp_path / "polly.yaml").write_text(policy.replace("failure_ratio: 0.1", "failure_ratio: 7"))
+    done = breakerlab("validate", str(tmp_path))
+    assert done.returncode == 2
+    assert f"ok: {tmp_path / 'nested' / 'scenario.yaml'}: scenario 'tiny'" in done.stdout
+    assert "polly.yaml:8: defaults.failure_ratio: 7 is above 1" in done.stderr
+    (tmp_path / "empty").mkdir()
+    done = breakerlab("validate", str(tmp_path / "empty"))
+    assert done.returncode == 2 and "a directory without any .yaml or .yml file" in done.stderr
