@@ -27,6 +27,8 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim.config.yamlio import read_bytes
@@ -42,6 +44,8 @@ ORDERS = "orders.parquet"
 RESULT = "result.json"
 MAX_JSON = 2 * 1024**3  # a stored record's JSON (a long run's per-second samples are large)
 PICKLES = (".pkl", ".pickle")  # the format-1 store's files, any case
+# The Parquet schema of a stored run's per-order columns, as save() writes them.
+ORDERS_SCHEMA = pa.schema([(n, pa.from_numpy_dtype(np.dtype(d))) for n, d in COLUMNS.items()])
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -191,7 +195,10 @@ class RunStore:
                     file=folder / RESULT,
                 )
             try:
-                result = codec.join(pq.read_table(folder / ORDERS), data)
+                table = pq.read_table(folder / ORDERS)
+                if table.schema != ORDERS_SCHEMA:  # before any cast: a NaN in an int column
+                    raise ValueError("its per-order columns are not this version's")
+                result = codec.join(table, data)
             except (KeyError, ValueError, TypeError, OSError, RecursionError) as exc:
                 raise ConfigError(f"not a stored run: {exc}", file=folder) from None
             check_result(result, str(folder / RESULT), self.expected)
