@@ -8,7 +8,9 @@ into a terminal or a CI log.
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -109,3 +111,29 @@ class InvariantError(BreakerlabError):
     """A run broke one of its own invariants: a bug in the engine, never the user's fault."""
 
     exit_code = 3
+
+
+def closest(word: str, choices: Iterable[str]) -> str | None:
+    """The choice a mistyped ``word`` most likely meant, or None: a near spelling
+    (``primry``), the same letters in another case or punctuation (``No_Breaker``), or an
+    abbreviation, the start of a single choice (``nob`` for ``no-breaker``)."""
+    options = [str(c) for c in choices]
+    near = difflib.get_close_matches(word, options, n=1)
+    if near:
+        return near[0]
+
+    def folded(text: str) -> str:
+        return "".join(ch for ch in text.lower() if ch.isalnum())
+
+    key = folded(word)
+    same = [c for c in options if folded(c) == key]
+    starts = [c for c in options if key and folded(c).startswith(key)]
+    if same:
+        return same[0]
+    return starts[0] if len(starts) == 1 else None
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """``; did you mean 'x'?`` for ``closest``, or nothing."""
+    hint = closest(word, choices)
+    return f"; did you mean {hint!r}?" if hint else ""

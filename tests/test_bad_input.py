@@ -416,11 +416,13 @@ def test_missing_scenario_file(tmp_path: Path) -> None:
     assert empty_or_missing(reports)
 
 
-def test_directory_instead_of_file(tmp_path: Path) -> None:
+def test_directory_without_yaml(tmp_path: Path) -> None:
+    """validate takes a directory for the YAML files under it: one without any is bad input
+    (a directory that holds some: tests/test_first_hour.py)."""
     result = runner.invoke(app, ["validate", str(tmp_path)])
     refused(result)
     [problem] = problems(result.stderr, [tmp_path])
-    assert "cannot read" in problem.message
+    assert problem.message == "a directory without any .yaml or .yml file"
 
 
 def test_undecodable_file(tmp_path: Path) -> None:

@@ -54,7 +54,7 @@ def test_apply_validates_units_and_refuses_bad_values(tmp_path: Path) -> None:
     assert changed.payment.breaker is not None
     assert changed.payment.timeout == base.payment.timeout
     assert changed.payment.breaker.wait_duration_in_open_state == 60.0  # type: ignore[union-attr]
-    with pytest.raises(ConfigError, match="unknown field 'failur'"):
+    with pytest.raises(ConfigError, match="has no setting 'failur'; did you mean 'failure_rate"):
         apply(base, {"payment.breaker.failur": 1})
     with pytest.raises(ConfigError, match=r"payment\.timeout"):
         apply(base, {"payment.timeout": "-1s"})

@@ -164,7 +164,7 @@ def test_two_objectives_over_two_scenarios_draw_a_pareto_front(tmp_path: Path) -
     [
         (["--objective", "revenue"], "unknown metric 'revenue'"),
         (["--constraint", "p99 about 2"], "cannot read"),
-        (["--param", "payment.breaker.failur=1:2"], "unknown field 'failur'"),
+        (["--param", "payment.breaker.failur=1:2"], "has no setting 'failur'"),
         (["--aggregate", "median"], "'median' is not one of"),  # a typer enum's message
         (["--indifference", "lots"], "cannot read 'lots'"),
         (["--selection-budget", "5"], "cannot give 4 finalists"),

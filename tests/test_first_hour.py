@@ -85,3 +85,43 @@ def test_validate_takes_a_directory_and_checks_every_yaml_file_under_it(tmp_path
     (tmp_path / "empty").mkdir()
     done = breakerlab("validate", str(tmp_path / "empty"))
     assert done.returncode == 2 and "a directory without any .yaml or .yml file" in done.stderr
+
+
+def test_sweep_mistakes_say_what_was_meant(tmp_path: Path) -> None:
+    scenario = write_scenario(tmp_path)
+    out = ["--out", str(tmp_path / "reports")]
+    typo = breakerlab("sweep", str(scenario), "--param", "payment.timout=1s,2s", *out)
+    assert typo.returncode == 2
+    assert "payment has no setting 'timout'; did you mean 'timeout'?" in typo.stderr
+    deep = "payment.breaker.failure_rate_treshold=20,80"
+    typo = breakerlab("sweep", str(scenario), "--configuration", "breaker", "--param", deep, *out)
+    assert "payment.breaker has no setting 'failure_rate_treshold'; did you mean " in typo.stderr
+    assert "resilience4j" not in typo.stderr  # pydantic's tag of the preset is not a key
+    polly = {"payment": {"timeout": "2s", "breaker": {"preset": "polly"}}}
+    shootout = write_scenario(tmp_path, configurations={"plain": {}, "polly": polly})
+    ratio = "payment.breaker.failure_ratio=0.1,0.5"
+    wrong = breakerlab("sweep", str(shootout), "--param", ratio, *out)
+    assert wrong.returncode == 2
+    assert (
+        "the sweep varies 'plain' (the baseline), which has no payment.breaker.failure_ratio; "
+        "polly has it: did you mean --configuration polly?"
+    ) in " ".join(wrong.stderr.split())
+    short = breakerlab("sweep", str(scenario), "--configuration", "brk", "--param", deep, *out)
+    assert "unknown configuration 'brk'" in short.stderr
+    abbreviated = breakerlab("run", str(scenario), "--baseline", "pla", *out)
+    assert abbreviated.returncode == 2
+    assert "--baseline: unknown configuration 'pla'; did you mean 'plain'?" in abbreviated.stderr
+    assert not (tmp_path / "reports").exists()
+
+
+def test_the_sweep_names_its_report(tmp_path: Path) -> None:
+    scenario = write_scenario(tmp_path, horizon="90s", warmup="10s", replications=1)
+    done = breakerlab(
+        "sweep", str(scenario), "--configuration", "breaker", "--workers", "1",
+        "--param", "payment.breaker.wait_duration_in_open_state=5s,20s",
+        "--out", str(tmp_path / "reports"),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (report,) = (tmp_path / "reports").glob("*/*/report.md")
+    assert f"report: {report}" in done.stdout.splitlines()
+    assert f"results: {report.with_name('sweep.csv')}" in done.stdout.splitlines()

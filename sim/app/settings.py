@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ from sim.app.rundir import now
 from sim.app.runsize import check_run_size
 from sim.config import LoadedScenario, load_any, load_scenario
 from sim.config.yamlio import load_yaml
-from sim.errors import ConfigError
+from sim.errors import ConfigError, did_you_mean
 from sim.units import parse_duration
 
 
@@ -69,13 +68,12 @@ def run_settings(
     scenario = loaded.scenario
     base = baseline or scenario.baseline_configuration
     if base not in scenario.configurations:
-        names = sorted(scenario.configurations)
-        hint = difflib.get_close_matches(base, names, n=1)
+        names = list(scenario.configurations)
         raise ConfigError(
-            f"unknown configuration {base!r}" + (f"; did you mean {hint[0]!r}?" if hint else "")
-            + f" (known: {', '.join(names)})",
+            f"unknown configuration {base!r}{did_you_mean(base, names)} "
+            f"(known: {', '.join(names)})",
             path="--baseline",
-        )  # fmt: skip
+        )
     check_hypothesis_metrics(loaded)
     rule = None
     if precision is not None:

@@ -9,6 +9,7 @@ kept) and stored as it finishes, so ``resume`` finishes an interrupted sweep.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -299,8 +300,39 @@ def _variants(
         name = point_name(point)
         if name in configurations:
             continue  # an LHS of integers may draw a point twice, or the base itself
-        configurations[name] = apply(base, point, loaded.source)
+        try:
+            configurations[name] = apply(base, point, loaded.source)
+        except ConfigError as exc:
+            raise _meant_elsewhere(exc, loaded, base_name, list(point)) from None
     return with_configurations(loaded, configurations, base_name)
+
+
+def _meant_elsewhere(
+    exc: ConfigError, loaded: LoadedScenario, base_name: str, paths: list[str]
+) -> ConfigError:
+    """``exc``, and when a parameter is missing from the varied configuration but set in
+    others, which configuration was varied and which ``--configuration`` was likely meant
+    (``payment.breaker.failure_ratio`` is Polly's, not the baseline's)."""
+    configurations = loaded.scenario.configurations
+    base = configurations[base_name]
+    for path in paths:
+        if not math.isnan(read_param(base, path)):
+            continue
+        others = [
+            name
+            for name, config in configurations.items()
+            if name != base_name and not math.isnan(read_param(config, path))
+        ]
+        if others:
+            why = "the baseline" if base_name == loaded.scenario.baseline_configuration else ""
+            varied = f"{base_name!r}" + (f" ({why})" if why else "")
+            message = exc.message.split("; did you mean")[0] + (
+                f": the sweep varies {varied}, which has no {path}; "
+                f"{', '.join(others)} {'has' if len(others) == 1 else 'have'} it: did you "
+                f"mean --configuration {others[0]}?"
+            )
+            return ConfigError(message, file=exc.file, line=exc.line, path=exc.path)
+    return exc
 
 
 def tidy(summary: pd.DataFrame, points: dict[str, dict[str, float]], base: str) -> pd.DataFrame:

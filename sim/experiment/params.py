@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from sim.config.scenario import Configuration
 from sim.config.settings import with_settings
-from sim.errors import ConfigError
+from sim.errors import ConfigError, did_you_mean
 from sim.units import parse_duration
 
 Value = int | float | str
@@ -181,10 +181,29 @@ def apply(
         first = exc.errors(include_url=False)[0]
         loc = ".".join(str(part) for part in first["loc"])
         message = str(first["msg"]).removeprefix("Value error, ")
-        if first["type"] == "extra_forbidden":
-            message = f"unknown field {str(first['loc'][-1])!r}"
         paths = ", ".join(f"{k}={v}" for k, v in assignments.items())
+        if first["type"] == "extra_forbidden":
+            raise _unknown_setting(tuple(first["loc"]), source, paths) from None
         raise ConfigError(f"{loc}: {message}", file=source, path=f"--param {paths}") from None
+
+
+def _unknown_setting(loc: tuple[Any, ...], source: str | None, paths: str) -> ConfigError:
+    """A setting the configuration does not have, named as the user wrote it (without
+    pydantic's preset tag), with the nearest setting that exists there."""
+    from sim.config.loader import _fields_at  # the loader's own "did you mean" lookup
+
+    known = _fields_at(Configuration, loc[:-1])
+    name = str(loc[-1])
+    where = ".".join(str(p) for p in loc[:-1] if not _is_tag(p, loc))
+    message = f"{where} has no setting {name!r}{did_you_mean(name, known)}"
+    return ConfigError(message, file=source, path=f"--param {paths}")
+
+
+def _is_tag(part: Any, loc: tuple[Any, ...]) -> bool:
+    """Whether ``part`` of a location is pydantic's tag of a union member (a breaker's
+    preset, ``resilience4j``), not a key the user wrote."""
+    i = loc.index(part)
+    return i > 0 and loc[i - 1] == "breaker" and isinstance(part, str)
 
 
 def read(configuration: Configuration, path: str) -> float:

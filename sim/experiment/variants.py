@@ -3,10 +3,8 @@ comparing other configurations than its own."""
 
 from __future__ import annotations
 
-import difflib
-
 from sim.config.scenario import Configuration, LoadedScenario
-from sim.errors import ConfigError
+from sim.errors import ConfigError, did_you_mean
 
 
 def base_configuration(loaded: LoadedScenario, name: str | None) -> tuple[str, Configuration]:
@@ -14,8 +12,7 @@ def base_configuration(loaded: LoadedScenario, name: str | None) -> tuple[str, C
     configurations = loaded.scenario.configurations
     chosen = name or loaded.scenario.baseline_configuration
     if chosen not in configurations:
-        hint = difflib.get_close_matches(chosen, list(configurations), n=1)
-        suffix = f"; did you mean {hint[0]!r}?" if hint else ""
+        suffix = did_you_mean(chosen, configurations)
         raise ConfigError(
             f"unknown configuration {chosen!r}{suffix} (known: {', '.join(configurations)})",
             file=loaded.source,
