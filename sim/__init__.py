@@ -5,7 +5,7 @@ CLI stay fast)::
 
     import sim
 
-    loaded = sim.load_scenario("scenarios/flash_sale_gateway_outage.yaml")
+    loaded = sim.load_scenario("scenarios/flash_sale_gateway_outage.yaml")  # or its name
     run = sim.run(loaded, replications=3)     # or a file, or a shipped scenario's name
     data = sim.load_run(run.directory)        # every table of a run directory (= run.data)
     run.figures()["latency"]                  # the report's figures, shown in Jupyter
@@ -33,15 +33,15 @@ if TYPE_CHECKING:
     from sim.app.tune import TuneOutput as TuneOutput
     from sim.app.tune import run_tune as tune
     from sim.config import LoadedScenario as LoadedScenario
-    from sim.config import load_scenario as load_scenario
     from sim.engine import RunResult as RunResult
     from sim.errors import ConfigError as ConfigError
     from sim.errors import InvariantError as InvariantError
+    from sim.examples import load_scenario as load_scenario
     from sim.examples import shipped_scenarios as shipped_scenarios
 
 # Public name -> (module, attribute).
 _EXPORTS = {
-    "load_scenario": ("sim.config", "load_scenario"),
+    "load_scenario": ("sim.examples", "load_scenario"),  # a file or a shipped name
     "run": ("sim.app.run", "run_scenario"),
     "load_run": ("sim.analysis.load", "load_run"),
     "rebuild_report": ("sim.app.run", "rebuild_report"),
@@ -83,7 +83,10 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    """Load a public name on first use (PEP 562)."""
+    """Load a public name on first use (PEP 562); ``sim.format`` is the module of the
+    number formatter every report uses (``sim.format.measured(mean, low, high, "EUR")``)."""
+    if name == "format":
+        return importlib.import_module("sim.format")
     try:
         module, attribute = _EXPORTS[name]
     except KeyError:
@@ -94,4 +97,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+    return sorted({*globals(), *_EXPORTS, "format"})

@@ -481,7 +481,7 @@ def init(
     directory: Annotated[Path, typer.Argument(help="where to copy the examples")] = Path("."),
     force: Annotated[bool, typer.Option("--force", help="replace examples already there")] = False,
 ) -> None:
-    """Copy the example models, scenarios, policies and traces into DIRECTORY, to edit.
+    """Copy the example models, scenarios, policies, traces and notebooks into DIRECTORY.
 
     Refuses, writing nothing, when DIRECTORY already holds them (--force replaces them).
     """
@@ -491,6 +491,7 @@ def init(
         written = copy_examples(directory, force=force)
     say(f"copied {len(written)} files into {directory}")
     say(f"try: breakerlab run {directory / 'scenarios' / 'flash_sale_gateway_outage.yaml'}")
+    say(f"notebooks: {directory / 'notebooks'} (they read ../scenarios and write ../reports)")
 
 
 class ExportFormat(StrEnum):

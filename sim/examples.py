@@ -1,9 +1,10 @@
-"""The example models, scenarios, policies and incident traces shipped with breakerlab.
+"""The example models, scenarios, policies, incident traces and notebooks shipped with
+breakerlab.
 
 A wheel carries them as package data under ``sim/_examples/`` (see pyproject.toml); a source
 checkout has them at the top of the repository. Either way the layout is the same, so a
-scenario's relative ``model:`` and trace paths resolve unchanged, and ``breakerlab init``
-copies them, ready to edit.
+scenario's relative ``model:`` and trace paths, and a notebook's ``../scenarios/``, resolve
+unchanged, and ``breakerlab init`` copies them, ready to edit and run.
 """
 
 from __future__ import annotations
@@ -13,13 +14,17 @@ import re
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sim.errors import ConfigError
 
+if TYPE_CHECKING:
+    from sim.config import LoadedScenario
+
 PACKAGED = Path(__file__).resolve().parent / "_examples"
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
-# What `init` copies, relative to the examples root.
-TREES = ("models", "scenarios")
+# What `init` copies, relative to the examples root (the first two must be there).
+TREES = ("models", "scenarios", "notebooks")
 # The editor hint at the top of every shipped YAML file; its path is rewritten on copy.
 MODELINE = re.compile(r"^# yaml-language-server: \$schema=(\S+)$", re.MULTILINE)
 
@@ -30,7 +35,7 @@ def examples_root() -> Path:
     if PACKAGED.is_dir():
         return PACKAGED
     source = Path(__file__).resolve().parent.parent
-    if all((source / tree).is_dir() for tree in TREES):
+    if all((source / tree).is_dir() for tree in TREES[:2]):
         return source
     raise ConfigError(
         "this installation holds no example scenarios (sim/_examples is missing); "
@@ -67,9 +72,17 @@ def find_scenario(name_or_path: str | Path) -> Path:
     )
 
 
+def load_scenario(name_or_path: str | Path) -> LoadedScenario:
+    """A scenario loaded and checked: a file, or a shipped scenario by name
+    (``sim.load_scenario("incident_replay")``), as ``sim.run`` takes it."""
+    from sim.config import load_scenario as load
+
+    return load(find_scenario(name_or_path))
+
+
 def copy_examples(destination: str | Path, *, force: bool = False) -> list[Path]:
-    """Copy the shipped models, scenarios (with their incident traces), policies and JSON
-    Schemas into ``destination``; return the files written.
+    """Copy the shipped models, scenarios (with their incident traces), policies, notebooks
+    and JSON Schemas into ``destination``; return the files written.
 
     Refuses, writing nothing, when ``destination`` already holds any of those folders,
     unless ``force`` (then they are replaced). The copy is made in a staging folder beside
@@ -90,11 +103,14 @@ def copy_examples(destination: str | Path, *, force: bool = False) -> list[Path]
     staging = Path(tempfile.mkdtemp(prefix=".breakerlab-init-", dir=target))
     try:
         for tree in TREES:
-            shutil.copytree(root / tree, staging / tree, ignore=_ignored)
+            if (root / tree).is_dir():
+                shutil.copytree(root / tree, staging / tree, ignore=_ignored)
         shutil.copytree(SCHEMAS, staging / "schemas", ignore=_ignored)
         for path in staging.rglob("*.yaml"):
             _point_modeline(path, staging)
         for name in names:
+            if not (staging / name).exists():
+                continue
             if (target / name).exists():
                 shutil.rmtree(target / name)
             (staging / name).replace(target / name)

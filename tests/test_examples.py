@@ -75,7 +75,7 @@ def test_init_refuses_to_overwrite_and_writes_nothing(tmp_path: Path) -> None:
     copy_examples(tmp_path)
     edited = tmp_path / "scenarios" / "retry_storm.yaml"
     edited.write_text("my edit\n")
-    with pytest.raises(ConfigError, match="already holds models, scenarios, schemas"):
+    with pytest.raises(ConfigError, match="already holds models, scenarios, notebooks, schemas"):
         copy_examples(tmp_path)
     assert edited.read_text() == "my edit\n"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]

@@ -125,3 +125,16 @@ def test_the_sweep_names_its_report(tmp_path: Path) -> None:
     (report,) = (tmp_path / "reports").glob("*/*/report.md")
     assert f"report: {report}" in done.stdout.splitlines()
     assert f"results: {report.with_name('sweep.csv')}" in done.stdout.splitlines()
+
+
+def test_the_python_api_loads_a_shipped_scenario_by_name(tmp_path: Path) -> None:
+    import sim
+
+    loaded = sim.load_scenario("incident_replay")  # sim.run takes the same name
+    assert loaded.scenario.name == "incident-replay"
+    assert sim.load_scenario(write_scenario(tmp_path)).scenario.name == "tiny"
+    with pytest.raises(sim.ConfigError, match="did you mean 'incident_replay'"):
+        sim.load_scenario("incident_replai")
+    with pytest.raises(sim.ConfigError, match=r"shipped scenario: sim.run\('retry_storm'\)"):
+        sim.load_run("retry_storm")  # a run directory is meant
+    assert sim.format.measured(0.82, 0.76, 0.88, "%") == "0.82 ± 0.06 %"

@@ -117,3 +117,58 @@ def test_a_shipped_scenario_runs_by_name(user: tuple[Path, dict[str, str]], tmp_
     missing = run(user, tmp_path, "breakerlab", "run", "flash_sale_gateway_outtage")
     assert missing.returncode == 2
     assert "did you mean 'flash_sale_gateway_outage'" in missing.stderr
+
+
+# Runs in the wheel's environment: executes one notebook where it lies, with the test's
+# small parameters in a cell after its ``parameters`` cell, and prints where ``sim`` came
+# from in its kernel.
+DRIVER = """\
+import json, sys
+import nbformat
+from nbclient import NotebookClient
+
+path, values = sys.argv[1], json.loads(sys.argv[2])
+book = nbformat.read(path, as_version=4)
+index = next(i for i, c in enumerate(book.cells) if "parameters" in c.metadata.get("tags", []))
+text = "\\n".join(f"{key} = {value!r}" for key, value in values.items())
+book.cells.insert(index + 1, nbformat.v4.new_code_cell(text))
+book.cells.append(nbformat.v4.new_code_cell("import sim; print('sim from', sim.__file__)"))
+NotebookClient(book, timeout=300, kernel_name="python3").execute()
+print(book.cells[-1].outputs[0]["text"].strip())
+"""
+
+
+def test_the_notebooks_run_from_an_init_directory(
+    user: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    """The user's path: a wheel, ``init``, then each notebook opened where init put it. The
+    notebooks find ``../scenarios`` (the copies, here made smaller by the user) and write
+    to ``../reports``; their kernel imports breakerlab from the wheel."""
+    import json
+
+    import yaml
+
+    from tests.test_notebooks import SMALL
+
+    done = run(user, tmp_path, "breakerlab", "init", "shop")
+    assert done.returncode == 0, done.stderr
+    shop = tmp_path / "shop"
+    notebooks = sorted((shop / "notebooks").glob("*.ipynb"))
+    assert [p.stem for p in notebooks] == sorted(SMALL)
+    (tmp_path / "driver.py").write_text(DRIVER)
+    for notebook in notebooks:
+        scenario, traffic, parameters = SMALL[notebook.stem]
+        path = shop / "scenarios" / scenario  # a user's edit: less traffic, same clock
+        data = yaml.safe_load(path.read_text("utf-8"))
+        data["traffic"] = {**data["traffic"], **traffic}
+        data["traffic"].pop("profile", None)
+        path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+        values = json.dumps({"workers": 1, **parameters})
+        done = run(user, notebook.parent, "python", str(tmp_path / "driver.py"), notebook.name,
+                   values)  # fmt: skip
+        assert done.returncode == 0, f"{notebook.name}: {done.stderr[-3000:]}"
+        origin = Path(done.stdout.strip().splitlines()[-1].removeprefix("sim from "))
+        assert origin.is_relative_to(user[0].parent), origin  # the wheel's, not the checkout's
+    written = {p.parent.parent.name for p in (shop / "reports").glob("*/*/*.csv")}
+    assert {"incident-replay", "retry-storm"} <= written, written
+    assert (shop / "reports").is_dir() and not (shop / "notebooks" / "reports").exists()

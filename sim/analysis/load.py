@@ -71,7 +71,7 @@ def load_run(directory: str | Path) -> RunData:
     """Read a finished run directory; a ConfigError names the missing or unreadable file."""
     root = Path(directory)
     if not root.is_dir():
-        raise ConfigError("not a directory", file=root)
+        raise ConfigError("not a directory" + _shipped_hint(str(directory)), file=root)
     for name in REQUIRED:
         if not (root / name).is_file():
             hint = " (an interrupted run? finish it with breakerlab run --resume DIR)"
@@ -166,6 +166,19 @@ def transitions_from_timeline(timeline: pd.DataFrame) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=TRANSITION_COLUMNS)
     return pd.concat(frames, ignore_index=True)
+
+
+def _shipped_hint(name: str) -> str:
+    """For a shipped scenario's name given instead of a run directory: what to do."""
+    from sim.examples import shipped_scenarios
+
+    key = name.removesuffix(".yaml").replace("-", "_")
+    if "/" in name or key not in shipped_scenarios():
+        return ""
+    return (
+        f"; {key!r} is a shipped scenario: sim.run({key!r}) runs it, and its .data (or "
+        "sim.load_run of the directory it wrote) holds the tables"
+    )
 
 
 def _configurations_as_written(root: Path) -> dict[str, Any]:
