@@ -138,3 +138,25 @@ def test_the_python_api_loads_a_shipped_scenario_by_name(tmp_path: Path) -> None
     with pytest.raises(sim.ConfigError, match=r"shipped scenario: sim.run\('retry_storm'\)"):
         sim.load_run("retry_storm")  # a run directory is meant
     assert sim.format.measured(0.82, 0.76, 0.88, "%") == "0.82 ± 0.06 %"
+
+
+def test_every_calibrate_example_of_the_readme_on_the_shipped_samples_runs(
+    tmp_path: Path,
+) -> None:
+    """The README's calibrate lines that name files of this repository run as written
+    (they once combined both samples, which hold the same dependencies)."""
+    root = Path(__file__).resolve().parents[1]
+    lines = (root / "README.md").read_text("utf-8").splitlines()
+    examples = []
+    for line in lines:
+        if not line.startswith("breakerlab calibrate "):
+            continue
+        args = line.split("#")[0].split()[2:]
+        inputs = [a for a in args if not a.startswith("-")]
+        if inputs and all((root / a).is_file() for a in inputs):
+            examples.append(args)
+    assert len(examples) >= 2, "the README shows calibrate on the shipped samples"
+    for i, args in enumerate(examples):
+        done = breakerlab("calibrate", *args, "--out", str(tmp_path / str(i)), cwd=root)
+        assert done.returncode == 0, f"{args}: {done.stderr}"
+        assert (tmp_path / str(i) / "fit.csv").is_file()

@@ -20,7 +20,14 @@ from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, ScalarFormatter
+from matplotlib.ticker import (
+    AutoLocator,
+    FuncFormatter,
+    LogLocator,
+    MaxNLocator,
+    NullFormatter,
+    ScalarFormatter,
+)
 
 from sim.analysis.plotdata import causes_shown
 from sim.format import number
@@ -262,6 +269,10 @@ def plain_ticks(fig: Figure) -> None:
                 axis.set_minor_formatter(NullFormatter())
             elif scale == "linear" and isinstance(axis.get_major_formatter(), ScalarFormatter):
                 axis.set_major_formatter(FuncFormatter(_tick))
+                if isinstance(axis.get_major_locator(), AutoLocator):
+                    # Fewer ticks: "1,750,000" is wider than matplotlib's "1.75" x 1e6.
+                    axis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
+    fig.tight_layout()  # again (every figure here is laid out so): the labels changed width
 
 
 def _tick(value: float, _position: object = None) -> str:
