@@ -4,6 +4,7 @@ hint (issue 23)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -160,3 +161,29 @@ def test_every_calibrate_example_of_the_readme_on_the_shipped_samples_runs(
         done = breakerlab("calibrate", *args, "--out", str(tmp_path / str(i)), cwd=root)
         assert done.returncode == 0, f"{args}: {done.stderr}"
         assert (tmp_path / str(i) / "fit.csv").is_file()
+
+
+def test_a_breaker_that_never_opened_is_said_wherever_it_is_compared(tmp_path: Path) -> None:
+    scenario = write_scenario(
+        tmp_path, horizon="90s", warmup="10s", replications=2, faults=[],
+        hypotheses=["failed < 1000"],
+    )  # fmt: skip
+    out = tmp_path / "reports"
+    done = breakerlab("run", str(scenario), "--out", str(out), "--workers", "1")
+    assert done.returncode == 0, done.stderr
+    assert "breaker (breaker never opened)" in done.stdout  # the terminal's tables
+    (report,) = out.glob("*/*/report.md")
+    text = report.read_text("utf-8")
+    rows = [line for line in text.splitlines() if line.startswith("| breaker")]
+    # The standings, the differences, the results and the revenue lost by cause.
+    assert len(rows) == 4 and all("breaker never opened" in row for row in rows), rows
+    assert "| plain |" in text and "plain (breaker" not in text  # plain has no breaker
+    assert "breaker never opened" in report.with_name("report.html").read_text("utf-8")
+
+    done = breakerlab("run", str(scenario), "--out", str(out), "--workers", "1", "--json")
+    document = json.loads(done.stdout)
+    assert {"clipped"} <= set(document["results"][0])
+    [verdict] = [v for v in document["hypotheses"] if v["configuration"] == "plain"]
+    assert verdict["unit"] == "" and isinstance(verdict["clipped"], bool)
+    summary = (report.parent / "summary_ci.csv").read_text("utf-8").splitlines()
+    assert summary[0].endswith(",clipped")

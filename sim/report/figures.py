@@ -25,7 +25,7 @@ TITLES = {
     "faults": "Scenario and fault timeline",
     "revenue_lost": "Revenue lost by configuration",
     "revenue_over_time": "Revenue captured over time",
-    "latency": "Checkout latency over time",
+    "latency": "Latency over time: p99 and median, of completed orders and of every result",
     "breakers": "Breaker state over time",
     "queue": "Queue depth over time",
     "confirmations": "Confirmations by channel",
