@@ -61,8 +61,8 @@ MUTATE_FLAGS ?=
 mutate: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/mutate.py $(MODULE) --jobs $(MUTATE_JOBS) $(MUTATE_FLAGS)
 
-# Results changed on purpose: rewrite the golden summary (tests/test_golden.py) and commit it
-# with the reason.
+# Results or the report changed on purpose: rewrite the golden summary and report.md
+# (tests/test_golden.py) and commit them with the reason.
 golden: $(VENV)/.installed-dev
 	$(BIN)/python tests/test_golden.py
 
