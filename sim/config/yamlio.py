@@ -150,7 +150,14 @@ def load_yaml(path: Path, kind: str = "file") -> tuple[Any, LineMap]:
     the limits above; refuse duplicate keys, which YAML would hide."""
     file = str(path)
     text = read_input(path, kind)
-    loader = _BoundedLoader(text, file)
+    try:
+        loader = _BoundedLoader(text, file)
+    except yaml.reader.ReaderError as exc:  # the reader checks every character at once
+        at = text.count("\n", 0, max(exc.position, 0)) + 1
+        code = ord(exc.character) if isinstance(exc.character, str) else exc.character
+        raise ConfigError(
+            f"malformed YAML: character #x{code:04x} is not allowed in YAML", file=file, line=at
+        ) from None
     try:
         node = loader.get_single_node()
         lines: dict[Loc, int] = {}
