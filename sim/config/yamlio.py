@@ -148,6 +148,17 @@ def _too_large(kind: str, size: int, limit: int) -> str:
 def load_yaml(path: Path, kind: str = "file") -> tuple[Any, LineMap]:
     """Parse ``path`` (``kind``: what it is, for messages) with the safe loader, within
     the limits above; refuse duplicate keys, which YAML would hide."""
+    documents, lines = _load(path, kind, stream=False)
+    return documents[0], lines
+
+
+def load_yaml_stream(path: Path, kind: str = "file") -> tuple[list[Any], LineMap]:
+    """Every document of a YAML stream (``---``, as Kubernetes manifests come), within the
+    same limits; each key's line is under its document's index."""
+    return _load(path, kind, stream=True)
+
+
+def _load(path: Path, kind: str, *, stream: bool) -> tuple[list[Any], LineMap]:
     file = str(path)
     text = read_input(path, kind)
     try:
@@ -158,14 +169,19 @@ def load_yaml(path: Path, kind: str = "file") -> tuple[Any, LineMap]:
         raise ConfigError(
             f"malformed YAML: character #x{code:04x} is not allowed in YAML", file=file, line=at
         ) from None
+    lines: dict[Loc, int] = {(): 1} if stream else {}
+    documents: list[Any] = []
     try:
-        node = loader.get_single_node()
-        lines: dict[Loc, int] = {}
-        data = None
-        if node is not None:
-            _check_size(node, file)
-            _walk(node, (), lines, file)  # before constructing: merge keys rewrite the tree
-            data = loader.construct_document(node)
+        nodes = _nodes(loader) if stream else [loader.get_single_node()]
+        values = 0
+        for node in nodes:
+            if node is None:
+                documents.append(None)
+                continue
+            values += _check_size(node, file, MAX_NODES - values)
+            loc: Loc = (len(documents),) if stream else ()
+            _walk(node, loc, lines, file)  # before constructing: merge keys rewrite the tree
+            documents.append(loader.construct_document(node))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -176,7 +192,13 @@ def load_yaml(path: Path, kind: str = "file") -> tuple[Any, LineMap]:
         raise ConfigError(f"malformed YAML: {exc}", file=file) from None
     finally:
         loader.dispose()
-    return data, LineMap(file, lines)
+    return documents, LineMap(file, lines)
+
+
+def _nodes(loader: yaml.SafeLoader) -> Any:
+    """The composed document nodes of a stream, one at a time."""
+    while loader.check_node():
+        yield loader.get_node()
 
 
 class _BoundedLoader(yaml.SafeLoader):
@@ -201,7 +223,7 @@ class _BoundedLoader(yaml.SafeLoader):
             self._depth -= 1
 
 
-def _check_size(root: yaml.Node, file: str) -> None:
+def _check_size(root: yaml.Node, file: str, allowed: int = MAX_NODES) -> int:
     """Refuse a tree that, aliases expanded, holds more than ``MAX_NODES`` values or nests
     deeper than ``MAX_DEPTH``, or an alias inside the node it names (a recursive
     structure). Each node is measured once, so a billion laughs costs a few steps."""
@@ -240,12 +262,13 @@ def _check_size(root: yaml.Node, file: str) -> None:
         return known
 
     values, _ = measure(root, 1)
-    if values > MAX_NODES:
+    if values > allowed:
         raise ConfigError(
             f"more than {MAX_NODES:,} values once aliases are expanded "
             "(an alias bomb?); write the data out instead",
             file=file,
         )
+    return values
 
 
 def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int], file: str) -> None:

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from sim.config.yamlio import LineMap, Loc, load_yaml, read_input
+from sim.config.yamlio import LineMap, Loc, load_yaml, load_yaml_stream, read_input
 from sim.errors import ConfigError
 from sim.formats.common import Source
 
@@ -141,41 +141,10 @@ def _assign(
 
 def read_documents(path: Path, fmt: str) -> Source:
     """A YAML stream of one or more documents (``---``), as Kubernetes manifests come: the
-    data is the list of documents, each key's line under its document's index."""
-    import yaml
-
-    text = read_input(path)
-    try:
-        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
-        documents = list(yaml.safe_load_all(text))
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        raise ConfigError(
-            f"malformed YAML: {exc.problem or exc.context or 'invalid YAML'}",
-            file=str(path),
-            line=mark.line + 1 if mark is not None else None,
-        ) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"malformed YAML: {exc}", file=str(path)) from None
-    lines: dict[Loc, int] = {(): 1}
-    for index, node in enumerate(nodes):
-        if node is not None:
-            _walk(node, (index,), lines)
-    return Source([d for d in documents], LineMap(str(path), lines), fmt)
-
-
-def _walk(node: Any, loc: Loc, lines: dict[Loc, int]) -> None:
-    import yaml
-
-    lines.setdefault(loc, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            lines[(*loc, str(key.value))] = key.start_mark.line + 1
-            _walk(value, (*loc, str(key.value)), lines)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            lines[(*loc, index)] = item.start_mark.line + 1
-            _walk(item, (*loc, index), lines)
+    data is the list of documents, each key's line under its document's index (read within
+    the limits every input YAML has: sim.config.yamlio)."""
+    documents, lines = load_yaml_stream(path)
+    return Source(documents, lines, fmt)
 
 
 def read_text(path: Path, fmt: str) -> Source:
