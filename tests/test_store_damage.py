@@ -33,6 +33,11 @@ from typer.testing import CliRunner
 
 import sim.app.run
 from sim.cli import app
+from sim.config import load_scenario
+from sim.engine import simulate
+from sim.experiment import codec
+from sim.experiment.store import ORDERS_SCHEMA
+from sim.experiment.stored import COLUMNS, StoredFields
 from tests.conftest import write_scenario
 
 runner = CliRunner()
@@ -229,3 +234,12 @@ def test_a_nan_in_one_stored_run_is_refused(stored: tuple[Path, bytes], tmp_path
     outcome = runner.invoke(app, ["run", "--resume", str(directory), "--workers", "1"])
     assert outcome.exit_code == 2
     assert outcome.stderr.startswith(f"error: {result}: unreadable: NaN is not a number")
+
+
+def test_the_record_schema_covers_every_field_a_run_has(tmp_path: Path) -> None:
+    """A field added to RunResult must be added to the checks (sim.experiment.stored)."""
+    loaded = load_scenario(write_scenario(tmp_path, horizon="1m", warmup="10s", faults=[]))
+    table, data = codec.split(simulate(loaded, "breaker", 0, 1))
+    assert data["per_order"] == COLUMNS
+    assert table.schema == ORDERS_SCHEMA
+    assert set(StoredFields.model_fields) == set(data["fields"])
