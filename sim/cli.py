@@ -414,7 +414,8 @@ def tune(
     if session.as_json:
         session.emit(result.to_json())
         return
-    show_tune(result)
+    with session.guard():
+        show_tune(result)
 
 
 @app.command(cls=ManPage)

@@ -123,7 +123,8 @@ def show_tune(result: Any) -> None:
     if not fresh.empty:
         diff = fresh[fresh["kind"] == "tuned − base"]
         for row in diff[diff["metric"].isin(["revenue_lost", "checkout_p99_s"])].itertuples():
-            unit = decision.unit if decision is not None and row.metric == decision.metric else ""
+            decided = decision.selection.decision if decision is not None else None
+            unit = decided.unit if decided is not None and row.metric == decided.metric else ""
             unit = unit or unit_of(str(row.metric), "")
             shown = measured(row.mean, row.ci_low, row.ci_high, unit, sign=True, style="span")
             say(f"fresh seeds, {row.scenario}: tuned − base {row.metric} = {shown} (95 %)")

@@ -18,6 +18,7 @@ from tests.conftest import write_scenario
 BREAKERLAB = str(Path(sys.executable).with_name("breakerlab"))
 COMMANDS = ["run", "sweep", "tune", "report", "validate", "schema", "init", "calibrate"]
 COMMANDS += ["export", "import"]
+SHORT = [{"target": "primary", "kind": "outage", "start": "30s", "duration": "40s"}]
 
 
 def breakerlab(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -116,7 +117,7 @@ def test_sweep_mistakes_say_what_was_meant(tmp_path: Path) -> None:
 
 
 def test_the_sweep_names_its_report(tmp_path: Path) -> None:
-    scenario = write_scenario(tmp_path, horizon="90s", warmup="10s", replications=1)
+    scenario = write_scenario(tmp_path, horizon="90s", warmup="10s", replications=1, faults=SHORT)
     done = breakerlab(
         "sweep", str(scenario), "--configuration", "breaker", "--workers", "1",
         "--param", "payment.breaker.wait_duration_in_open_state=5s,20s",
@@ -187,3 +188,22 @@ def test_a_breaker_that_never_opened_is_said_wherever_it_is_compared(tmp_path: P
     assert verdict["unit"] == "" and isinstance(verdict["clipped"], bool)
     summary = (report.parent / "summary_ci.csv").read_text("utf-8").splitlines()
     assert summary[0].endswith(",clipped")
+
+
+def test_tune_prints_numbers_with_units_and_settings_as_written(tmp_path: Path) -> None:
+    scenario = write_scenario(tmp_path, horizon="2m", warmup="10s", replications=1, faults=SHORT)
+    done = breakerlab(
+        "tune", str(scenario), "--configuration", "breaker", "--workers", "1",
+        "--param", "payment.breaker.failure_rate_threshold=20%:90%",
+        "--param", "payment.breaker.wait_duration_in_open_state=2s:120s:log",
+        "--trials", "3", "--selection-budget", "6", "--finalists", "1",
+        "--fresh-replications", "2", "--out", str(tmp_path / "reports"),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    text = done.stdout
+    assert "of the base's mean = " in text and " EUR" in text
+    assert not re.search(r"\d[eE][+-]?\d", text)  # no scientific notation
+    settings = re.findall(r"failure_rate_threshold[ =]([\d.]+%)", text)
+    assert settings and all(len(s.rstrip("%").replace(".", "")) <= 3 for s in settings), text
+    (report,) = (tmp_path / "reports").glob("*/*/report.md")
+    assert "simultaneous 97.5%" in report.read_text("utf-8")  # the selection stage's level

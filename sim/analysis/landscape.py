@@ -49,7 +49,7 @@ class Landscape:
         """A parameter's value for people: its unit where it has one."""
         if isinstance(value, int | float) and math.isfinite(value):
             formatter = self.formats.get(path)
-            return formatter(float(value)) if formatter else number(float(value), 4)
+            return formatter(float(value)) if formatter else number(float(value))
         return str(value)
 
     def region_text(self) -> str:

@@ -17,6 +17,7 @@ from sim.analysis.objectives import (
 from sim.config import LoadedScenario
 from sim.errors import ConfigError
 from sim.experiment.params import Param
+from sim.format import number
 from sim.units import format_duration, parse_duration
 
 
@@ -40,8 +41,34 @@ def decision_settings(
 
 
 def formats(params: Sequence[Param]) -> dict[str, Formatter]:
-    """How to show each parameter's values: durations as ``30s``, others as numbers."""
-    return {p.path: _duration for p in params if _is_duration(p)}
+    """How to show each parameter's values: durations as ``30s``, percentages as ``52%``,
+    others as numbers (three significant digits: ``2.99%``, never ``2.98806%``)."""
+    shown: dict[str, Formatter] = {p.path: _duration for p in params if _is_duration(p)}
+    shown |= {p.path: _percent(p) for p in params if p.unit == "%"}
+    return shown
+
+
+def _percent(p: Param) -> Formatter:
+    """A percentage parameter's validated value as a percentage: a field that keeps
+    percent (resilience4j's ``failure_rate_threshold``: 52.4) or a fraction (Polly's
+    ``failure_ratio``: 0.524), told apart by the values the user wrote."""
+    written = [abs(v) for v in (p.low, p.high) if v is not None]
+    written += [abs(_number(v)) for v in p.values]
+    largest = max(written, default=0.0)
+
+    def show(value: float) -> str:
+        fraction = largest > 1 and abs(value) <= 1 and abs(value) * 100 <= largest * 1.000001
+        return f"{number(100 * value if fraction else value)}%"
+
+    return show
+
+
+def _number(value: object) -> float:
+    """The number a written value starts with (``20%`` is 20); 0 when there is none."""
+    try:
+        return float(str(value).strip().rstrip("%"))
+    except ValueError:
+        return 0.0
 
 
 def _duration(seconds: float) -> str:

@@ -15,7 +15,7 @@ def standing_header(decision: Decision) -> list[str]:
     return [
         "configuration",
         f"{decision.metric}{unit}, mean",
-        f"− base{unit} [simultaneous 95 %]",
+        f"− base{unit} [simultaneous {share(1 - decision.alpha)}]",
         "standing",
     ]
 

@@ -12,7 +12,7 @@ from sim.analysis.confirmation import StudyDecision
 from sim.analysis.decision import Interval
 from sim.analysis.objectives import Objective
 from sim.config.scenario import Configuration, LoadedScenario
-from sim.format import measured, share
+from sim.format import measured, number, share
 from sim.report.decision_tables import how_sure, standing_header, standing_rows
 from sim.report.tables import markdown_table
 
@@ -82,7 +82,7 @@ def render(
                 f"tuned − base on {decision.fresh_replications} fresh replications: "
                 f"{_span(diff, d.unit)} ({share(1 - 2 * d.alpha)} interval).", ""]  # fmt: skip
     out += ["## Simulation runs", ""]
-    out += [markdown_table(["stage", "runs"], [[k, f"{v:,}"] for k, v in runs.items()]), ""]
+    out += [markdown_table(["stage", "runs"], [[k, number(v)] for k, v in runs.items()]), ""]
     out += [f"![{name}]({name})" for name in images]
     return "\n".join(out) + "\n"
 
