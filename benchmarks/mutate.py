@@ -170,7 +170,14 @@ def mutated_line(diff: str) -> str:
         for line in diff.splitlines()
         if line.startswith("+") and not line.startswith("+++")
     ]
-    return " / ".join(added) if added else "(line removed)"
+    if added:
+        return " / ".join(added)
+    removed = [
+        line[1:].strip()
+        for line in diff.splitlines()
+        if line.startswith("-") and not line.startswith("---")
+    ]
+    return "removed: " + " / ".join(removed)
 
 
 def line_above(diff: str) -> str:

@@ -203,3 +203,48 @@ def test_an_unknown_parameter_without_a_near_one_lists_the_known() -> None:
         "unknown envoy parameter 'zzz' "
         "(known: consecutive_5xx, interval, base_ejection_time, max_ejection_time)"
     )
+
+
+def test_r4j_wait_duration_ends_in_the_state_it_names() -> None:
+    closed = BreakerPolicy.preset("resilience4j", transition_to_state_after_wait_duration="CLOSED")
+    assert closed.half_open_timeout_state == "closed"
+    assert BreakerPolicy.preset("resilience4j").half_open_timeout_state == "open"
+
+
+def test_a_bad_value_in_a_list_names_its_place() -> None:
+    with pytest.raises(ValueError) as info:
+        BreakerPolicy.preset("resilience4j", record_exceptions=["timeout", "nope"])
+    assert str(info.value).startswith("resilience4j.record_exceptions.1: ")
+
+
+def test_opossum_parameters_in_milliseconds_and_percent() -> None:
+    # opossum's defaults: errorThresholdPercentage 50, resetTimeout 30000 ms,
+    # rollingCountTimeout 10000 ms in rollingCountBuckets 10, volumeThreshold 0, and with
+    # allowWarmUp the circuit does not open during the first rollingCountTimeout.
+    policy = BreakerPolicy.preset("opossum")
+    assert (policy.library, policy.window) == ("opossum", "opossum")
+    assert (policy.window_duration, policy.bucket_count) == (10.0, 10)
+    assert (policy.failure_rate_threshold, policy.wait_duration_in_open_state) == (0.5, 30.0)
+    assert (policy.volume_threshold, policy.warm_up) == (0, 0.0)
+    warm = BreakerPolicy.preset("opossum", allow_warm_up=True, rolling_count_timeout=5000)
+    assert warm.warm_up == 5.0 and warm.window_duration == 5.0
+    filtered = BreakerPolicy.preset("opossum", error_filter=["rejected"])
+    assert filtered.record == ALL - {"rejected"}  # a filtered error is a success
+
+
+def test_cockatiel_parameters() -> None:
+    # cockatiel: ConsecutiveBreaker(5), halfOpenAfter 10000 ms as a constant backoff; an
+    # ExponentialBackoff doubles up to its maxDelay; SamplingBreaker(threshold, duration).
+    policy = BreakerPolicy.preset("cockatiel")
+    assert (policy.window, policy.failure_count_threshold) == ("consecutive", 5)
+    assert policy.failure_rate_threshold is None
+    assert (policy.wait_duration_in_open_state, policy.open_backoff) == (10.0, "fixed")
+    assert policy.max_wait_duration_in_open_state == math.inf
+    exponential = BreakerPolicy.preset(
+        "cockatiel", half_open_backoff="exponential", half_open_max_delay=45000
+    )
+    assert exponential.open_backoff == "exponential"
+    assert exponential.max_wait_duration_in_open_state == 45.0
+    sampling = BreakerPolicy.preset("cockatiel", breaker="sampling", threshold=0.2, duration=5000)
+    assert (sampling.window, sampling.window_duration) == ("cockatiel", 5.0)
+    assert (sampling.failure_rate_threshold, sampling.failure_count_threshold) == (0.2, None)
