@@ -564,21 +564,32 @@ def export(
     ],
     configuration: Annotated[
         str | None,
-        typer.Option(help="the set-up to export (a tune run directory: its winner)"),
+        typer.Option(
+            metavar="NAME",
+            help="the set-up to export (a tune run directory: its winner; toxiproxy: none)",
+        ),
     ] = None,
     format: Annotated[ExportFormat, typer.Option(help="what to write")] = (
         ExportFormat.chaostoolkit
     ),
     out: Annotated[
-        Path | None,
+        str,
         typer.Option(
-            help="file ('-': standard output, production formats) "
-            "[default: reports/<scenario>-export/<configuration>.<format>.<ext>]"
+            "--out",
+            metavar="DIR",
+            help="reports root, as for run: the file goes in DIR/<scenario>-export/ "
+            "('-': standard output)",
         ),
-    ] = None,
+    ] = "reports",
+    force: Annotated[
+        bool, typer.Option("--force", help="replace an export already written there")
+    ] = False,
     upstream: Annotated[
         list[str] | None,
-        typer.Option(help="NAME=HOST:PORT: where a dependency's proxy forwards (repeatable)"),
+        typer.Option(
+            metavar="NAME=HOST:PORT",
+            help="where a dependency's Toxiproxy proxy forwards (repeatable)",
+        ),
     ] = None,
 ) -> None:
     """Write a scenario's faults as a Chaos Toolkit experiment (Toxiproxy actions, the
@@ -589,16 +600,18 @@ def export(
         from sim.app.export import EXTENSIONS, export_production, export_scenario, parse_upstreams
         from sim.app.settings import scenario_path
 
+        printed = "-" if out == "-" else None
+        root = None if printed else out
         if format.value in EXTENSIONS:
-            made = export_production(scenario_path(scenario), configuration, format.value, out)
+            made = export_production(
+                scenario_path(scenario), configuration, format.value, printed,
+                root=root, force=force,
+            )  # fmt: skip
         else:
             result = export_scenario(
-                scenario_path(scenario),
-                configuration or "",
-                format.value,
-                out,
-                parse_upstreams(upstream),
-            )
+                scenario_path(scenario), configuration or "", format.value, printed,
+                parse_upstreams(upstream), root=root, force=force,
+            )  # fmt: skip
     if format.value in EXTENSIONS:
         if made.path is None:
             typer.echo(made.text, nl=False)
@@ -606,14 +619,17 @@ def export(
             say(f"wrote {made.path}: {made.format}")
         for line in made.unexpressed:
             warn(f"not expressed in {made.format}: {line}")
-        for note in made.notes:
-            say(f"note: {note}")
+        for note in made.notes:  # on stderr when stdout carries the export itself
+            (warn if made.path is None else say)(f"note: {note}")
         return
-    say(f"wrote {result.path}: {result.toxics} toxic(s), {result.format}")
+    if result.path is None:
+        typer.echo(result.text, nl=False)
+    else:
+        say(f"wrote {result.path}: {result.toxics} toxic(s), {result.format}")
     for fault in result.unmapped:
         warn(f"not exported (no Toxiproxy equivalent): {fault}")
     for note in result.notes:
-        say(f"note: {note}")
+        (warn if result.path is None else say)(f"note: {note}")
 
 
 @app.command(name="import", cls=ManPage)

@@ -46,26 +46,26 @@ def test_calibrate_names_the_bad_line_and_writes_nothing(tmp_path: Path) -> None
 
 
 def test_export_by_name_passes_chaostoolkit_validation(tmp_path: Path) -> None:
-    out = tmp_path / "experiment.json"
     args = ["export", "flash_sale_gateway_outage", "--configuration", "breaker-failover"]
-    result = runner.invoke(app, [*args, "--out", str(out)])
+    result = runner.invoke(app, [*args, "--out", str(tmp_path)])
     assert result.exit_code == 0, result.stderr
+    out = tmp_path / "flash-sale-gateway-outage-export" / "breaker-failover.chaostoolkit.json"
     assert f"wrote {out}" in result.stdout
     ensure_experiment_is_valid(json.loads(out.read_text(encoding="utf-8")))
 
 
 def test_export_lists_faults_it_cannot_map(tmp_path: Path) -> None:
-    out = tmp_path / "toxics.json"
     args = ["export", "checkout_node_crash", "--configuration", "recovery"]
-    result = runner.invoke(app, [*args, "--format", "toxiproxy", "--out", str(out)])
+    result = runner.invoke(app, [*args, "--format", "toxiproxy", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.stderr
+    out = tmp_path / "checkout-node-crash-export" / "recovery.toxiproxy.json"
     assert "not exported (no Toxiproxy equivalent)" in result.stderr
     assert "crash" in result.stderr
     json.loads(out.read_text(encoding="utf-8"))
 
 
 def test_export_refuses_bad_input_with_exit_2(tmp_path: Path) -> None:
-    out = tmp_path / "x.json"
+    out = tmp_path / "reports"
     base = ["export", "flash_sale_gateway_outage", "--out", str(out)]
     for extra in (["--configuration", "nope"], ["--configuration", "breaker-failover",
                   "--upstream", "primary"], ["--configuration", "breaker-failover",

@@ -62,7 +62,6 @@ def test_export_production_to_stdout_and_to_a_file(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.stderr
     assert "resilience4j:" in result.stdout and "payment.fallback" in result.stderr
-    out = tmp_path / "envoy.yaml"
     written = runner.invoke(
         app,
         [
@@ -73,10 +72,11 @@ def test_export_production_to_stdout_and_to_a_file(tmp_path: Path) -> None:
             "--format",
             "envoy",
             "--out",
-            str(out),
+            str(tmp_path),
         ],
     )
     assert written.exit_code == 0, written.stderr
+    out = tmp_path / "flash-sale-gateway-outage-export" / "no-breaker.envoy.yaml"
     assert import_file(out, "envoy").blocks["payment"]["timeout"] == "10s"
 
 
@@ -92,9 +92,11 @@ def test_export_a_tuned_winner_from_a_tune_run_directory(tmp_path: Path) -> None
     (run / "policy.yaml").write_text(
         "# Tuned by breakerlab tune\n" + yaml.safe_dump({"tuned": tuned})
     )
-    out = tmp_path / "appsettings.json"
-    result = runner.invoke(app, ["export", str(run), "--format", "dotnet", "--out", str(out)])
+    root = tmp_path / "reports"
+    result = runner.invoke(app, ["export", str(run), "--format", "dotnet", "--out", str(root)])
     assert result.exit_code == 0, result.stderr
+    out = root / "tune-x-export" / "tuned.dotnet.json"  # --out is a reports root, as for run
+    assert f"wrote {out}" in result.stdout
     back = StagePolicy.model_validate(import_file(out, "dotnet").blocks["payment"])
     assert back.timeout == 2.5 and back.breaker is not None
     wanted = Configuration.model_validate(tuned).payment.breaker

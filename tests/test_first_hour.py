@@ -207,3 +207,30 @@ def test_tune_prints_numbers_with_units_and_settings_as_written(tmp_path: Path) 
     assert settings and all(len(s.rstrip("%").replace(".", "")) <= 3 for s in settings), text
     (report,) = (tmp_path / "reports").glob("*/*/report.md")
     assert "simultaneous 97.5%" in report.read_text("utf-8")  # the selection stage's level
+
+
+def test_export_out_is_a_reports_root_as_for_run(tmp_path: Path) -> None:
+    base = ["export", "flash_sale_gateway_outage", "--configuration", "breaker-failover"]
+    root = tmp_path / "existing"
+    root.mkdir()
+    done = breakerlab(*base, "--out", str(root))
+    assert done.returncode == 0, done.stderr
+    written = root / "flash-sale-gateway-outage-export" / "breaker-failover.chaostoolkit.json"
+    assert f"wrote {written}" in done.stdout and written.is_file()
+    again = breakerlab(*base, "--out", str(root))  # never overwritten without a word
+    assert again.returncode == 2 and "exists" in again.stderr and "--force" in again.stderr
+    assert breakerlab(*base, "--out", str(root), "--force").returncode == 0
+    a_file = tmp_path / "experiment.json"
+    a_file.write_text("keep me")
+    refused = breakerlab(*base, "--out", str(a_file))
+    assert refused.returncode == 2 and "is a file: --out names the reports root" in refused.stderr
+    assert a_file.read_text() == "keep me"
+    printed = breakerlab(*base, "--out", "-")
+    assert printed.returncode == 0 and json.loads(printed.stdout)["title"]
+
+    toxiproxy = breakerlab("export", "flash_sale_gateway_outage", "--format", "toxiproxy",
+                           "--out", str(root))  # fmt: skip
+    assert toxiproxy.returncode == 0, toxiproxy.stderr  # no --configuration: it has no use
+    assert (root / "flash-sale-gateway-outage-export" / "faults.toxiproxy.json").is_file()
+    missing = breakerlab("export", "flash_sale_gateway_outage", "--out", str(root))
+    assert missing.returncode == 2 and "--configuration: name the configuration" in missing.stderr

@@ -29,14 +29,16 @@ FORMATS: tuple[ExportFormat, ...] = ("chaostoolkit", "toxiproxy")
 
 @dataclass(frozen=True)
 class ExportResult:
-    """What the CLI prints: the file written, how many toxics it holds, the faults left
-    out (no Toxiproxy equivalent) and the approximations made."""
+    """What the CLI prints: the file written (None: the text is for standard output), how
+    many toxics it holds, the faults left out (no Toxiproxy equivalent) and the
+    approximations made."""
 
-    path: Path
+    path: Path | None
     format: ExportFormat
     toxics: int
     unmapped: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    text: str = ""
 
 
 def parse_upstreams(items: list[str] | None) -> dict[str, str]:
@@ -55,20 +57,54 @@ def default_output(scenario_name: str, configuration: str, fmt: ExportFormat) ->
     return Path("reports") / f"{scenario_name}-export" / f"{configuration}.{fmt}.json"
 
 
+# A Toxiproxy export holds the scenario's faults only: no configuration names its file.
+FAULTS_ONLY = "faults"
+
+
+def under_root(root: str | Path, name: str, label: str, fmt: str, ext: str, force: bool) -> Path:
+    """Where an export goes under a reports root, as ``run --out`` means it:
+    ``ROOT/<scenario>-export/<label>.<format>.<ext>``. A root that is a file, and an
+    export already there (unless ``force``), are refused before anything is written."""
+    base = Path(root)
+    if base.exists() and not base.is_dir():
+        raise ConfigError(
+            "is a file: --out names the reports root the export goes under, as for run "
+            "(ROOT/<scenario>-export/...); '-' prints it",
+            file=base,
+        )
+    target = base / f"{name}-export" / f"{label}.{fmt}.{ext}"
+    if target.exists() and not force:
+        raise ConfigError("exists: an export of this already; --force replaces it", file=target)
+    return target
+
+
 def export_scenario(
     scenario: str | Path,
     configuration: str,
     fmt: str = "chaostoolkit",
     out: str | Path | None = None,
     upstreams: Mapping[str, str] | None = None,
+    *,
+    root: str | Path | None = None,
+    force: bool = False,
 ) -> ExportResult:
-    """Write the export of ``configuration`` of ``scenario`` in format ``fmt`` to ``out``
-    (default ``reports/<scenario>-export/<configuration>.<format>.json``); ``upstreams``
-    maps a dependency to the ``host:port`` its Toxiproxy proxy forwards to. Bad input is a
-    ConfigError and nothing is written."""
+    """Write the export of ``configuration`` of ``scenario`` in format ``fmt`` to the file
+    ``out`` ("-": return the text, write nothing), or under the reports ``root``
+    (``under_root``; default ``reports/<scenario>-export/<configuration>.<format>.json``);
+    ``upstreams`` maps a dependency to the ``host:port`` its Toxiproxy proxy forwards to.
+    Toxiproxy needs no configuration (its file is then ``faults.toxiproxy.json``). Bad
+    input is a ConfigError and nothing is written."""
     path = Path(scenario)
     loaded = load_scenario(path)
-    if configuration not in loaded.scenario.configurations:
+    if fmt == "toxiproxy" and not configuration:
+        configuration = ""
+    elif not configuration:
+        names = ", ".join(loaded.scenario.configurations)
+        raise ConfigError(
+            f"name the configuration to rehearse (its hypotheses become the probes): {names}",
+            path="--configuration",
+        )
+    elif configuration not in loaded.scenario.configurations:
         _, lines = load_yaml(path)
         known = list(loaded.scenario.configurations)
         hint = difflib.get_close_matches(configuration, known, n=1)
@@ -93,14 +129,23 @@ def export_scenario(
             notes.append(NO_HYPOTHESIS)
     else:
         document = toxiproxy_document(plan, upstreams, loaded.source, configuration)
-    target = Path(out) if out is not None else default_output(loaded.name, configuration, fmt)
+    unmapped = [u.describe() for u in plan.unmapped]
+    text = json.dumps(document, indent=2) + "\n"
+    if out is not None and str(out) == "-":
+        return ExportResult(None, fmt, len(plan.toxics), unmapped, notes, text)
+    label = configuration or FAULTS_ONLY
+    if out is not None:
+        target = Path(out)
+    elif root is not None:
+        target = under_root(root, loaded.name, label, fmt, "json", force)
+    else:
+        target = default_output(loaded.name, label, fmt)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(target, (json.dumps(document, indent=2) + "\n").encode("utf-8"))
+        write_atomically(target, text.encode("utf-8"))
     except OSError as exc:
         raise ConfigError(f"cannot write: {exc.strerror or exc}", file=target) from None
-    unmapped = [u.describe() for u in plan.unmapped]
-    return ExportResult(target, fmt, len(plan.toxics), unmapped, notes)
+    return ExportResult(target, fmt, len(plan.toxics), unmapped, notes, text)
 
 
 @dataclass(frozen=True)
@@ -128,12 +173,18 @@ EXTENSIONS = {
 
 
 def export_production(
-    source: str | Path, configuration: str | None, fmt: str, out: str | Path | None = None
+    source: str | Path,
+    configuration: str | None,
+    fmt: str,
+    out: str | Path | None = None,
+    *,
+    root: str | Path | None = None,
+    force: bool = False,
 ) -> ProductionExport:
     """Write ``configuration`` of a scenario, or the tuned winner of a ``tune`` run
-    directory (its ``policy.yaml``), in production format ``fmt``; ``out`` "-" writes
-    nothing (the caller prints the text). Default file:
-    ``reports/<name>-export/<configuration>.<format>.<ext>``."""
+    directory (its ``policy.yaml``), in production format ``fmt`` to the file ``out`` ("-"
+    writes nothing: the caller prints the text) or under the reports ``root``
+    (``under_root``). Default file: ``reports/<name>-export/<configuration>.<format>.<ext>``."""
     from sim.formats import export_configuration
 
     if fmt not in EXTENSIONS:
@@ -142,11 +193,12 @@ def export_production(
     exported = export_configuration(config, fmt)
     if out is not None and str(out) == "-":
         return ProductionExport(exported.text, None, fmt, exported.unexpressed, exported.notes)
-    target = (
-        Path(out)
-        if out is not None
-        else Path("reports") / f"{name}-export" / f"{label}.{fmt}.{EXTENSIONS[fmt]}"
-    )
+    if out is not None:
+        target = Path(out)
+    elif root is not None:
+        target = under_root(root, name, label, fmt, EXTENSIONS[fmt], force)
+    else:
+        target = Path("reports") / f"{name}-export" / f"{label}.{fmt}.{EXTENSIONS[fmt]}"
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(target, exported.text.encode("utf-8"))
