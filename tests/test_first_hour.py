@@ -127,6 +127,8 @@ def test_the_sweep_names_its_report(tmp_path: Path) -> None:
     (report,) = (tmp_path / "reports").glob("*/*/report.md")
     assert f"report: {report}" in done.stdout.splitlines()
     assert f"results: {report.with_name('sweep.csv')}" in done.stdout.splitlines()
+    header = report.with_name("sweep.csv").read_text("utf-8").splitlines()[0].split(",")
+    assert "clipped" in header  # an interval clipped at a bound says so in the CSV too
 
 
 def test_the_python_api_loads_a_shipped_scenario_by_name(tmp_path: Path) -> None:
@@ -161,7 +163,10 @@ def test_every_calibrate_example_of_the_readme_on_the_shipped_samples_runs(
     for i, args in enumerate(examples):
         done = breakerlab("calibrate", *args, "--out", str(tmp_path / str(i)), cwd=root)
         assert done.returncode == 0, f"{args}: {done.stderr}"
-        assert (tmp_path / str(i) / "fit.csv").is_file()
+        fit = (tmp_path / str(i) / "fit.csv").read_text("utf-8")
+        numbers = re.findall(r"(?<![\w.])\d+\.\d+(?:e-?\d+)?", fit)
+        noisy = [n for n in numbers if len(n.split("e")[0].replace(".", "").lstrip("0")) > 12]
+        assert numbers and not noisy, noisy  # full precision, no 0.06037999999999993
 
 
 def test_a_breaker_that_never_opened_is_said_wherever_it_is_compared(tmp_path: Path) -> None:
@@ -173,6 +178,15 @@ def test_a_breaker_that_never_opened_is_said_wherever_it_is_compared(tmp_path: P
     done = breakerlab("run", str(scenario), "--out", str(out), "--workers", "1")
     assert done.returncode == 0, done.stderr
     assert "breaker (breaker never opened)" in done.stdout  # the terminal's tables
+    verdicts = [line for line in done.stdout.splitlines() if line.startswith("PASS")]
+    assert verdicts and all(
+        re.search(
+            r"\(mean [\d,.]+ (± [\d,.]+ |\[[\d,.]+ to [\d,.]+\]†? )"
+            r"?\(95 %\), 2 replications\)",
+            v,
+        )
+        for v in verdicts
+    ), verdicts
     (report,) = out.glob("*/*/report.md")
     text = report.read_text("utf-8")
     rows = [line for line in text.splitlines() if line.startswith("| breaker")]
@@ -234,3 +248,55 @@ def test_export_out_is_a_reports_root_as_for_run(tmp_path: Path) -> None:
     assert (root / "flash-sale-gateway-outage-export" / "faults.toxiproxy.json").is_file()
     missing = breakerlab("export", "flash_sale_gateway_outage", "--out", str(root))
     assert missing.returncode == 2 and "--configuration: name the configuration" in missing.stderr
+
+
+def test_a_model_without_a_currency_is_said_to_be_assumed(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[1]
+    model = (root / "models" / "reference_shop.yaml").read_text("utf-8")
+    assert "currency: EUR" in model
+    (tmp_path / "shop.yaml").write_text(re.sub(r"(?m)^currency:.*\n", "", model))
+    scenario = write_scenario(tmp_path, model="shop.yaml", horizon="90s", warmup="10s",
+                              replications=1, faults=SHORT)  # fmt: skip
+    done = breakerlab("run", str(scenario), "--out", str(tmp_path / "r"), "--workers", "1")
+    assert done.returncode == 0, done.stderr
+    (report,) = (tmp_path / "r").glob("*/*/report.md")
+    assert "amounts in EUR (assumed: the model states no currency)" in report.read_text("utf-8")
+    usd = (
+        (tmp_path / "shop.yaml")
+        .read_text("utf-8")
+        .replace("name: reference-shop", "name: reference-shop\ncurrency: USD")
+    )
+    (tmp_path / "shop.yaml").write_text(usd)
+    done = breakerlab("run", str(scenario), "--out", str(tmp_path / "u"), "--workers", "1")
+    (report,) = (tmp_path / "u").glob("*/*/report.md")
+    text = report.read_text("utf-8")
+    assert "amounts in USD" in text and "| revenue lost (USD) |" in text and "EUR" not in text
+
+
+def test_figures_label_numbers_as_people_write_them() -> None:
+    """Tick labels without 1e6 offsets or '3 × 10^0', heat-map cells without '1.17e+04'."""
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from sim.report import plots, sweep_plots
+
+    rows = [("a", 30.0 * i, 0.4 + 0.01 * i, 3.0, 0.4, 3.2) for i in range(10)]
+    data = pd.DataFrame(rows, columns=["configuration", "time_s", "p50_s", "p99_s",
+                                       "result_p50_s", "result_p99_s"])  # fmt: skip
+    data = data.assign(p95_s=2.0, orders=5, results=6)
+    faults = pd.DataFrame(columns=["target", "kind", "start_s", "end_s"])
+    fig = plots.latency_lines(data, faults, 300.0)
+    plots.plain_ticks(fig)
+    fig.canvas.draw()
+    labels = [t.get_text() for ax in fig.axes for t in ax.get_yticklabels() if t.get_text()]
+    plt.close(fig)
+    assert labels and all(re.fullmatch(r"[\d,.]+", t) for t in labels), labels
+    table = pd.DataFrame(
+        [(x, y, "revenue_lost", 11700.0 * x, 11700.0 * x - 2200, 11700.0 * x + 2200)
+         for x in (1, 2) for y in (5, 10)],
+        columns=["p.x", "p.y", "metric", "mean", "ci_low", "ci_high"],
+    )  # fmt: skip
+    fig = sweep_plots.heatmap(table, "p.x", "p.y", "revenue_lost")
+    cells = [t.get_text() for t in fig.axes[0].texts]
+    plt.close(fig)
+    assert "11,700\n± 2,200" in cells and not any("e+" in c for c in cells), cells
