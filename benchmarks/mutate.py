@@ -44,6 +44,7 @@ class Target:
     module: str
     tests: list[str]
     functions: list[str] = field(default_factory=list)
+    deselect: list[str] = field(default_factory=list)  # tests mutmut's rewriting breaks
 
     @property
     def dotted(self) -> str:
@@ -131,7 +132,11 @@ def write_mutmut_config(scratch: Path, target: Target, tests: list[str]) -> None
         'source_paths = ["sim"]',
         f"only_mutate = [{json.dumps(target.module)}]",
         f"pytest_add_cli_args_test_selection = {json.dumps(tests)}",
-        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x"]',
+        "pytest_add_cli_args = "
+        + json.dumps(
+            ["-p", "no:cacheprovider", "-q", "-x"]
+            + [arg for test in target.deselect for arg in ("--deselect", test)]
+        ),
         'also_copy = ["models", "scenarios", "benchmarks"]',
         "",
     ]
