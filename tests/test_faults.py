@@ -13,6 +13,7 @@ from pydantic import TypeAdapter
 from sim.config.model import Dependency
 from sim.config.scenario import Fault
 from sim.dists import draws, stream, uniforms
+from sim.engine.clock import spawn
 from sim.engine.dependency import DependencyRuntime
 from sim.engine.faults import active_fault, drive_capacity
 
@@ -52,7 +53,7 @@ def calls_at(
         out.append((at, outcome, env.now - at))
 
     for t in times:
-        env.process(one(t))
+        spawn(env, one(t))
     env.run(until=max(times) + 100)
     return sorted(out)
 
@@ -190,9 +191,9 @@ def serve_three_calls(serves_abandoned: bool) -> tuple[str, str, str]:
         yield env.timeout(at)
         out[name] = yield from dep.call(timeout)
 
-    env.process(call("a", 0.0, 5.0))  # served 0 -> 1
-    env.process(call("b", 0.05, 0.5))  # queued; its caller leaves at 0.55
-    env.process(call("c", 0.6, 1.5))  # must be served by 2.1
+    spawn(env, call("a", 0.0, 5.0))  # served 0 -> 1
+    spawn(env, call("b", 0.05, 0.5))  # queued; its caller leaves at 0.55
+    spawn(env, call("c", 0.6, 1.5))  # must be served by 2.1
     env.run()
     return out["a"], out["b"], out["c"]
 

@@ -15,6 +15,7 @@ from sim.config.model import Dependency
 from sim.config.scenario import LoadedScenario
 from sim.dists import draws, stream, uniforms
 from sim.engine import simulate
+from sim.engine.clock import spawn
 from sim.engine.dependency import DependencyRuntime
 
 
@@ -50,7 +51,7 @@ def mm_c(
             if at >= warmup and "warm" not in marks:
                 marks["warm"] = (dep.calls, dep.pool.wait_total)
             yield env.timeout(at - env.now)
-            env.process(customer())
+            spawn(env, customer())
 
     env.process(source())
     env.run()

@@ -14,6 +14,7 @@ from sim.config.model import Dependency
 from sim.config.scenario import StagePolicy
 from sim.dists import draws, stream, uniforms
 from sim.engine.calls import GuardedDependency
+from sim.engine.clock import spawn
 from sim.engine.dependency import DependencyRuntime
 from sim.engine.stack import retry_setup, stack_setup
 from sim.resilience import CircuitBreaker
@@ -59,7 +60,7 @@ def calls_at(
         out.append((i, outcome, env.now))
 
     for i, t in enumerate(times):
-        env.process(one(i, t))
+        spawn(env, one(i, t))
     env.run(until=1000)
     return [(t, o, end) for t, o, end in sorted(out)]
 

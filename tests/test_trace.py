@@ -13,6 +13,7 @@ from sim.config import load_scenario
 from sim.config.model import Dependency
 from sim.config.trace import load_trace
 from sim.dists import draws, stream, uniforms
+from sim.engine.clock import spawn
 from sim.engine.dependency import DependencyRuntime
 from sim.engine.faults import active_fault
 from sim.errors import ConfigError
@@ -55,7 +56,7 @@ def outcomes_at(
         out.append((outcome, env.now - start))
 
     for _ in range(n):
-        env.process(one())
+        spawn(env, one())
     env.run()
     return out
 

@@ -15,6 +15,7 @@ from typing import Any
 import simpy
 
 from sim.engine.breakers import Breaker
+from sim.engine.clock import Step, spawn
 from sim.engine.dependency import CallGen, DependencyRuntime
 from sim.engine.pool import SlotPool, ThreadPoolSlots
 from sim.resilience import RetryPolicy
@@ -287,7 +288,7 @@ class GuardedDependency:
         finished: list[str] = []
         wake: list[simpy.Event] = []
 
-        def attempt() -> Generator[simpy.Event, Any, None]:
+        def attempt() -> Generator[Step, Any, None]:
             outcome = yield from self._layer(inner, deadline, until, ledger)
             won = any(o in ANSWERED for o in finished)
             if won and ledger is not None and outcome in ANSWERED:
@@ -297,7 +298,7 @@ class GuardedDependency:
                 wake[-1].succeed()
 
         launched = 1
-        env.process(attempt())
+        spawn(env, attempt())
         while True:
             for outcome in finished:
                 if outcome in ANSWERED:
@@ -308,13 +309,13 @@ class GuardedDependency:
                 if env.now >= deadline:
                     return ABANDONED  # no new attempt for a customer who has left
                 launched += 1  # every attempt so far failed: hedge at once
-                env.process(attempt())
+                spawn(env, attempt())
                 continue
             wake.append(env.event())
             if launched <= extra and delay >= 0 and env.now + delay < deadline:
                 yield wake[-1] | env.timeout(delay)
                 if not wake[-1].triggered:
                     launched += 1
-                    env.process(attempt())
+                    spawn(env, attempt())
             else:
                 yield wake[-1]

@@ -12,7 +12,7 @@ from typing import Any
 
 import simpy
 
-from sim.engine.clock import sleep
+from sim.engine.clock import Step, sleep, spawn
 
 
 class Fifo:
@@ -52,7 +52,7 @@ class CaptureQueue:
         env: simpy.Environment,
         capacity: int,
         consumers: int,
-        process: Callable[[int, int], Generator[simpy.Event, Any, bool]],
+        process: Callable[[int, int], Generator[Step, Any, bool]],
         retry_delay: float,
     ) -> None:
         self.env = env
@@ -64,7 +64,7 @@ class CaptureQueue:
         self.max_depth = 0
         self.busy = 0
         for j in range(consumers):
-            env.process(self._consume(j))
+            spawn(env, self._consume(j))
 
     @property
     def depth(self) -> int:
@@ -80,7 +80,7 @@ class CaptureQueue:
         self.max_depth = max(self.max_depth, len(self.fifo.items))
         return True
 
-    def _consume(self, consumer: int) -> Generator[simpy.Event, Any, None]:
+    def _consume(self, consumer: int) -> Generator[Step, Any, None]:
         fifo = self.fifo
         while True:
             i = yield fifo.get()

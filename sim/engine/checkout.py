@@ -14,7 +14,7 @@ from typing import Any
 
 import simpy
 
-from sim.engine.clock import sleep
+from sim.engine.clock import Step, spawn
 from sim.engine.confirmation import IN_APP
 from sim.engine.nodes import NodeStack
 from sim.engine.orders import NO_CHANNEL
@@ -27,7 +27,7 @@ from sim.resilience.outcomes import DECLINED as CALL_DECLINED
 from sim.resilience.outcomes import SUCCESS
 
 QUEUE_FULL = "queue_full"  # the capture queue turned the order away
-Steps = Generator[simpy.Event, Any, None]
+Steps = Generator[Step, Any, None]
 
 
 class Checkout:
@@ -76,7 +76,7 @@ class Checkout:
         # Little's law holds per stage; the queue wait is the order's own (waited_s).
         stats.cart.enter()
         start = env.now
-        yield sleep(env, next(self.cart_latency))
+        yield next(self.cart_latency)
         now = env.now
         stats.cart.leave(start, now)
         start = now
@@ -186,7 +186,7 @@ class Checkout:
             self._maybe_resubmit(i)
         orders.active -= 1
 
-    def deferred(self, i: int, consumer: int) -> Generator[simpy.Event, Any, bool]:
+    def deferred(self, i: int, consumer: int) -> Generator[Step, Any, bool]:
         """A consumer's attempt at a queued order: True when the order is settled, False
         when the charge or the record failed and the order must wait its turn again.
         Consumers run on the checkout nodes in turn and call through their node's stack."""
@@ -206,7 +206,7 @@ class Checkout:
                 if outcome != SUCCESS:
                     return False  # authorisation voided; charge again later
                 self._recorded(i, gateway)
-                env.process(self.after_checkout(i))
+                spawn(env, self.after_checkout(i))
                 return True
             if outcome == CALL_DECLINED:
                 orders.end(i, DECLINED, "declined")

@@ -1,6 +1,12 @@
 """What every order pays SimPy for, made cheaper: waiting a delay, reading the clock and
 processing the next event.
 
+A process of the engine may yield a plain number instead of an event: "wake me this many
+seconds from now". The order tasks (``tasks.py``) take such a delay by scheduling
+themselves, with no event object at all; ``spawn(env, generator)`` runs any other as a
+``simpy.Process`` that turns each delay into a ``sleep``. Both use the eid SimPy's own
+timeout would, so the order of events is unchanged.
+
 ``simpy.Timeout`` is a general event built through ``Event.__init__`` and ``schedule``,
 ``Environment.now`` is a property (a call per read, millions per run) and
 ``Environment.run`` makes a method call per event. An order waits on plain delays about
@@ -14,11 +20,15 @@ since SimPy 3); tests/test_clock.py checks them against ``timeout`` and ``run``.
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from heapq import heappop, heappush
+from typing import Any, TypeAlias
 
 import simpy
 from simpy.core import EmptySchedule, StopSimulation
 from simpy.events import NORMAL, URGENT
+
+Step: TypeAlias = simpy.Event | float  # what an engine process yields: an event, or a delay
 
 
 class Wake(simpy.Event):
@@ -80,6 +90,35 @@ class Clock(simpy.Environment):
             return super().run(until)  # through step, above
         run_until(self, until)
         return None
+
+
+def spawn(env: simpy.Environment, generator: Generator[Step, Any, Any]) -> simpy.Process:
+    """``env.process(generator)`` for a generator that may also yield delays."""
+    return simpy.Process(env, _delays_as_events(env, generator))
+
+
+def _delays_as_events(
+    env: simpy.Environment, generator: Generator[Step, Any, Any]
+) -> Generator[simpy.Event, Any, Any]:
+    """``generator`` with each delay it yields waited as a ``sleep``; whatever SimPy sends
+    or throws in is passed on."""
+    value: Any = None
+    failure: BaseException | None = None
+    while True:
+        try:
+            target = generator.send(value) if failure is None else generator.throw(failure)
+        except StopIteration as stop:
+            return stop.value
+        failure = None
+        if isinstance(target, float | int):
+            target = sleep(env, target)
+        try:
+            value = yield target
+        except GeneratorExit:
+            generator.close()
+            raise
+        except BaseException as error:  # a failed event or an interrupt: the process's own
+            failure = error
 
 
 def _crash_if_failed(event: simpy.Event) -> None:

@@ -12,6 +12,7 @@ import simpy
 
 from sim.config.model import NotificationStage
 from sim.engine.calls import GuardedDependency
+from sim.engine.clock import Step
 from sim.engine.orders import NO_CHANNEL
 from sim.resilience.outcomes import SUCCESS
 
@@ -39,7 +40,7 @@ class ConfirmationChain:
         self._draws = draws
         self._receipts = receipt_delays
 
-    def in_app(self, deadline: float) -> Generator[simpy.Event, Any, tuple[bool, int]]:
+    def in_app(self, deadline: float) -> Generator[Step, Any, tuple[bool, int]]:
         """(confirmed, messages sent) on the confirmation page; needs the session open."""
         if self.env.now >= deadline:
             return False, 0
@@ -48,7 +49,7 @@ class ConfirmationChain:
             return False, 0
         return next(self._draws) < self.spec.acknowledged, 1
 
-    def after_checkout(self) -> Generator[simpy.Event, Any, tuple[int, int]]:
+    def after_checkout(self) -> Generator[Step, Any, tuple[int, int]]:
         """(channel that confirmed or NONE, messages sent) once in-app has not."""
         env = self.env
         spec = self.spec

@@ -10,16 +10,17 @@ from typing import Any
 import simpy
 
 from sim.config.model import Dependency
-from sim.engine.clock import sleep
+from sim.engine.clock import Step, sleep
 from sim.engine.faults import ERROR, HANG, REFUSE, ActiveFault
 from sim.engine.pool import SlotPool
 from sim.resilience.outcomes import ANSWERED, CONNECTION, DECLINED, SERVER_ERROR, SUCCESS, TIMEOUT
 
-CallGen = Generator[simpy.Event, Any, str]
+CallGen = Generator[Step, Any, str]
 
 
 class DependencyRuntime:
-    """Serves calls; ``call`` is a SimPy sub-process returning the outcome."""
+    """Serves calls; ``call`` is a sub-process returning the outcome. It waits by yielding
+    delays (``clock.Step``), so it runs in an order task or under ``Clock.process``."""
 
     __slots__ = (
         "_decline_edge",
@@ -51,7 +52,7 @@ class DependencyRuntime:
         self.env = env
         self.name = name
         self.pool = SlotPool(env, spec.capacity if spec.capacity is not None else math.inf)
-        self.refuse_latency = spec.refuse_latency
+        self.refuse_latency = float(spec.refuse_latency)
         self.serves_abandoned = spec.serves_abandoned
         self.faults = tuple(f for f in faults if f.kind != "capacity")
         self._latency = latency
@@ -107,7 +108,7 @@ class DependencyRuntime:
                 return self._failed(TIMEOUT)
             remaining = now + timeout - env.now
         if hang or latency > remaining:
-            yield sleep(env, remaining)
+            yield remaining
             if hang:
                 pool.release()  # the caller hung up; the server drops the request
             else:
@@ -116,14 +117,14 @@ class DependencyRuntime:
                 if ledger is not None and outcome in ANSWERED:
                     ledger.append(1)
             return self._failed(TIMEOUT)
-        yield sleep(env, latency)
+        yield latency
         pool.release()
         if outcome in ANSWERED:
             return outcome
         return self._failed(outcome)
 
     def _refuse(self) -> CallGen:
-        yield sleep(self.env, self.refuse_latency)
+        yield self.refuse_latency
         return self._failed(CONNECTION)
 
     def _failed(self, outcome: str) -> str:

@@ -9,10 +9,9 @@ import math
 from collections.abc import Generator, MutableSequence
 from typing import Any
 
-import simpy
-
 from sim.config.scenario import InventoryPolicy
 from sim.engine.calls import GuardedDependency
+from sim.engine.clock import Step
 from sim.resilience.outcomes import ABANDONED, SUCCESS
 
 STOCKOUT = "stockout"
@@ -43,7 +42,7 @@ class Inventory:
 
     def reserve(
         self, node: int, product: int, deadline: float, flags: MutableSequence[int], i: int
-    ) -> Generator[simpy.Event, Any, str]:
+    ) -> Generator[Step, Any, str]:
         """Reserve one unit for order ``i``; ``flags[i]``: 1 reserved, 2 from cache,
         3 from cache and oversold, 0 nothing to give back."""
         outcome = yield from self.guards[node].call(deadline)

@@ -16,6 +16,7 @@ import simpy
 
 from sim.config.scenario import PaymentPolicy
 from sim.engine.calls import GuardedDependency
+from sim.engine.clock import Step
 from sim.resilience.outcomes import ABANDONED, ANSWERED, BREAKER_OPEN
 
 OPEN_STATES = ("open", "forced_open")
@@ -78,7 +79,7 @@ class PaymentOrchestrator:
             if g.guarded.name == gateway:
                 g.recovered_at = now
 
-    def pay(self, deadline: float) -> Generator[simpy.Event, Any, tuple[str, int, bool]]:
+    def pay(self, deadline: float) -> Generator[Step, Any, tuple[str, int, bool]]:
         """(outcome, gateway code, whether it failed over) for one payment."""
         env = self.env
         order = self._route()

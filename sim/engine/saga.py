@@ -20,6 +20,7 @@ import numpy as np
 import simpy
 
 from sim.engine.calls import GuardedDependency
+from sim.engine.clock import Step
 from sim.engine.orders import as_numpy, column
 from sim.resilience.outcomes import ANSWERED, SUCCESS
 
@@ -89,7 +90,7 @@ def run_saga(
     idempotency: bool,
     crashed: Callable[[], bool] = lambda: False,
     hop: Callable[[], simpy.Event] | None = None,
-) -> Generator[simpy.Event, Any, str | None]:
+) -> Generator[Step, Any, str | None]:
     """None when the saga completed; ``interrupted`` when the orchestrator crashed during a
     step (run it again after recovery: it resumes from the log); else the failed step and
     outcome, e.g. ``capture_timeout``, after every compensation has run.

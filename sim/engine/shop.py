@@ -18,6 +18,7 @@ from sim.dists import draws, stream, uniforms
 from sim.engine.breakers import Listener
 from sim.engine.calls import GuardedDependency
 from sim.engine.capture import CaptureQueue
+from sim.engine.clock import Step
 from sim.engine.confirmation import ROLES, ConfirmationChain
 from sim.engine.crashes import Site, Sites, forget_node_state
 from sim.engine.dependency import DependencyRuntime
@@ -32,7 +33,7 @@ from sim.engine.stack import initial_stock
 __all__ = ["STAGES", "Settler", "Shop"]  # STAGES: importable from here as before
 
 # A capture consumer's attempt at queued order i on consumer j: True once settled.
-Settler = Callable[[int, int], Generator[simpy.Event, Any, bool]]
+Settler = Callable[[int, int], Generator[Step, Any, bool]]
 
 
 class Shop:

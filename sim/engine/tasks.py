@@ -5,25 +5,35 @@ of arrivals that starts them.
 and resumes it through a general loop (interrupts, failed events, the active process). An
 order needs none of that: nothing waits for it, nothing interrupts it, and no engine event
 ever fails. ``run_now(gen)`` runs the generator at once, up to its first ``yield``, and
-resumes it from each event's callbacks: two SimPy events fewer per order.
+resumes it from each event's callbacks: two SimPy events fewer per order. A delay the
+order yields (a number) costs no event object at all: the task itself goes on the queue.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Sequence
-from typing import Any
+from heapq import heappush
+from typing import Any, cast
 
 import simpy
+from simpy.events import NORMAL
 
-from sim.engine.clock import sleep
+from sim.engine.clock import Step, sleep
 
 
 class _Task:
-    __slots__ = ("_send", "wake")
+    """One order's generator, resumed from event callbacks. A delay it yields is waited
+    without an event: the task puts itself on the queue, as the event it will wake on."""
 
-    def __init__(self, generator: Generator[simpy.Event, Any, Any]) -> None:
+    __slots__ = ("_send", "callbacks", "env", "wake", "wakes")
+    _ok = True  # as an event: never fails, carries no value
+    _value = None
+
+    def __init__(self, env: simpy.Environment, generator: Generator[Step, Any, Any]) -> None:
+        self.env = env
         self._send = generator.send
         self.wake = self.resume  # one bound method for every wait
+        self.wakes = (self.wake,)  # the callbacks of the task as its own wake-up event
 
     def resume(self, event: Any) -> None:
         """Send ``event``'s value in; wait on whatever the generator yields next."""
@@ -34,28 +44,27 @@ class _Task:
             try:
                 target = send(value)
             except StopIteration:
-                del self.wake  # break the cycle: the finished task is freed at once
+                del self.wake, self.wakes  # break the cycle: the task is freed at once
                 return
-            callbacks = target.callbacks
+            if target.__class__ is float:
+                # A delay: scheduled as sleep() would, with this task as the event.
+                env = self.env
+                self.callbacks = self.wakes
+                heappush(env._queue, (env._now + target, NORMAL, next(env._eid), self))  # type: ignore[misc]
+                return
+            event = cast(simpy.Event, target)
+            callbacks = event.callbacks
             if callbacks is not None:
                 callbacks.append(self.wake)
                 return
-            value = target._value  # already processed: carry on at once, as SimPy does
+            value = event._value  # already processed: carry on at once, as SimPy does
 
 
-class _Start:
-    """What a new task is resumed with: nothing, like the first ``send(None)``."""
-
-    _value = None
-
-
-_START = _Start()
-
-
-def run_now(generator: Generator[simpy.Event, Any, Any]) -> None:
+def run_now(env: simpy.Environment, generator: Generator[Step, Any, Any]) -> None:
     """Run ``generator`` as a process started at this very instant, without start or end
     events. Call it where ``env.process`` would be, from an event's callback."""
-    _Task(generator).resume(_START)
+    task = _Task(env, generator)
+    task.resume(task)  # the first send is None, as the task's own _value
 
 
 class Arrivals:
@@ -71,7 +80,7 @@ class Arrivals:
         self,
         env: simpy.Environment,
         times: Sequence[float],
-        start: Callable[[int], Generator[simpy.Event, Any, Any]],
+        start: Callable[[int], Generator[Step, Any, Any]],
     ) -> None:
         self.env = env
         self.times = times
@@ -91,4 +100,4 @@ class Arrivals:
         if last < len(times):
             sleep(self.env, times[last] - now).callbacks.append(self._arrive)
         for i in range(first, last):
-            run_now(self.start(i))
+            run_now(self.env, self.start(i))
