@@ -212,7 +212,11 @@ def _configuration(source: Path, configuration: str | None) -> tuple[str, str, C
     file, a tune run directory or its policy.yaml."""
     policy = source / "policy.yaml" if source.is_dir() else source
     if source.is_dir() and not policy.is_file():
-        raise ConfigError("not a tune run directory: no policy.yaml in it", file=source)
+        raise ConfigError(
+            "no policy.yaml in this directory: tune writes one only when it adopts a winner "
+            "(on keep-base it writes region.yaml)",
+            file=source,
+        )
     data, lines = load_yaml(policy)
     if isinstance(data, dict) and "tuned" in data and "model" not in data:
         try:
