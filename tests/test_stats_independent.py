@@ -313,6 +313,7 @@ def test_missing_values_as_none_in_an_object_column_are_nan() -> None:
     assert diff["mean"] == 1.0 and diff["ci_low"] == diff["ci_high"] == 1.0  # replication 0
     assert diff["baseline_mean"] == pytest.approx(1.5)
     assert replications_needed(rows, "m", 100.0, relative=False, cap=9) == 3  # within the goal
+    assert replications_needed(rows, "m", 50.0, relative=True, cap=9) == 3  # 50 x mean 1.5
 
 
 def test_an_unused_configuration_category_is_not_a_configuration_with_no_replications() -> None:
@@ -321,6 +322,9 @@ def test_an_unused_configuration_category_is_not_a_configuration_with_no_replica
     goal = HALF_FOUR / 1.6
     got = replications_needed(frame, "m", goal, relative=False, cap=1000)
     assert got == math.ceil(4 * 1.6**2)
+    # Within the goal: the current count, not one more for a configuration never run.
+    within = replications_needed(frame, "m", HALF_FOUR * 1.01, relative=False, cap=1000)
+    assert within == 4
 
 
 def test_replications_needed_passes_the_level_on() -> None:
@@ -351,3 +355,9 @@ def test_replications_needed_looks_past_a_configuration_already_there() -> None:
     goal = HALF_FOUR / 1.6
     tight = [2.5, 2.5, 2.5, 2.5]
     assert needed({"tight": tight, "a": FOUR}, goal, relative=False) == math.ceil(4 * 1.6**2)
+
+
+def test_replications_needed_looks_past_a_configuration_with_an_unknown_half_width() -> None:
+    unknown = [1.0, math.nan, math.nan, math.nan]  # one value: no half-width yet
+    goal = HALF_FOUR / 1.6
+    assert needed({"unknown": unknown, "a": FOUR}, goal, relative=False) == math.ceil(4 * 1.6**2)

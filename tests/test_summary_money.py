@@ -16,6 +16,7 @@ from sim.engine.records import ABANDONED, COMPLETED, DECLINED, FAILED, RunResult
 from sim.errors import InvariantError
 
 CAUSES = [
+    "payment_refused",  # no order failed of it: the causes after it still count
     "payment_timeout",
     "inventory_connection",
     "inventory_stockout",
@@ -206,3 +207,42 @@ def test_check_ignores_the_lost_share_and_compares_relative_to_large_sums() -> N
     big = {k: v * 1e9 if isinstance(v, float) else v for k, v in good_row().items()}
     _check(big | {"revenue_captured": 47e9 + 10.0}, run_result(ORDERS))  # 1e-10 relative
     _check(good_row() | {"revenue_lost_pct": 99.0}, run_result(ORDERS))  # not a sum of causes
+
+
+def percentile(values: list[float], q: float) -> float:
+    """numpy's default (linear) percentile, written out."""
+    ordered = sorted(values)
+    rank = q / 100 * (len(ordered) - 1)
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (rank - low) * (ordered[high] - ordered[low])
+
+
+def test_time_to_a_result_page_leaves_out_who_gave_up_and_who_never_got_one() -> None:
+    row = summary_row(run_result(ORDERS))
+    counted = [o for o in ORDERS if o[0] >= 10.0]
+    waits = [end - arrival for arrival, _, outcome, _, end, _ in counted if outcome != ABANDONED]
+    waits = [w for w in waits if not math.isnan(w)]  # the unfinished order has no result
+    assert len(waits) == 14
+    for q in (50, 95, 99):
+        assert row[f"result_p{q}_s"] == pytest.approx(percentile(waits, q))
+
+
+def test_other_counts_take_only_orders_after_the_warm_up() -> None:
+    result = run_result(ORDERS)
+    n = len(ORDERS)
+    result.queued[0] = True  # the warm-up order
+    result.compensated[0] = True
+    result.stock_flag[:] = 0
+    result.stock_flag[1] = 2  # a completed order sold from the cache
+    result.stock_flag[7] = 3  # a failed one's flag is no sale
+    result.interrupted = np.zeros(n, dtype=bool)
+    result.interrupted[0] = True
+    result.resumed = np.zeros(n, dtype=bool)
+    result.compensated_after_crash = np.zeros(n, dtype=bool)
+    result.recovered_at = np.full(n, math.nan)
+    result.restarted_at = np.full(n, math.nan)
+    row = summary_row(result)
+    assert (row["queued"], row["compensations"], row["interrupted"]) == (0, 0, 0)
+    assert (row["sold_from_cache"], row["oversold"], row["stockouts"]) == (1, 0, 1)
+    assert row["gateway_share_primary"] == 1.0  # every completed order, by the one gateway
