@@ -77,8 +77,11 @@ def test_summary_ci_has_mean_interval_and_replications(tmp_path: Path) -> None:
         "ci_low",
         "ci_high",
         "replications",
+        "clipped",  # the interval was clipped at its metric's bound (sim.analysis.bounds)
     ]
     assert set(ci["replications"]) == {2}
+    counted = ci[ci["metric"] != "revenue_captured"]
+    assert (counted["ci_low"].dropna() >= 0).all()
     lost = ci[ci["metric"] == "revenue_lost"]
     assert (lost["ci_low"] <= lost["mean"]).all() and (lost["mean"] <= lost["ci_high"]).all()
     diff = pd.read_csv(output.directory / "differences_ci.csv")

@@ -46,7 +46,7 @@ def test_help_names_what_an_option_takes() -> None:
     for option in ("--replications N", "--out DIR", "--resume DIR", "--precision-metric METRIC"):
         assert re.search(rf"^\s+{re.escape(option)}\s", text, re.MULTILINE), option
     assert "Usage: breakerlab run [OPTIONS] [SCENARIO]" in text
-    assert "Usage: breakerlab validate [OPTIONS] FILES..." in breakerlab("validate", "-h").stdout
+    assert "Usage: breakerlab validate [OPTIONS] FILE..." in breakerlab("validate", "-h").stdout
     export = breakerlab("export", "-h").stdout
     assert "one of: chaostoolkit, toxiproxy" in " ".join(export.split())
 
