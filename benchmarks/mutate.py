@@ -229,7 +229,7 @@ def score(target: Target, scratch: Path, equivalents: list[Equivalent]) -> Score
             ),
             None,
         )
-        if match is not None and code == SURVIVED:
+        if match is not None and (code == SURVIVED or code in NO_TESTS):
             match.used = True
             result.equivalent.append((name, match))
         else:

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import copy
 import threading
+import time
 import types
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -93,8 +95,12 @@ def test_a_failure_category_is_one_named_exception_class() -> None:
     assert cls is failure_exception("server_error")
     assert issubclass(cls, SimulatedFailure) and cls.category == "server_error"
     assert (cls.__name__, cls.__module__) == ("SimulatedFailure_server_error", external.__name__)
-    odd = failure_exception("gateway-5xx now")
-    assert odd.__name__ == "SimulatedFailure_gateway_5xx_now" and odd.category == "gateway-5xx now"
+    # A name never used before: the classes are cached, and a cached one proves nothing.
+    fresh = f"gateway-5xx {uuid.uuid4().hex}"
+    odd = failure_exception(fresh)
+    assert odd.__name__ == "SimulatedFailure_gateway_5xx_" + fresh.split()[1]
+    assert odd.category == fresh and odd.__module__ == external.__name__
+    assert issubclass(odd, SimulatedFailure) and failure_exception(fresh) is odd
 
 
 # -- what gets wrapped, and the messages ----------------------------------------------------
@@ -293,3 +299,57 @@ def test_an_adopted_breaker_keeps_the_listeners_given() -> None:
     adapter.record(3.0, "timeout")
     adapter.transition_to(4.0, HALF_OPEN)
     assert events == [(3.0, CLOSED, OPEN), (4.0, OPEN, HALF_OPEN)]
+
+
+def test_a_path_to_something_that_is_not_a_class_is_named() -> None:
+    with pytest.raises(BreakerClassError) as info:
+        load_breaker("os.path:join")
+    assert str(info.value) == (
+        "'os.path:join' is a function, not a class: a breaker is a class with allow(now), "
+        "record(now, outcome, duration) and state"
+    )
+    with pytest.raises(BreakerClassError) as info:
+        load_breaker("os:sep")
+    assert str(info.value).startswith("'os:sep' is an object of type str, not a class")
+
+
+class Nothing:
+    pass
+
+
+def test_a_class_without_the_protocol_is_named() -> None:
+    with pytest.raises(BreakerClassError) as info:
+        load_breaker(f"{HERE}:Nothing")
+    assert str(info.value) == (
+        f"breaker '{HERE}:Nothing' lacks the breaker protocol: missing allow, record {PROTOCOL}"
+    )
+
+
+def test_a_change_between_calls_is_reported_at_the_next_call() -> None:
+    inner = Partial()
+    events: list[tuple[float, str, str]] = []
+    tracked = TrackedBreaker(inner, listeners=[lambda *e: events.append(e)])
+    inner.state = OPEN  # a timer of its own, say
+    tracked.record(5.0, "success")
+    assert events == [(5.0, CLOSED, OPEN)]
+
+
+def test_utcnow_outside_a_window_is_utc_whatever_the_local_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TZ", "Asia/Kolkata")  # UTC+5:30, no summer time
+    time.tzset()
+    try:
+        gap = _SimulatedDatetime.utcnow() - datetime.now(UTC).replace(tzinfo=None)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert abs(gap) < timedelta(minutes=1)
+
+
+def test_utcnow_in_a_thread_that_never_opened_a_window() -> None:
+    seen: list[Any] = []
+    thread = threading.Thread(target=lambda: seen.append(_SimulatedDatetime.utcnow()))
+    thread.start()
+    thread.join()
+    assert len(seen) == 1 and seen[0].tzinfo is None
