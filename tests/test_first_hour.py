@@ -30,9 +30,17 @@ def breakerlab(*args: str, cwd: Path | None = None) -> subprocess.CompletedProce
 
 @pytest.mark.parametrize("command", ["", *COMMANDS])
 def test_help_reads_like_a_man_page_at_80_columns(command: str) -> None:
+    """Every command's help, in process (the next test runs the installed program)."""
+    from typer.testing import CliRunner
+
+    from sim.cli import app
+
+    runner = CliRunner()
     args = [command] if command else []
-    long, short = breakerlab(*args, "--help"), breakerlab(*args, "-h")
-    assert long.returncode == 0 and short.returncode == 0, long.stderr + short.stderr
+    env = {"COLUMNS": "80", "NO_COLOR": "1"}
+    long = runner.invoke(app, [*args, "--help"], prog_name="breakerlab", env=env)
+    short = runner.invoke(app, [*args, "-h"], prog_name="breakerlab", env=env)
+    assert long.exit_code == 0 and short.exit_code == 0, long.output + short.output
     assert short.stdout == long.stdout
     text = long.stdout
     assert all(len(line) <= 80 for line in text.splitlines()), text
@@ -42,7 +50,8 @@ def test_help_reads_like_a_man_page_at_80_columns(command: str) -> None:
 
 
 def test_help_names_what_an_option_takes() -> None:
-    text = breakerlab("run", "-h").stdout
+    text = breakerlab("run", "-h").stdout  # the installed program, at COLUMNS=80
+    assert all(len(line) <= 80 for line in text.splitlines()), text
     for option in ("--replications N", "--out DIR", "--resume DIR", "--precision-metric METRIC"):
         assert re.search(rf"^\s+{re.escape(option)}\s", text, re.MULTILINE), option
     assert "Usage: breakerlab run [OPTIONS] [SCENARIO]" in text
