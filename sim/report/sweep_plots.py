@@ -163,13 +163,13 @@ def difference_heatmap(land: Landscape, x: str, y: str) -> Figure:
     unit = f" ({d.unit})" if d.unit else ""
     never = "; no trip: its breaker never opened" if land.unexercised else ""
     ax.set_title(
-        f"{d.metric}{unit}: mean per cell; colour = supported difference with the base\n"
-        f"(white: within the noise; boxed: not told apart from the best within δ = "
-        f"{d.zone}; solid: shown within δ{never})",
-        fontsize=9,
+        f"{d.metric}{unit}: mean per cell; colour: the difference with the base the data\n"
+        "support (white: within the noise); boxed: not told apart from the best within δ\n"
+        f"(solid: shown within δ); δ = {d.zone}{never}",
+        fontsize=8,
     )
     bar = fig.colorbar(image, ax=ax)
-    bar.set_label(f"{d.metric} − base{unit}, {'worse' if sign > 0 else 'better'} is red")
+    bar.set_label(f"− base{unit}; red: {'worse' if sign > 0 else 'better'}", fontsize=8)
     fig.tight_layout()
     return fig
 
