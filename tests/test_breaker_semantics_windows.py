@@ -21,6 +21,7 @@ from sim.resilience import BreakerPolicy, CircuitBreaker
 from sim.resilience.breaker import CLOSED, HALF_OPEN, OPEN
 from sim.resilience.windows import (
     AbsoluteWindow,
+    CockatielSamplingWindow,
     ConsecutiveWindow,
     CountWindow,
     RollingWindow,
@@ -309,3 +310,40 @@ def test_hystrix_window_leaves_the_current_buckets_slow_calls_out_too() -> None:
     window.add(0.7, False, False)
     assert window.counts(0.7) == (1, 0, 1)
     assert window.counts(1.0) == (3, 1, 2)
+
+
+# -- cockatiel's SamplingBreaker ring ---------------------------------------------------------
+
+
+def test_cockatiel_ring_size_and_window_length() -> None:
+    # max(5, ceil(duration / 1 s)) windows of Math.round(duration / count) ms.
+    assert (
+        len(CockatielSamplingWindow(5000)._started),
+        CockatielSamplingWindow(5000).window_ms,
+    ) == (5, 1000)
+    six = CockatielSamplingWindow(6005)
+    assert (len(six._started), six.window_ms, six.duration_ms) == (7, 858, 6006)
+
+
+@pytest.mark.parametrize("reset_first", [False, True])
+def test_cockatiel_a_result_leaves_when_its_window_comes_round_again(reset_first: bool) -> None:
+    window = CockatielSamplingWindow(5000)  # five windows of one second
+    if reset_first:
+        window.reset()
+    window.add(1.0, True, False)  # 1000 ms after the ring's start: a new window from 1.0
+    for t in (1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 5.5):
+        window.add(t, False, False)
+    assert window.counts(5.5) == (10, 1, 0)
+    window.add(6.0, False, False)  # the 1.0 window comes round: its two results leave
+    assert window.totals == (9, 0)
+    assert window.counts(6.0) == (9, 0, 0)
+
+
+def test_cockatiel_ring_of_six_uses_every_window() -> None:
+    window = CockatielSamplingWindow(6000)
+    window.add(1.0, True, False)
+    for t in (2.0, 3.0, 4.0, 5.0, 6.0):
+        window.add(t, False, False)
+    assert window.totals == (5, 1)  # six windows hold all six results
+    window.add(7.0, False, False)
+    assert window.totals == (6, 0)
