@@ -137,7 +137,9 @@ class Lognormal(Strict):
 
 
 class Exponential(Strict):
-    mean: float = Field(gt=0)
+    # 0 is allowed, as constant: 0 is: a patience of 0 (every customer leaves at once) is a
+    # deliberate extreme, and the two ways of writing it must agree.
+    mean: float = Field(ge=0)
 
 
 class Distribution(Strict):
@@ -183,7 +185,7 @@ class LatencyLognormal(Lognormal):
 
 
 class LatencyExponential(Exponential):
-    mean: PositiveDuration
+    mean: NonNegativeDuration
 
 
 class LatencyDistribution(Distribution):

@@ -52,19 +52,13 @@ class ProfilePoint(Strict):
     ramp: NonNegativeDuration = 0.0
 
 
-class Patience(LatencyDistribution):
-    """How long customers wait: every form is positive (a constant 0 would turn every
-    customer away, as an exponential of mean 0 would)."""
-
-    constant: PositiveDuration | None = None
-    empirical: list[PositiveDuration] | None = Field(default=None, min_length=1)
-
-
 class Traffic(Strict):
     rate: PositiveRate = Field(description="base arrival rate (Poisson)")
     profile: list[ProfilePoint] = Field(default_factory=list)
     basket: AmountDistribution
-    patience: Patience = Field(description="how long a customer waits for checkout before leaving")
+    patience: LatencyDistribution = Field(
+        description="how long a customer waits for checkout before leaving"
+    )
     resubmit: Fraction = Field(
         default=0.0,
         description="share of customers with no confirmation within their patience who "
