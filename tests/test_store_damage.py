@@ -243,3 +243,13 @@ def test_the_record_schema_covers_every_field_a_run_has(tmp_path: Path) -> None:
     assert data["per_order"] == COLUMNS
     assert table.schema == ORDERS_SCHEMA
     assert set(StoredFields.model_fields) == set(data["fields"])
+
+
+def test_the_store_allows_nan_exactly_where_a_summary_may_have_none() -> None:
+    """The store (below the analysis layer) keeps its own list of the summary columns that
+    are NaN without data; a column added to one list and not the other made a sweep of a
+    run without orders unresumable."""
+    from sim.analysis.summary import UNDEFINED_WITHOUT_DATA
+    from sim.experiment.stored import NO_DATA_COLUMNS
+
+    assert NO_DATA_COLUMNS == UNDEFINED_WITHOUT_DATA
