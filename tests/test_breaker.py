@@ -1,6 +1,6 @@
 """CircuitBreaker / BreakerPolicy: count-based breaker with resilience4j semantics.
 
-Reference: /work/shared/reference/breaker-semantics.md (resilience4j rows). Boundaries matter
+Reference: docs/breaker-semantics.md (resilience4j rows). Boundaries matter
 because simulated events land on exact instants: ``>=`` versus ``>`` is tested explicitly.
 """
 

@@ -1,7 +1,7 @@
 """Bring your own breaker: loading by class path, the protocol wrapper, and real pybreaker
 on simulated time.
 
-pybreaker facts (1.4.1 source, /work/shared/reference/breaker-semantics.md): consecutive
+pybreaker facts (1.4.1 source, docs/breaker-semantics.md): consecutive
 failures >= fail_max trip; any success resets the counter; open -> half-open on the first
 call with now >= opened_at + reset_timeout; in half-open, success_threshold successes close
 and any failure re-opens; an excluded exception counts as a success.

@@ -1,7 +1,7 @@
 """Library presets: ``BreakerPolicy.preset(library, **that_library's_names)`` must reproduce
 each library's rules, boundaries included, on explicit simulated time.
 
-Reference: /work/shared/reference/breaker-semantics.md. Every table row is one boundary of
+Reference: docs/breaker-semantics.md. Every table row is one boundary of
 one rule; rows run on a fresh breaker, so a failing row names the exact instant that is wrong.
 
 ``poke(breaker, now)`` hands the breaker the result of a call that began under an earlier

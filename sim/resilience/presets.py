@@ -2,7 +2,7 @@
 defaults. ``preset_fields("resilience4j", {"failure_rate_threshold": 30})`` are the
 ``BreakerPolicy`` fields whose every rule is resilience4j's (``BreakerPolicy.preset`` builds
 the policy from them, so this module needs nothing of the breaker); the facts are in
-shared/reference/breaker-semantics.md.
+docs/breaker-semantics.md.
 
 Names, units and defaults live in ``sim.config.breakers`` (one pydantic model per
 library); they are written out for people in models/policies/<library>.yaml, and a test
