@@ -107,7 +107,7 @@ class Aggregate(StrEnum):
 
 def _version(value: bool) -> None:
     if value:
-        from sim import __version__
+        from sim.version import __version__
 
         typer.echo(f"breakerlab {__version__}")
         raise typer.Exit()

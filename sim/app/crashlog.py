@@ -18,7 +18,7 @@ def write_details(exc: BaseException, directory: Path | None = None) -> Path | N
     """The traceback of ``exc`` (with the command line and versions) written to
     ``directory/error.log``, else a fresh file in the temporary directory; the path, or
     None when neither could be written."""
-    from sim import __version__
+    from sim.version import __version__
 
     text = "".join(
         [

@@ -13,10 +13,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from sim import __version__
 from sim.config.breakers import PRESETS
 from sim.config.model import ShopModel
 from sim.config.scenario import Scenario
+from sim.version import __version__
 
 SCHEMAS: dict[str, type[BaseModel] | None] = {
     "scenario.schema.json": Scenario,
