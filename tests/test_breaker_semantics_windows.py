@@ -24,6 +24,7 @@ from sim.resilience.windows import (
     CockatielSamplingWindow,
     ConsecutiveWindow,
     CountWindow,
+    OpossumWindow,
     RollingWindow,
     SamplingWindow,
     TimeWindow,
@@ -347,3 +348,14 @@ def test_cockatiel_ring_of_six_uses_every_window() -> None:
     assert window.totals == (5, 1)  # six windows hold all six results
     window.add(7.0, False, False)
     assert window.totals == (6, 0)
+
+
+def test_opossum_window_counts_calls_made_and_failures_and_no_slow_calls() -> None:
+    window = OpossumWindow(1000, 10)  # ten one-second buckets from time 0
+    window.fire(0.2)
+    window.fire(0.7)
+    window.add(0.9, True, True)  # opossum has no slow calls
+    window.add(0.95, False, True)  # a success is no event of its window
+    assert window.counts(1.0) == (2, 1, 0)
+    assert window.counts(9.999) == (2, 1, 0)
+    assert window.counts(10.0) == (0, 0, 0)  # bucket 0 rotated out at 10 s
