@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from sim.config import load_scenario
+from sim.config.formats import import_file
 from sim.config.policy import StagePolicy
 from sim.errors import ConfigError
-from sim.formats import import_file
 from sim.resilience.policy import BreakerPolicy
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,5 +1,5 @@
 """Round trips: import(export(c)) == c for every shipped configuration and every preset a
-format can express, compared as behaviour (sim/formats/canonical.py), less exactly the
+format can express, compared as behaviour (sim/config/formats/canonical.py), less exactly the
 paths the export listed as not expressed; and every path left out is listed loudly."""
 
 from __future__ import annotations
@@ -8,14 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from formats_canonical import Canonical, canonical_configuration, canonical_stage, without
 
 from sim.config import load_scenario
+from sim.config.formats import EXPORTERS, Exported, export_configuration, import_file
+from sim.config.formats.common import STAGES
+from sim.config.formats.stacks import stages_of
 from sim.config.policy import Configuration, StagePolicy
 from sim.errors import ConfigError
-from sim.formats import EXPORTERS, Exported, export_configuration, import_file
-from sim.formats.canonical import Canonical, canonical_configuration, canonical_stage, without
-from sim.formats.common import STAGES
-from sim.formats.stacks import stages_of
 
 ROOT = Path(__file__).resolve().parents[1]
 SUFFIX = {

@@ -185,7 +185,7 @@ def export_production(
     directory (its ``policy.yaml``), in production format ``fmt`` to the file ``out`` ("-"
     writes nothing: the caller prints the text) or under the reports ``root``
     (``under_root``). Default file: ``reports/<name>-export/<configuration>.<format>.<ext>``."""
-    from sim.formats import export_configuration
+    from sim.config.formats import export_configuration
 
     if fmt not in EXTENSIONS:
         raise ConfigError(f"unknown format {fmt!r} (use one of {', '.join(EXTENSIONS)})")

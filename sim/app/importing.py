@@ -8,9 +8,9 @@ from pathlib import Path
 
 import yaml
 
+from sim.config.formats import import_file
 from sim.errors import ConfigError
 from sim.experiment.store import write_atomically
-from sim.formats import import_file
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,8 @@ def load_scenario(path: str | Path) -> LoadedScenario:
     data, lines = load_yaml(path)
     _refuse_foreign(Scenario, data, lines, "scenario")
     written = copy.deepcopy(data.get("configurations") or {}) if isinstance(data, dict) else {}
-    from sim.formats.references import expand_references  # production files named by from:
+    # production files named by from: (imported when a scenario is read, not with config)
+    from sim.config.formats.references import expand_references
 
     data = expand_references(data, path, lines)
     scenario = _validate(Scenario, data, lines)

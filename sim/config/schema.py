@@ -59,9 +59,9 @@ def write_schemas(directory: str | Path) -> list[Path]:
 
 
 def _allow_references(schema: dict[str, Any]) -> None:
-    """``from:`` at a configuration or a stage (sim/formats/references.py): the loader
+    """``from:`` at a configuration or a stage (sim/config/formats/references.py): the loader
     replaces it before validation, so it is the schema's to describe, not the models'."""
-    from sim.formats import IMPORTERS  # formats builds on config: imported when asked
+    from sim.config.formats import IMPORTERS  # every format's reader: loaded when asked
 
     definitions = schema["$defs"]
     definitions["ProductionReference"] = {

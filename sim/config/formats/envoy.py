@@ -14,7 +14,7 @@ import difflib
 from collections.abc import Sequence
 from typing import Any
 
-from sim.formats.common import (
+from sim.config.formats.common import (
     Block,
     Imported,
     Source,
@@ -23,7 +23,7 @@ from sim.formats.common import (
     seconds,
     unknown_instance,
 )
-from sim.formats.values import integer, items, real
+from sim.config.formats.values import integer, items, real
 
 FORMAT = "envoy"
 Loc = tuple[str | int, ...]

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sim.formats.common import (
+from sim.config.formats.common import (
     Block,
     Imported,
     Source,
@@ -29,7 +29,7 @@ from sim.formats.common import (
     number,
     unknown_instance,
 )
-from sim.formats.values import CATEGORIES, boolean, integer, real
+from sim.config.formats.values import CATEGORIES, boolean, integer, real
 
 Loc = tuple[str | int, ...]
 OPOSSUM_KEYS = (

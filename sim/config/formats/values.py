@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sim.formats.common import Source
+from sim.config.formats.common import Source
 
 Loc = tuple[str | int, ...]
 CATEGORIES = ("timeout", "connection", "server_error", "rejected")

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sim.config.policy import Configuration, SemaphoreBulkhead, StagePolicy
-from sim.formats.common import (
+from sim.config.formats.common import (
     Block,
     Exported,
     Imported,
@@ -24,8 +23,9 @@ from sim.formats.common import (
     timespan_text,
     unknown_instance,
 )
-from sim.formats.stacks import Gaps, breaker_preset, finish, stages_of
-from sim.formats.values import CATEGORIES, boolean, choice, integer, real
+from sim.config.formats.stacks import Gaps, breaker_preset, finish, stages_of
+from sim.config.formats.values import CATEGORIES, boolean, choice, integer, real
+from sim.config.policy import Configuration, SemaphoreBulkhead, StagePolicy
 
 FORMAT = "dotnet"
 STRATEGIES = ("RateLimiter", "TotalRequestTimeout", "Retry", "CircuitBreaker", "AttemptTimeout")

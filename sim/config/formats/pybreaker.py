@@ -8,9 +8,7 @@ import ast
 import difflib
 from typing import Any
 
-from sim.config.policy import Configuration, StagePolicy
-from sim.errors import ConfigError
-from sim.formats.common import (
+from sim.config.formats.common import (
     Block,
     Exported,
     Imported,
@@ -19,8 +17,10 @@ from sim.formats.common import (
     number,
     unknown_instance,
 )
-from sim.formats.stacks import Gaps, breaker_preset, finish, stages_of
-from sim.formats.values import PYTHON_EXCEPTIONS, categories, exception_names
+from sim.config.formats.stacks import Gaps, breaker_preset, finish, stages_of
+from sim.config.formats.values import PYTHON_EXCEPTIONS, categories, exception_names
+from sim.config.policy import Configuration, StagePolicy
+from sim.errors import ConfigError
 
 KNOWN = ("fail_max", "reset_timeout", "success_threshold", "exclude", "name")
 SKIPPED = ("state_storage", "listeners", "throw_new_error_on_trip")

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sim.config.policy import Configuration, SemaphoreBulkhead, StagePolicy
-from sim.formats.common import (
+from sim.config.formats.common import (
     Block,
     Exported,
     Imported,
@@ -21,9 +20,10 @@ from sim.formats.common import (
     seconds,
     unknown_instance,
 )
-from sim.formats.envoy import retry_on, retry_on_text
-from sim.formats.stacks import Gaps, breaker_preset, finish, stages_of
-from sim.formats.values import integer
+from sim.config.formats.envoy import retry_on, retry_on_text
+from sim.config.formats.stacks import Gaps, breaker_preset, finish, stages_of
+from sim.config.formats.values import integer
+from sim.config.policy import Configuration, SemaphoreBulkhead, StagePolicy
 
 FORMAT = "istio"
 Loc = tuple[str | int, ...]

@@ -1,27 +1,28 @@
 """Production resilience configurations in and out: resilience4j (Spring Boot), .NET
 (Microsoft.Extensions.Http.Resilience), Envoy, Istio, Hystrix, opossum, cockatiel and
 pybreaker. ``import_file`` reads one into breakerlab stage blocks; ``export_configuration``
-writes a configuration in one. Built on config and resilience only."""
+writes a configuration in one. Part of the config layer: it builds on the configuration
+models and the YAML reader, and ``sim.config.loader`` calls it for a scenario's ``from:``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
+from sim.config.formats.common import Exported, Imported, Source
+from sim.config.formats.dotnet import export_dotnet, import_dotnet
+from sim.config.formats.envoy import import_envoy
+from sim.config.formats.envoy_export import export_envoy
+from sim.config.formats.hystrix import export_hystrix, import_hystrix
+from sim.config.formats.istio import export_istio, import_istio
+from sim.config.formats.node import import_cockatiel, import_opossum
+from sim.config.formats.node_export import export_cockatiel, export_opossum
+from sim.config.formats.pybreaker import export_pybreaker, import_pybreaker
+from sim.config.formats.resilience4j import import_resilience4j
+from sim.config.formats.resilience4j_export import export_resilience4j
+from sim.config.formats.sources import read_documents, read_source, read_text
 from sim.config.policy import Configuration, StagePolicy
 from sim.errors import ConfigError
-from sim.formats.common import Exported, Imported, Source
-from sim.formats.dotnet import export_dotnet, import_dotnet
-from sim.formats.envoy import import_envoy
-from sim.formats.envoy_export import export_envoy
-from sim.formats.hystrix import export_hystrix, import_hystrix
-from sim.formats.istio import export_istio, import_istio
-from sim.formats.node import import_cockatiel, import_opossum
-from sim.formats.node_export import export_cockatiel, export_opossum
-from sim.formats.pybreaker import export_pybreaker, import_pybreaker
-from sim.formats.resilience4j import import_resilience4j
-from sim.formats.resilience4j_export import export_resilience4j
-from sim.formats.sources import read_documents, read_source, read_text
 
 Importer = Callable[[Source, str | None], Imported]
 Exporter = Callable[[Configuration], Exported]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from sim.formats.common import (
+from sim.config.formats.common import (
     Block,
     Imported,
     Source,
@@ -24,8 +24,14 @@ from sim.formats.common import (
     squash,
     unknown_instance,
 )
-from sim.formats.resilience4j_keys import KEYS, MODULES, ROOT, SECTION_KEYS, SECTION_NOT_SIMULATED
-from sim.formats.values import JAVA_EXCEPTIONS, boolean, categories, choice, integer, real
+from sim.config.formats.resilience4j_keys import (
+    KEYS,
+    MODULES,
+    ROOT,
+    SECTION_KEYS,
+    SECTION_NOT_SIMULATED,
+)
+from sim.config.formats.values import JAVA_EXCEPTIONS, boolean, categories, choice, integer, real
 
 Loc = tuple[str | int, ...]
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sim.config.policy import Configuration, SemaphoreBulkhead, StagePolicy
-from sim.formats.common import (
+from sim.config.formats.common import (
     Block,
     Exported,
     Imported,
@@ -19,8 +18,9 @@ from sim.formats.common import (
     number,
     unknown_instance,
 )
-from sim.formats.stacks import Gaps, breaker_preset, finish, stages_of
-from sim.formats.values import boolean, choice, integer
+from sim.config.formats.stacks import Gaps, breaker_preset, finish, stages_of
+from sim.config.formats.values import boolean, choice, integer
+from sim.config.policy import Configuration, SemaphoreBulkhead, StagePolicy
 
 FORMAT = "hystrix"
 Loc = tuple[str | int, ...]

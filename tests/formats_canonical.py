@@ -4,7 +4,9 @@ units and names resolved), a retry as the ``RetryPolicy`` the engine runs (attem
 counted one way; ``fixed`` and ``randomized`` written as the exponential curve they are).
 
 The round trip import(export(c)) == c is checked on these forms, path by path, so what a
-format cannot express is left out by its path and nothing else.
+format cannot express is left out by its path and nothing else. It lives with its one user,
+tests/test_formats_roundtrip.py: it builds resilience objects, which the config layer that
+holds the formats may not import.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ import dataclasses
 from typing import Any
 
 from sim.config.breakers import CategoryBreakers, ExternalBreaker
+from sim.config.formats.common import STAGES
 from sim.config.policy import Configuration, StagePolicy
-from sim.formats.common import STAGES
 from sim.resilience.backoff import RetryPolicy
 from sim.resilience.policy import BreakerPolicy
 

@@ -9,9 +9,9 @@ import re
 from pathlib import Path
 from typing import Any
 
+from sim.config.formats.common import Source
 from sim.config.yamlio import LineMap, Loc, load_yaml, load_yaml_stream, read_input
 from sim.errors import ConfigError
-from sim.formats.common import Source
 
 _INDEX = re.compile(r"^(.*?)\[(\d+)\]$")
 

@@ -18,9 +18,9 @@ import copy
 from pathlib import Path
 from typing import Any
 
+from sim.config.formats.common import STAGES
 from sim.config.yamlio import LineMap
 from sim.errors import ConfigError
-from sim.formats.common import STAGES
 
 KEYS = ("file", "format", "instance")
 
@@ -81,7 +81,7 @@ def _mentions(configurations: dict[str, Any]) -> bool:
 def _read(
     reference: Any, scenario: Path, lines: LineMap, loc: tuple[str | int, ...], stage: str | None
 ) -> Any:
-    from sim.formats import IMPORTERS, import_file
+    from sim.config.formats import IMPORTERS, import_file
 
     if not isinstance(reference, dict) or "file" not in reference or "format" not in reference:
         raise lines.error("from: needs {file: PATH, format: FORMAT} (and instance: NAME)", loc)
