@@ -31,9 +31,12 @@ node-deps:
 		npm ci --prefix tests/js --no-audit --no-fund --loglevel=error; \
 	else echo "npm not found: the Node.js differential tests will skip"; fi
 
+# ruff, then the layer contracts of pyproject.toml ([tool.importlinter]): an import that
+# runs back up a layer, or a forbidden library, fails here.
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check sim tests benchmarks
 	$(BIN)/ruff format --check sim tests benchmarks
+	$(BIN)/lint-imports --no-cache
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy sim
