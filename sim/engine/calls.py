@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Generator, Iterator
+from functools import partial
 from typing import Any
 
 import simpy
@@ -33,12 +34,6 @@ from sim.resilience.ratelimit import RateLimiter
 DEFAULT_LAYERS = ("retry", "hedging", "circuit_breaker", "rate_limiter", "time_limiter", "bulkhead")
 
 
-def _returns(value: str) -> CallGen:
-    """A sub-process that ends at once with ``value``."""
-    return value
-    yield  # a generator, never reached
-
-
 class GuardedDependency:
     """A dependency with the resilience stack of one stage of one configuration.
 
@@ -49,12 +44,12 @@ class GuardedDependency:
     __slots__ = (
         "_general",
         "_jitter",
-        "_single",
         "active",
         "breaker",
         "budget",
         "bulkhead",
         "bulkhead_wait",
+        "call",
         "dependency",
         "env",
         "hedging",
@@ -83,7 +78,6 @@ class GuardedDependency:
     ) -> None:
         self.dependency = dependency
         self.env = dependency.env
-        self.timeout = timeout
         self.breaker = breaker
         self._jitter = jitter
         self.bulkhead = bulkhead
@@ -97,7 +91,7 @@ class GuardedDependency:
             or hedging is not None
             or layers != DEFAULT_LAYERS
         )
-        self.set_retry(retry, budget)
+        self.set_policy(timeout, retry, budget)
         self.active = 0  # calls in progress, first attempts and retries (Envoy's budget)
         self.retrying = 0  # of which are past their first attempt
         self.retries_denied = 0
@@ -106,44 +100,47 @@ class GuardedDependency:
     def name(self) -> str:
         return self.dependency.name
 
-    def set_retry(self, retry: RetryPolicy, budget: RetryBudget | None) -> None:
-        """The retry policy and budget (at the start, or changed at run time)."""
+    def set_policy(self, timeout: float, retry: RetryPolicy, budget: RetryBudget | None) -> None:
+        """The per-attempt timeout, retry policy and budget (at the start, or changed at run
+        time), and with them which generator ``call`` hands out.
+
+        ``call(deadline=inf, ledger=None)`` is a sub-process returning success, declined,
+        a failure category, breaker_open or abandoned; ``deadline`` is when the waiting
+        customer leaves: no attempt starts after it. It is chosen here, once, so the common
+        stacks pay for no dispatching call and no extra generator level: one attempt with
+        nothing around it is the dependency's own call, with a breaker ``_attempt``.
+        """
+        self.timeout = timeout
         self.retry = retry
         self.budget = budget
-        # One attempt and nothing else around it: the short path.
-        self._single = not self._general and retry.max_attempts == 1 and budget is None
+        single = not self._general and retry.max_attempts == 1 and budget is None
+        self.call: Callable[..., CallGen]
+        if single and self.breaker is None:
+            self.call = partial(self.dependency.call, timeout)
+        elif single:
+            self.call = self._attempt
+        else:
+            self.call = self._chained
 
-    def call(self, deadline: float = math.inf, ledger: list[int] | None = None) -> CallGen:
-        """A sub-process returning success, declined, a failure category, breaker_open or
-        abandoned. ``deadline`` is when the waiting customer leaves: no attempt starts
-        after it.
-
-        A plain function handing out the innermost generator that does the work, so the
-        common case pays for no extra generator level on every resume.
-        """
-        if self._single:
-            if self.breaker is None:
-                if self.env.now >= deadline:
-                    return _returns(ABANDONED)
-                return self.dependency.call(self.timeout, ledger)
-            return self._attempt(deadline, ledger)
+    def _chained(self, deadline: float = math.inf, ledger: list[int] | None = None) -> CallGen:
+        """``call`` through retries, or through the general chain of layers."""
         if self._general:
             return self._layer(0, deadline, math.inf, ledger)
         return self._retry(deadline, lambda: self._attempt(deadline, ledger))
 
     # -- short path ---------------------------------------------------------------------
-    def _attempt(self, deadline: float, ledger: list[int] | None = None) -> CallGen:
+    def _attempt(self, deadline: float = math.inf, ledger: list[int] | None = None) -> CallGen:
         env = self.env
         start = env.now
         if start >= deadline:
             return ABANDONED
         breaker = self.breaker
         if breaker is None:
-            return (yield from self.dependency.call(self.timeout, ledger))
+            return (yield from self.dependency.call(self.timeout, ledger=ledger))
         if not breaker.allow(start):
             return BREAKER_OPEN
         generation = breaker.generation
-        outcome = yield from self.dependency.call(self.timeout, ledger)
+        outcome = yield from self.dependency.call(self.timeout, ledger=ledger)
         now = env.now
         breaker.record(now, outcome, now - start, generation)
         return outcome
@@ -209,7 +206,7 @@ class GuardedDependency:
             if env.now >= until:
                 return TIMEOUT
             remaining = min(self.timeout, until - env.now)
-            return (yield from self.dependency.call(remaining, ledger))
+            return (yield from self.dependency.call(remaining, ledger=ledger))
         layer = self.layers[index]
         inner = index + 1
         if layer == "retry":

@@ -4,7 +4,7 @@ An order holds a checkout worker from cart to in-app confirmation, so a hanging 
 exhausts workers, new orders queue, and customers whose patience runs out leave. The saga's
 capture, fulfilment and the remaining confirmations run after the confirmation page, off
 the worker. Hot path: sub-processes are entered directly (each wrapping generator level
-costs on every resume) and stage statistics are two attribute updates.
+costs on every resume) and stage statistics are attribute updates, not calls.
 """
 
 from __future__ import annotations
@@ -73,22 +73,29 @@ class Checkout:
             orders.active -= 1
             return
         # Cart: local work on the worker. Its time starts here, as its occupancy does, so
-        # Little's law holds per stage; the queue wait is the order's own (waited_s).
-        stats.cart.enter()
+        # Little's law holds per stage; the queue wait is the order's own (waited_s). Each
+        # stage counts its entries, the orders inside it now and the time spent inside.
+        cart_stats = stats.cart
+        cart_stats.entries += 1
+        cart_stats.inside += 1
         start = env.now
         yield next(self.cart_latency)
         now = env.now
-        stats.cart.leave(start, now)
+        cart_stats.inside -= 1
+        cart_stats.time += now - start
         start = now
         # Inventory: reserve a unit (or just ask, with unlimited stock).
-        stats.inventory.enter()
+        inventory_stats = stats.inventory
+        inventory_stats.entries += 1
+        inventory_stats.inside += 1
         if self.stock.stock is None:
             outcome = yield from stack.inventory.call(deadline)
         else:
             product = orders.product[i]
             outcome = yield from self.stock.reserve(node, product, deadline, orders.stock_flag, i)
         now = env.now
-        stats.inventory.leave(start, now)
+        inventory_stats.inside -= 1
+        inventory_stats.time += now - start
         if outcome == SUCCESS and sites.any_down and sites.is_down(node):
             yield from self._interrupted(i, node, pool, "reserved", -1)
             return
@@ -105,11 +112,14 @@ class Checkout:
             return
         # Payment: through the node's gateways, failing over as configured.
         start = now
-        stats.payment.enter()
+        payment_stats = stats.payment
+        payment_stats.entries += 1
+        payment_stats.inside += 1
         outcome, gateway, orders.failed_over[i] = yield from stack.payment.pay(deadline)
         orders.node_of[i] = node
         now = env.now
-        stats.payment.leave(start, now)
+        payment_stats.inside -= 1
+        payment_stats.time += now - start
         if outcome == SUCCESS and sites.any_down and sites.is_down(node):
             yield from self._interrupted(i, node, pool, "authorised", gateway)
             return
@@ -123,10 +133,13 @@ class Checkout:
             return
         # Order record: authorised, so recorded whether or not the customer still watches.
         start = now
-        stats.order_record.enter()
+        order_record_stats = stats.order_record
+        order_record_stats.entries += 1
+        order_record_stats.inside += 1
         outcome = yield from stack.order_record.call()
         now = env.now
-        stats.order_record.leave(start, now)
+        order_record_stats.inside -= 1
+        order_record_stats.time += now - start
         if outcome == SUCCESS and sites.any_down and sites.is_down(node):
             yield from self._interrupted(i, node, pool, "recorded", gateway)
             return
@@ -137,13 +150,16 @@ class Checkout:
         self._recorded(i, gateway)
         # In-app confirmation, on the page, while the worker still serves it.
         start = now
-        stats.notification.enter()
+        notification_stats = stats.notification
+        notification_stats.entries += 1
+        notification_stats.inside += 1
         confirmed, orders.notifications_sent[i] = yield from self.chain.in_app(deadline)
         now = env.now
         if confirmed:
             orders.confirmed_by[i] = IN_APP
             orders.confirmed_at[i] = now
-        stats.notification.leave(start, now)
+        notification_stats.inside -= 1
+        notification_stats.time += now - start
         orders.checkout_end[i] = now
         pool.release()
         yield from self.after_checkout(i)
@@ -169,21 +185,27 @@ class Checkout:
             return
         if not orders.fulfilled[i]:
             start = env.now
-            stats.fulfillment.enter()
+            fulfillment_stats = stats.fulfillment
+            fulfillment_stats.entries += 1
+            fulfillment_stats.inside += 1
             outcome = yield from self.shop.fulfillment.call()
-            stats.fulfillment.leave(start, env.now)
+            fulfillment_stats.inside -= 1
+            fulfillment_stats.time += env.now - start
             orders.fulfilled[i] = outcome == SUCCESS
         if orders.confirmed_by[i] != IN_APP:
             start = env.now
-            stats.notification.enter()
+            notification_stats = stats.notification
+            notification_stats.entries += 1
+            notification_stats.inside += 1
             channel, sent = yield from self.chain.after_checkout()
             orders.notifications_sent[i] += sent
             orders.confirmed_by[i] = channel
             if channel != NO_CHANNEL:
                 orders.confirmed_at[i] = env.now
-            stats.notification.leave(start, env.now)
-        if not orders.queued[i]:  # "order received" was on the page: no reason to resubmit
-            self._maybe_resubmit(i)
+            notification_stats.inside -= 1
+            notification_stats.time += env.now - start
+        if self.shop.resubmit and not orders.queued[i]:
+            self._maybe_resubmit(i)  # not queued: "order received" was not on the page
         orders.active -= 1
 
     def deferred(self, i: int, consumer: int) -> Generator[Step, Any, bool]:
@@ -333,8 +355,6 @@ class Checkout:
         """A customer with no confirmation within their patience may submit again: with
         idempotency keys the duplicate is recognised, without it is a second charge."""
         shop = self.shop
-        if not shop.resubmit:
-            return
         orders = self.orders
         at = orders.confirmed_at[i]
         if at == at and at - orders.arrival[i] <= orders.patience[i]:  # nan: never

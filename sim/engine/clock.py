@@ -50,29 +50,36 @@ def sleep(env: simpy.Environment, delay: float) -> simpy.Event:
     wake = _new(Wake)
     wake.env = env
     wake.callbacks = []
-    heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), wake))
+    heappush(env._queue, (env.now + delay, NORMAL, next(env._eid), wake))
     return wake
 
 
 class Clock(simpy.Environment):
     """A ``simpy.Environment`` whose ``now`` is a plain attribute (SimPy's is a property:
     a call on every read, millions per run) and whose ``run`` loops over events inline (no
-    method call per event). ``now`` is kept equal to SimPy's own ``_now`` wherever that
-    moves: ``step`` and ``run``."""
+    method call per event). SimPy's own ``_now`` becomes a view of ``now``, so the loop
+    moves the clock with one store per event; ``schedule`` reads ``now`` directly."""
 
     now = 0.0  # shadows Environment.now; set on the instance as the clock moves
 
-    def __init__(self, initial_time: float = 0.0) -> None:
-        super().__init__(initial_time)
-        self.now = self._now
+    @property
+    def _now(self) -> float:
+        return self.now
+
+    @_now.setter
+    def _now(self, value: float) -> None:
+        self.now = value
+
+    def schedule(self, event: simpy.Event, priority: int = NORMAL, delay: float = 0) -> None:
+        """``Environment.schedule``, reading the clock as an attribute."""
+        heappush(self._queue, (self.now + delay, priority, next(self._eid), event))  # type: ignore[misc]
 
     def step(self) -> None:
         """``Environment.step``, with ``now`` moved before the callbacks run."""
         try:
-            self._now, _, _, event = heappop(self._queue)
+            self.now, _, _, event = heappop(self._queue)
         except IndexError:
             raise EmptySchedule from None
-        self.now = self._now
         callbacks, event.callbacks = event.callbacks, None  # type: ignore[assignment]
         try:
             for callback in callbacks:
@@ -80,7 +87,7 @@ class Clock(simpy.Environment):
         except StopSimulation:
             # As SimPy: the stop event's other callbacks run when the simulation resumes.
             event.callbacks = callbacks[callbacks.index(callback) + 1 :]
-            self.schedule(event, URGENT - 1)  # type: ignore[arg-type]
+            self.schedule(event, URGENT - 1)
             raise
         _crash_if_failed(event)
 
@@ -135,7 +142,7 @@ def run_until(env: Clock, until: float) -> None:
     As SimPy does, a stop event is scheduled at ``until`` before every ordinary event at
     that instant, so events at exactly ``until`` stay unprocessed for the next call.
     """
-    now = env._now
+    now = env.now
     if until <= now:
         raise ValueError(f"until ({until}) must be greater than the current time")
     stop = simpy.Event(env)
@@ -148,7 +155,7 @@ def run_until(env: Clock, until: float) -> None:
     try:
         while queue:
             when, _, _, event = heappop(queue)
-            env._now = env.now = when
+            env.now = when
             callbacks, event.callbacks = event.callbacks, None  # type: ignore[assignment]
             for callback in callbacks:
                 callback(event)

@@ -13,7 +13,15 @@ from sim.config.model import Dependency
 from sim.engine.clock import Step, sleep
 from sim.engine.faults import ERROR, HANG, REFUSE, ActiveFault
 from sim.engine.pool import SlotPool
-from sim.resilience.outcomes import ANSWERED, CONNECTION, DECLINED, SERVER_ERROR, SUCCESS, TIMEOUT
+from sim.resilience.outcomes import (
+    ABANDONED,
+    ANSWERED,
+    CONNECTION,
+    DECLINED,
+    SERVER_ERROR,
+    SUCCESS,
+    TIMEOUT,
+)
 
 CallGen = Generator[Step, Any, str]
 
@@ -67,14 +75,19 @@ class DependencyRuntime:
         self.errors = 0
         self.error_times = array("d")  # failure instants
 
-    def call(self, timeout: float, ledger: list[int] | None = None) -> CallGen:
-        """One call with the caller's ``timeout``; returns an outcome string.
+    def call(
+        self, timeout: float, deadline: float = math.inf, ledger: list[int] | None = None
+    ) -> CallGen:
+        """One call with the caller's ``timeout``; returns an outcome string, ``abandoned``
+        without calling when the caller's ``deadline`` has passed.
 
         ``ledger`` collects the calls the dependency carried out although the caller saw a
         timeout (it gave up, the server finished): a retried charge may then charge twice.
         """
         env = self.env
         now = env.now
+        if now >= deadline:
+            return ABANDONED
         self.calls += 1
         latency = next(self._latency)
         u = next(self._draws)
@@ -101,7 +114,11 @@ class DependencyRuntime:
                     hang = hang or outcome == TIMEOUT
         pool = self.pool
         remaining = timeout
-        if not pool.try_acquire():
+        # The pool's try_acquire and release, inline on the common path (two calls fewer
+        # per dependency call, ~2 % of a run).
+        if pool.busy < pool.capacity:
+            pool.busy += 1
+        else:
             work = latency if self.serves_abandoned and not hang else None
             granted = yield pool.wait(now + timeout, work)
             if not granted:
@@ -118,7 +135,10 @@ class DependencyRuntime:
                     ledger.append(1)
             return self._failed(TIMEOUT)
         yield latency
-        pool.release()
+        if pool.queued or pool.busy > pool.capacity:
+            pool.release()  # a waiter takes the slot, or capacity was cut meanwhile
+        else:
+            pool.busy -= 1
         if outcome in ANSWERED:
             return outcome
         return self._failed(outcome)

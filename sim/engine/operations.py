@@ -98,11 +98,10 @@ def act(shop: Shop, action: str, target: str) -> Callable[[], None]:
 
 
 def _restack(guarded: GuardedDependency, policy: StagePolicy, timeout: float) -> None:
-    guarded.timeout = policy.timeout if policy.timeout is not None else timeout
     retry, budget = retry_setup(policy.retry)
     if type(budget) is type(guarded.budget):  # the same kind keeps what it has counted
         budget = guarded.budget
-    guarded.set_retry(retry, budget)
+    guarded.set_policy(policy.timeout if policy.timeout is not None else timeout, retry, budget)
     breaker, spec = guarded.breaker, policy.breaker
     if isinstance(breaker, BreakerView):
         breaker = breaker.shared  # a node's copy: the parameters live with the shared state

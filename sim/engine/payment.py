@@ -108,9 +108,10 @@ class PaymentOrchestrator:
             return [first, *(g for g in gateways if g is not first)]
         if len(gateways) == 1:
             return gateways
-        routing = self.policy.routing
+        policy = self.policy
+        routing = policy.routing
         if routing == "priority":
-            return self._priority_with_slow_start()
+            return gateways if policy.slow_start is None else self._priority_with_slow_start()
         if routing == "least_outstanding":
             candidates = [g for g in gateways if not g.is_open()] or gateways
             first = min(candidates, key=lambda g: g.in_flight)
@@ -133,8 +134,6 @@ class PaymentOrchestrator:
 
     def _priority_with_slow_start(self) -> list[Gateway]:
         """Priority order; a recovering gateway keeps its place only for its share."""
-        if self.policy.slow_start is None:
-            return self.gateways
         now = self.env.now
         kept, deferred = [], []
         for g in self.gateways:

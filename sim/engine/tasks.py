@@ -4,7 +4,7 @@ of arrivals that starts them.
 ``env.process(gen)`` schedules an event to start the generator and another when it ends,
 and resumes it through a general loop (interrupts, failed events, the active process). An
 order needs none of that: nothing waits for it, nothing interrupts it, and no engine event
-ever fails. ``run_now(gen)`` runs the generator at once, up to its first ``yield``, and
+ever fails. A ``_Task`` runs the generator at once, up to its first ``yield``, and
 resumes it from each event's callbacks: two SimPy events fewer per order. A delay the
 order yields (a number) costs no event object at all: the task itself goes on the queue.
 """
@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Sequence
 from heapq import heappush
-from typing import Any, cast
+from typing import Any
 
 import simpy
 from simpy.events import NORMAL
 
-from sim.engine.clock import Step, sleep
+from sim.engine.clock import Step
 
 
 class _Task:
@@ -50,31 +50,26 @@ class _Task:
                 # A delay: scheduled as sleep() would, with this task as the event.
                 env = self.env
                 self.callbacks = self.wakes
-                heappush(env._queue, (env._now + target, NORMAL, next(env._eid), self))  # type: ignore[misc]
+                heappush(env._queue, (env.now + target, NORMAL, next(env._eid), self))  # type: ignore[misc]
                 return
-            event = cast(simpy.Event, target)
-            callbacks = event.callbacks
+            callbacks = target.callbacks  # type: ignore[union-attr]  # an event, then
             if callbacks is not None:
                 callbacks.append(self.wake)
                 return
-            value = event._value  # already processed: carry on at once, as SimPy does
-
-
-def run_now(env: simpy.Environment, generator: Generator[Step, Any, Any]) -> None:
-    """Run ``generator`` as a process started at this very instant, without start or end
-    events. Call it where ``env.process`` would be, from an event's callback."""
-    task = _Task(env, generator)
-    task.resume(task)  # the first send is None, as the task's own _value
+            value = target._value  # type: ignore[union-attr]  # processed: carry on, as SimPy
 
 
 class Arrivals:
-    """Starts each customer's order at its arrival instant: a chain of timeouts, no process.
+    """Starts each customer's order at its arrival instant: a chain of wake-ups, no process.
 
     Each arrival schedules the next one before its orders start, as the arrival process
-    did (it started the order, then waited), so same-instant events keep their order.
+    did (it started the order, then waited), so same-instant events keep their order. Like
+    a task, the chain is its own wake-up event on the queue.
     """
 
-    __slots__ = ("env", "next", "start", "times")
+    __slots__ = ("callbacks", "env", "next", "start", "times", "wakes")
+    _ok = True  # as an event: never fails, carries no value
+    _value = None
 
     def __init__(
         self,
@@ -86,10 +81,17 @@ class Arrivals:
         self.times = times
         self.start = start  # order i's process
         self.next = 0
+        self.wakes: tuple[Callable[[object], None], ...] = (self._arrive,)
         if times:
-            sleep(env, max(0.0, times[0] - env.now)).callbacks.append(self._arrive)
+            self._wake_after(max(0.0, times[0] - env.now))
 
-    def _arrive(self, _event: simpy.Event) -> None:
+    def _wake_after(self, delay: float) -> None:
+        """Put the chain on the queue ``delay`` from now, as ``sleep`` would."""
+        env = self.env
+        self.callbacks = self.wakes
+        heappush(env._queue, (env.now + delay, NORMAL, next(env._eid), self))  # type: ignore[misc]
+
+    def _arrive(self, _event: object) -> None:
         times = self.times
         now = self.env.now
         first = self.next
@@ -98,6 +100,11 @@ class Arrivals:
             last += 1
         self.next = last
         if last < len(times):
-            sleep(self.env, times[last] - now).callbacks.append(self._arrive)
+            self._wake_after(times[last] - now)
+        else:
+            self.wakes = ()  # the last arrival: break the cycle through the bound method
+        env = self.env
+        start = self.start
         for i in range(first, last):
-            run_now(self.env, self.start(i))
+            task = _Task(env, start(i))
+            task.resume(task)  # started now, up to its first wait; the first send is None
