@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from sim.config.fields import Distribution
+from sim.config.rates import breakpoints
 
 Z99 = 2.3263478740408408  # standard normal quantile at 0.99
 BLOCK = 4096
@@ -62,14 +63,7 @@ def rate_breakpoints(
     base: float, changes: list[tuple[float, float, float]], horizon: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Piecewise-linear arrival rate as (times, rates) from (at, rate, ramp) changes."""
-    times, rates = [0.0], [base]
-    current = base
-    for at, rate, ramp in changes:
-        times += [at, at + ramp] if ramp > 0 else [at, at]
-        rates += [current, rate]
-        current = rate
-    times.append(max(horizon, times[-1]))
-    rates.append(current)
+    times, rates = breakpoints(base, changes, horizon)
     return np.asarray(times), np.asarray(rates)
 
 

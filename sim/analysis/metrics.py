@@ -6,16 +6,18 @@ from __future__ import annotations
 import difflib
 from functools import cache
 
-from sim.analysis.summary import LOST_CAUSES, summary_row
 from sim.config.model import ShopModel
 from sim.config.scenario import LoadedScenario
-from sim.engine import simulate
 from sim.engine.records import OUTCOMES
-from sim.experiment.sizing import estimate
+
+# The summary (pandas, scipy.stats) and the engine's run are imported where they are used:
+# a metric's name is checked by commands that run nothing (validate, export).
 
 
 def metric_names(shop: ShopModel) -> list[str]:
     """Every numeric column of ``summary.csv`` for runs of ``shop``."""
+    from sim.analysis.summary import LOST_CAUSES
+
     names = ["orders", *OUTCOMES, "revenue_demanded", "revenue_captured", "revenue_lost"]
     names += ["revenue_lost_pct", "revenue_declined", "fees"]
     names += ["checkout_p50_s", "checkout_p95_s", "checkout_p99_s"]
@@ -49,6 +51,10 @@ PROBE_BYTES = 256 * 1024**2  # memory a probe may take (a billion-call breaker w
 
 @cache
 def _probe(data: str) -> list[str]:
+    from sim.analysis.summary import summary_row
+    from sim.engine import simulate
+    from sim.experiment.sizing import estimate
+
     loaded = LoadedScenario.model_validate_json(data)
     names = metric_names(loaded.shop)
     scenario = loaded.scenario

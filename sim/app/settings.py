@@ -5,10 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sim.analysis.metrics import unknown_metric
-from sim.analysis.precision import Precision
-from sim.app.deciding import decision_settings
-from sim.app.rundir import now
 from sim.app.runsize import check_run_size
 from sim.config import LoadedScenario, load_any, load_scenario
 from sim.config.yamlio import load_yaml
@@ -65,6 +61,13 @@ def run_settings(
     indifference: str | None = None,
 ) -> dict[str, Any]:
     """The experiment's settings, every one checked: a ConfigError names what is wrong."""
+    # Imported here: validate and init use this module's file helpers, and these load
+    # the statistics (pandas, scipy.stats) a run needs and they do not.
+    from sim.analysis.metrics import unknown_metric
+    from sim.analysis.precision import Precision
+    from sim.app.deciding import decision_settings
+    from sim.app.rundir import now
+
     scenario = loaded.scenario
     base = baseline or scenario.baseline_configuration
     if base not in scenario.configurations:
@@ -106,6 +109,8 @@ def run_settings(
 
 def check_hypothesis_metrics(loaded: LoadedScenario) -> None:
     """Every hypothesis names a metric of the summary, else a ConfigError with its line."""
+    from sim.analysis.metrics import unknown_metric
+
     problems = [
         (i, message)
         for i, h in enumerate(loaded.scenario.hypotheses)

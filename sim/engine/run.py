@@ -17,15 +17,13 @@ from sim.engine.clock import Clock
 from sim.engine.crashes import ORCHESTRATOR, Site
 from sim.engine.faults import ActiveFault, active_fault, drive_capacity
 from sim.engine.invariants import check_run
+from sim.engine.limits import DRAIN_LIMIT, DRAIN_STEP
 from sim.engine.monitor import monitor, new_samples
 from sim.engine.orders import OrderTable, floats
 from sim.engine.records import RunResult
 from sim.engine.rules import run_rule
 from sim.engine.shop import Shop
 from sim.engine.tasks import Arrivals
-
-DRAIN_LIMIT = 3600.0  # after the horizon, orders in flight get this long to finish
-DRAIN_STEP = 60.0  # and the run checks every minute whether they all have
 
 
 def customers(

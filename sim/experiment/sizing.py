@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sim.config import LoadedScenario
-from sim.dists import rate_breakpoints
-from sim.engine.run import DRAIN_LIMIT
+from sim.config.rates import breakpoints
+from sim.engine.limits import DRAIN_LIMIT
 
 # Bytes, measured on the reference shop (see the module docstring).
 ORDER_WHILE_RUNNING = 1_000  # an order in a running simulation, its process included
@@ -81,7 +81,7 @@ def expected_orders(loaded: LoadedScenario) -> float:
     """Arrivals expected in one run: the integral of the arrival rate over the horizon."""
     traffic = loaded.scenario.traffic
     profile = [(p.at, p.rate, p.ramp) for p in traffic.profile]
-    times, rates = rate_breakpoints(traffic.rate, profile, loaded.scenario.horizon)
+    times, rates = breakpoints(traffic.rate, profile, loaded.scenario.horizon)
     total = 0.0
     for k in range(len(times) - 1):
         total += (float(times[k + 1]) - float(times[k])) * (float(rates[k]) + float(rates[k + 1]))
