@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 import yaml
 
-from sim.analysis.calibration_io import read_calls_csv, read_prometheus
 from sim.app.calibrate import calibrate
+from sim.calibration.calls_csv import read_calls_csv
+from sim.calibration.prometheus import read_prometheus
 from sim.config import LoadedScenario, load_model, load_scenario
 from sim.engine.run import simulate
 from sim.errors import ConfigError

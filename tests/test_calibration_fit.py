@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.analysis.calibration import (
+from sim.calibration.fit import (
     Z99,
     estimate_capacity,
     fit_latency_histogram,

@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.analysis.calibration import Z99
-from sim.analysis.calibration_capacity import capacity_from_gauges, fifo_capacity
-from sim.analysis.calibration_io import read_calls_csv
-from sim.analysis.calibration_model import calibrate_calls
+from sim.calibration.calls_csv import read_calls_csv
+from sim.calibration.capacity import capacity_from_gauges, fifo_capacity
+from sim.calibration.dependency import calibrate_calls
+from sim.calibration.fit import Z99
 
 # (capacity, median s, p99 s): small and large pools, fast and slow dependencies.
 CASES = [

@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
-from sim.analysis.calibration_io import read_calls_csv, read_prometheus
-from sim.analysis.calibration_model import (
+from sim.calibration.calls_csv import read_calls_csv
+from sim.calibration.dependency import (
     DependencyCalibration,
     calibrate_calls,
     calibrate_histograms,
@@ -23,6 +23,7 @@ from sim.analysis.calibration_model import (
     fit_table,
     merge_sources,
 )
+from sim.calibration.prometheus import read_prometheus
 from sim.config import ShopModel, load_model, load_scenario
 from sim.config.yamlio import load_yaml
 from sim.errors import ConfigError

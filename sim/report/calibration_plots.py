@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from sim.analysis.calibration_model import DependencyCalibration
+from sim.calibration.dependency import DependencyCalibration
 from sim.report.figures import png
 
 

@@ -1,7 +1,7 @@
 """A dependency's capacity (concurrent calls it serves; the rest queue), from per-call
 records or from Prometheus gauges.
 
-Per-call records: ``estimate_capacity`` (calibration.py) says whether latency shows
+Per-call records: ``estimate_capacity`` (fit.py) says whether latency shows
 queueing at all, and from about which level; it errs upwards, since the first levels past
 the capacity wait little. The capacity itself is then read from the queue's mechanics:
 through a first-come first-served pool of c servers, call n starts service when the

@@ -263,7 +263,7 @@ def estimate_capacity(
     with the calls at the lower half of concurrency (one-sided Mann-Whitney); the capacity
     is the first level from which every group is slower by ``min_ratio``, significantly.
     The first levels past the true capacity wait little, so this level errs upwards (by
-    up to about 40 % on synthetic queues); calibration_capacity.fifo_capacity then reads
+    up to about 40 % on synthetic queues); capacity.fifo_capacity then reads
     the capacity itself below it (tests/test_calibration_fit.py).
     """
     keep = np.isfinite(latency)

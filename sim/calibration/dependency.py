@@ -9,7 +9,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.analysis.calibration import (
+from sim.calibration.calls_csv import CallRecords
+from sim.calibration.capacity import capacity_from_gauges, fifo_capacity, service_times
+from sim.calibration.fit import (
     DEFAULT_POLICY,
     CapacityEstimate,
     FitPolicy,
@@ -21,8 +23,7 @@ from sim.analysis.calibration import (
     in_flight_at_start,
     outcome_rates,
 )
-from sim.analysis.calibration_capacity import capacity_from_gauges, fifo_capacity, service_times
-from sim.analysis.calibration_io import CallRecords, HistogramData
+from sim.calibration.prometheus import HistogramData
 from sim.errors import ConfigError
 
 
@@ -46,7 +47,7 @@ def calibrate_calls(
     """Each dependency of a per-call CSV: latency of the calls that were answered (a
     timeout's latency is the caller's, a refusal's is none), outcome rates, and a
     capacity when latency shows queueing; then latency is fitted on each call's service
-    time, its wait for a server removed (sim/analysis/calibration_capacity.py)."""
+    time, its wait for a server removed (sim/calibration/capacity.py)."""
     found = []
     for name, calls in records.frame.groupby("dependency", sort=True):
         notes: list[str] = []
