@@ -1,76 +1,116 @@
-"""The metrics a run's summary has, known before anything runs, so a hypothesis, objective
-or precision target naming a metric that does not exist is refused as bad input."""
+"""The metrics a run's summary has, declared here and known before anything runs, so a
+hypothesis, objective or precision target naming a metric that does not exist is refused as
+bad input. ``summary_row`` (summary.py) makes exactly these columns; a test keeps every
+column it makes declared here (tests/test_metrics.py)."""
 
 from __future__ import annotations
 
 import difflib
-from functools import cache
 
 from sim.config.model import ShopModel
 from sim.config.scenario import LoadedScenario
 from sim.engine.records import OUTCOMES
 
-# The summary (pandas, scipy.stats) and the engine's run are imported where they are used:
-# a metric's name is checked by commands that run nothing (validate, export).
+# Causes of lost revenue, each a revenue_lost_<cause> column of every run.
+LOST_CAUSES = (
+    "abandoned",
+    "inventory",
+    "stockout",
+    "payment",
+    "order_record",
+    "fulfillment",
+    "unfinished",
+)
+# Causes only a run where a checkout node crashed has a column for (summary_row adds a
+# cause's column when an order was lost to it): not metrics a hypothesis can rely on.
+CRASH_CAUSES = ("crash", "stuck_after_crash")
+
+# The summary's columns, in summary.csv's order. A name with {dependency} or {gateway}
+# stands for one column per dependency or payment gateway of the shop, {cause} for one per
+# LOST_CAUSES; a group of names is repeated together (a dependency's calls, then errors).
+METRICS: tuple[str | tuple[str, ...], ...] = (
+    "orders",
+    *OUTCOMES,
+    "revenue_demanded",
+    "revenue_captured",
+    "revenue_lost",
+    "revenue_lost_pct",
+    "revenue_declined",
+    "fees",
+    "checkout_p50_s",
+    "checkout_p95_s",
+    "checkout_p99_s",
+    "result_p50_s",
+    "result_p95_s",
+    "result_p99_s",
+    "revenue_lost_{cause}",
+    "breaker_trips",
+    "breaker_open_s",
+    "first_trip_s",
+    "dependency_calls",
+    ("calls_{dependency}", "errors_{dependency}"),
+    "fulfillment_failed",
+    "cs_followups",
+    "notifications_sent",
+    "confirmation_p95_s",
+    "duplicate_submissions",
+    "duplicate_orders",
+    "refunds",
+    "duplicate_fees",
+    "queued",
+    "queue_max_depth",
+    "drain_time_s",
+    "deferred_captured",
+    "deferred_failed",
+    "queue_rejected",
+    "final_confirmation_p95_s",
+    "compensations",
+    "double_charges",
+    "charged_without_order",
+    "interrupted",
+    "resumed",
+    "compensated_after_crash",
+    "recovery_time_s",
+    "goodput_recovery_s",
+    "stayed_degraded",
+    "retry_amplification",
+    "confirmed_in_app",
+    "confirmed_email",
+    "confirmed_sms",
+    "failovers",
+    "gateway_share_{gateway}",
+    "sold_from_cache",
+    "oversold",
+    "stockouts",
+    "config_disagreement_s",
+    "config_propagation_max_s",
+    "breaker_disagreement_s",
+)
 
 
 def metric_names(shop: ShopModel) -> list[str]:
-    """Every numeric column of ``summary.csv`` for runs of ``shop``."""
-    from sim.analysis.summary import LOST_CAUSES
-
-    names = ["orders", *OUTCOMES, "revenue_demanded", "revenue_captured", "revenue_lost"]
-    names += ["revenue_lost_pct", "revenue_declined", "fees"]
-    names += ["checkout_p50_s", "checkout_p95_s", "checkout_p99_s"]
-    names += ["result_p50_s", "result_p95_s", "result_p99_s"]
-    names += [f"revenue_lost_{c}" for c in LOST_CAUSES]
-    names += ["breaker_trips", "breaker_open_s", "first_trip_s", "dependency_calls"]
-    for dependency in shop.dependencies:
-        names += [f"calls_{dependency}", f"errors_{dependency}"]
-    names += ["fulfillment_failed", "cs_followups", "notifications_sent", "confirmation_p95_s"]
-    names += ["duplicate_submissions", "duplicate_orders", "refunds", "duplicate_fees"]
-    names += ["queued", "queue_max_depth", "drain_time_s", "deferred_captured"]
-    names += ["deferred_failed", "queue_rejected", "final_confirmation_p95_s"]
-    names += ["compensations", "double_charges", "charged_without_order"]
-    names += ["interrupted", "resumed", "compensated_after_crash", "recovery_time_s"]
-    names += ["goodput_recovery_s", "stayed_degraded", "retry_amplification"]
-    names += [f"confirmed_{role}" for role in ("in_app", "email", "sms")]
-    names += ["failovers", *(f"gateway_share_{g}" for g in shop.stages.payment.gateways)]
-    names += ["sold_from_cache", "oversold", "stockouts"]
-    names += ["config_disagreement_s", "config_propagation_max_s", "breaker_disagreement_s"]
+    """Every numeric column of ``summary.csv`` for runs of ``shop``, in the file's order."""
+    families = {
+        "cause": LOST_CAUSES,
+        "dependency": tuple(shop.dependencies),
+        "gateway": tuple(shop.stages.payment.gateways),
+    }
+    names: list[str] = []
+    for entry in METRICS:
+        group = (entry,) if isinstance(entry, str) else entry
+        family = next((f for f in families if f"{{{f}}}" in group[0]), None)
+        if family is None:
+            names += group
+            continue
+        for value in families[family]:
+            names += [name.format(**{family: value}) for name in group]
     return names
 
 
 def known_metrics(loaded: LoadedScenario) -> list[str]:
-    """The columns a run of ``loaded`` gives: the documented ones, and whatever a two-second
-    probe run without faults adds (the engine grows new summary columns over time)."""
-    return _probe(loaded.model_dump_json(by_alias=True))  # an outside breaker as "class"
-
-
-PROBE_BYTES = 256 * 1024**2  # memory a probe may take (a billion-call breaker window won't)
-
-
-@cache
-def _probe(data: str) -> list[str]:
-    from sim.analysis.summary import summary_row
-    from sim.engine import simulate
-    from sim.experiment.sizing import estimate
-
-    loaded = LoadedScenario.model_validate_json(data)
-    names = metric_names(loaded.shop)
-    scenario = loaded.scenario
-    traffic = scenario.traffic.model_copy(update={"profile": []})
-    short = scenario.model_copy(
-        update={"horizon": 2.0, "warmup": 0.0, "faults": [], "traffic": traffic}
-    )
-    probe = loaded.model_copy(update={"scenario": short})
-    if estimate(probe, 1).run_bytes > PROBE_BYTES:
-        return names  # even two seconds would be huge: left to the size check to refuse
-    try:
-        result = simulate(probe, next(iter(scenario.configurations)), check=False)
-        row = summary_row(result)
-    except Exception:  # the probe only adds names; the documented ones are known anyway
-        return names
-    return names + [k for k in row if k not in names and k not in ("configuration", "replication")]
+    """The metrics a run of ``loaded`` has (its shop names the per-dependency and
+    per-gateway ones)."""
+    return metric_names(loaded.shop)
 
 
 def unknown_metric(name: str, loaded: LoadedScenario) -> str | None:

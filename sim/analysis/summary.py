@@ -12,20 +12,12 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from sim.analysis.metrics import LOST_CAUSES
 from sim.analysis.recovery import recovery_row
 from sim.analysis.topology import topology_row
 from sim.engine.records import ABANDONED, COMPLETED, DECLINED, FAILED, OUTCOMES, RunResult
 from sim.errors import InvariantError
 
-LOST_CAUSES = (
-    "abandoned",
-    "inventory",
-    "stockout",
-    "payment",
-    "order_record",
-    "fulfillment",
-    "unfinished",
-)
 OPEN_STATES = {"open", "forced_open"}
 # Columns that have no value without data (a percentile of no orders, the time of a trip
 # that never came): NaN there. Every other column is a count or a sum, and 0 of nothing.

@@ -1,0 +1,59 @@
+"""Metric names are declared (sim/analysis/metrics.py), not learned from a probe run: every
+column summary_row makes must be declared there, or a hypothesis on a new column would be
+refused as unknown, and an unknown name is refused with a "did you mean"."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sim.analysis.metrics import CRASH_CAUSES, metric_names, unknown_metric
+from sim.analysis.summary import summary_row
+from sim.config import LoadedScenario, load_scenario
+from sim.engine import simulate
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = sorted((ROOT / "scenarios").glob("*.yaml"))
+NOT_METRICS = {"configuration", "replication"}
+
+
+def undeclared_columns(loaded: LoadedScenario) -> set[str]:
+    """Columns of any configuration's summary row that metric_names does not declare
+    (a crash's own causes of loss excepted: only a run with a crash has them)."""
+    declared = set(metric_names(loaded.shop)) | {f"revenue_lost_{c}" for c in CRASH_CAUSES}
+    made: set[str] = set()
+    for configuration in loaded.scenario.configurations:
+        made |= set(summary_row(simulate(loaded, configuration)))
+    return made - declared - NOT_METRICS
+
+
+def test_a_crash_scenarios_columns_are_all_declared() -> None:
+    loaded = load_scenario(ROOT / "scenarios" / "checkout_node_crash.yaml")
+    assert undeclared_columns(loaded) == set()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_every_shipped_scenarios_columns_are_all_declared(path: Path) -> None:
+    assert undeclared_columns(load_scenario(path)) == set()
+
+
+def test_the_shop_names_its_dependency_and_gateway_columns(tiny: LoadedScenario) -> None:
+    names = metric_names(tiny.shop)
+    for dependency in tiny.shop.dependencies:
+        calls = names.index(f"calls_{dependency}")
+        assert names[calls + 1] == f"errors_{dependency}"
+    for gateway in tiny.shop.stages.payment.gateways:
+        assert f"gateway_share_{gateway}" in names
+    assert len(names) == len(set(names))
+    assert not [n for n in names if "{" in n]
+
+
+def test_an_unknown_metric_is_refused_with_a_suggestion(tiny: LoadedScenario) -> None:
+    assert unknown_metric("revenue_lost", tiny) is None
+    message = unknown_metric("revenue_lots", tiny)
+    assert message is not None
+    assert message.startswith("unknown metric 'revenue_lots'; did you mean 'revenue_lost'?")
+    assert "checkout_p99_s" in message
+    assert unknown_metric("calls_nowhere", tiny) is not None
