@@ -44,3 +44,16 @@ def test_hystrix_threshold_keeps_its_fraction(
         circuit_breaker_request_volume_threshold=1,
     )
     assert policy.exceeded(calls, failures, 0, 1) is trips
+
+
+def test_node_windows_take_fractional_milliseconds_as_javascript_does() -> None:
+    # opossum: Math.floor(rollingCountTimeout / rollingCountBuckets), the timeout as given.
+    opossum = BreakerPolicy.preset(
+        "opossum", rolling_count_timeout=1000.6, rolling_count_buckets=1
+    ).new_window()
+    assert opossum.bucket_ms == 1000  # type: ignore[attr-defined]
+    # cockatiel: Math.round(duration / windowCount) with max(5, ceil(duration / 1000)) windows.
+    cockatiel = BreakerPolicy.preset(
+        "cockatiel", breaker="sampling", threshold=0.5, duration=5000.6
+    ).new_window()
+    assert cockatiel.window_ms == 833  # type: ignore[attr-defined]  # 5000.6 / 6 = 833.4
