@@ -57,3 +57,42 @@ def test_node_windows_take_fractional_milliseconds_as_javascript_does() -> None:
         "cockatiel", breaker="sampling", threshold=0.5, duration=5000.6
     ).new_window()
     assert cockatiel.window_ms == 833  # type: ignore[attr-defined]  # 5000.6 / 6 = 833.4
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"failure_rate_threshold": 0.0}, "failure_rate_threshold must lie in (0, 1]"),
+        ({"failure_rate_threshold": 1.5}, "failure_rate_threshold must lie in (0, 1]"),
+        ({"slow_call_rate_threshold": 0.0}, "slow_call_rate_threshold must lie in (0, 1]"),
+        (
+            {"failure_rate_threshold": None},
+            "give a failure_rate_threshold or a failure_count_threshold",
+        ),
+        ({"failure_count_threshold": 0}, "failure_count_threshold must be >= 1"),
+        (
+            {"minimum_number_of_calls": 0},
+            "sliding_window_size and minimum_number_of_calls must be >= 1",
+        ),
+        (
+            {"permitted_number_of_calls_in_half_open_state": 0},
+            "permitted_number_of_calls_in_half_open_state must be >= 1",
+        ),
+        ({"success_threshold": 0}, "success_threshold must be >= 1"),
+        ({"max_wait_duration_in_open_state": -1.0}, "durations must be >= 0"),
+        (
+            {"sweep_interval": 0.0},
+            "window_duration, bucket_duration and sweep_interval must be > 0",
+        ),
+        ({"open_backoff_multiplier": 0.5}, "open_backoff_multiplier must be >= 1"),
+    ],
+)
+def test_a_refused_policy_says_why(fields: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError) as info:
+        BreakerPolicy(**fields)  # type: ignore[arg-type]
+    assert str(info.value) == message
+
+
+def test_half_open_with_unlimited_permits_decides_after_one_result() -> None:
+    policy = BreakerPolicy(permitted_number_of_calls_in_half_open_state=None)
+    assert policy.minimum_calls(half_open=True) == 1
