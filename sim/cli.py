@@ -598,7 +598,7 @@ def export(
     cockatiel or pybreaker settings. What a format cannot say is listed, never dropped."""
     with Session().guard():
         from sim.app.export import EXTENSIONS, export_production, export_scenario, parse_upstreams
-        from sim.app.settings import scenario_path
+        from sim.app.inputs import scenario_path
 
         printed = "-" if out == "-" else None
         root = None if printed else out

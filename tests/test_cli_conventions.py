@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 import sim
-from sim.app.settings import scenario_path
+from sim.app.inputs import scenario_path
 from sim.app.tune import run_tune
 from sim.cli import app
 from sim.examples import shipped_scenarios

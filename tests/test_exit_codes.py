@@ -18,7 +18,7 @@ from typer.testing import CliRunner, Result
 
 import sim.analysis.summary
 import sim.app.run
-import sim.app.settings
+import sim.app.inputs
 import sim.experiment.store
 from sim.cli import app
 from sim.errors import InvariantError
@@ -181,7 +181,7 @@ def test_4_a_bug_before_any_run_directory(tmp_path: Path, monkeypatch: pytest.Mo
     def bug(path: object) -> None:
         raise KeyError("surprise")
 
-    monkeypatch.setattr(sim.app.settings, "load_any", bug)
+    monkeypatch.setattr(sim.app.inputs, "load_any", bug)
     result = runner.invoke(app, ["validate", str(write_scenario(tmp_path))])
     assert result.exit_code == 4
     match = INTERNAL.fullmatch(one_line(result))

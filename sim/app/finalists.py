@@ -18,6 +18,7 @@ import pandas as pd
 from sim.analysis.landscape import Formatter, Landscape, landscape
 from sim.analysis.objectives import DecisionSettings
 from sim.analysis.selection import Look, look, plan_looks
+from sim.analysis.stats import by_configuration, paired_differences
 from sim.analysis.summary import summary_frame, summary_row
 from sim.config import LoadedScenario
 from sim.config.scenario import Configuration
@@ -183,3 +184,14 @@ def _ordered(rows: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     return (
         ranked.sort_values(["_order", "replication"]).drop(columns="_order").reset_index(drop=True)
     )
+
+
+def fresh_table(per_scenario: pd.DataFrame) -> pd.DataFrame:
+    """Per scenario and metric: both configurations' intervals and tuned − base."""
+    frames = []
+    for name, part in per_scenario.groupby("scenario", sort=False):
+        summary = part.drop(columns="scenario").replace({"configuration": {BASE: "base"}})
+        ci = by_configuration(summary).assign(kind="interval")
+        diff = paired_differences(summary, "base").assign(kind="tuned − base")
+        frames.append(pd.concat([ci, diff], ignore_index=True).assign(scenario=name))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

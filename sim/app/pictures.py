@@ -99,5 +99,5 @@ def pareto(points: pd.DataFrame, x: str, y: str) -> Picture:
     ``SweepOutput.points`` with ``pareto`` and ``feasible`` columns)."""
     from sim.report import sweep_plots
 
-    fig = sweep_plots.pareto(points, x, y, best_first=points)
+    fig = sweep_plots.pareto(points, x, y)
     return picture(fig, f"Pareto front: {x} against {y}")

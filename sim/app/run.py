@@ -22,24 +22,20 @@ from sim.analysis import orders_frame, summarize, timeline_frame
 from sim.analysis.bounds import intervals
 from sim.analysis.hypotheses import Verdict, judge
 from sim.analysis.load import RunData, load_run, transitions_frame
-from sim.analysis.objectives import DecisionSettings
-from sim.analysis.precision import Precision
 from sim.analysis.recommend import Recommendation, recommend
 from sim.analysis.stats import paired_differences
+from sim.app.inputs import RunSettings, run_settings, scenario_of, with_warmup
 from sim.app.journal import dumps, journal, versions
 from sim.app.pictures import Picture, report_figures, series
-from sim.app.rundir import new_directory, now, placing
-from sim.app.runsize import check_breaker_classes, check_run_size
-from sim.app.settings import run_settings, scenario_of, with_warmup
+from sim.app.rundir import now, placing
+from sim.app.workflow import Execution, Notify, check_fits, executing, start_store
 from sim.config import LoadedScenario
 from sim.engine import RunResult
 from sim.errors import ConfigError
-from sim.experiment import Executor, RunStore, replicate
+from sim.experiment import RunStore, replicate
 from sim.experiment.manifest import scenario_from_record, scenario_record
 from sim.experiment.runner import Progress
 from sim.report.write import write_report
-
-Notify = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -135,68 +131,62 @@ def run_scenario(
     ``on_start`` gets the run directory once created, ``notify`` one-line messages (the
     Dask dashboard's address). See ``breakerlab run --help`` for the other options.
     """
-    if resume is not None and scenario is not None:
-        raise ConfigError(
-            "give a scenario or --resume DIR, not both: a resumed run finishes the "
-            "experiment its directory records",
-            path="--resume",
-        )
+    execution = Execution(workers, scheduler, dask_local, on_start, notify)
     if resume is not None:
-        store = RunStore(Path(resume))
-        manifest = store.manifest("run")
-        loaded = scenario_from_record(
-            manifest["loaded"], str(store.directory), trust_code=trust_code
-        )
-        settings = manifest["settings"]
+        if scenario is not None:
+            raise ConfigError(
+                "give a scenario or --resume DIR, not both: a resumed run finishes the "
+                "experiment its directory records",
+                path="--resume",
+            )
+        loaded, settings, resumed = _resumed(Path(resume), trust_code)
+    elif scenario is None:
+        raise ConfigError("give a scenario file or --resume DIR")
     else:
-        if scenario is None:
-            raise ConfigError("give a scenario file or --resume DIR")
-        loaded = scenario_of(scenario)
+        loaded, resumed = scenario_of(scenario), None
         settings = run_settings(
             loaded, replications, seed, baseline, precision, precision_metric,
             max_replications, warmup, objective, indifference,
         )  # fmt: skip
-        loaded = with_warmup(loaded, settings["warmup"])
-    rule = Precision(**settings["precision"]) if settings["precision"] else None
-    count = settings["replications"]
-    hint = count * len(loaded.scenario.configurations) if rule is None else None
-    most = max(count, rule.cap if rule else count) * len(loaded.scenario.configurations)
-    check_run_size(loaded, most, allow_large=allow_large)
-    check_breaker_classes(loaded)
-    # The backend first: an unreachable scheduler is bad input, and must leave nothing.
-    with Executor(workers, scheduler=scheduler, dask_local=dask_local, jobs_hint=hint) as backend:
-        if backend.dashboard and notify:
-            notify(f"Dask dashboard: {backend.dashboard}")
-        if resume is None:
-            store = RunStore(new_directory(Path(out) / loaded.scenario.name, settings["seed"]))
-            store.create({"kind": "run", "loaded": scenario_record(loaded), "settings": settings})
-        if on_start:
-            on_start(store.directory)
+        loaded = with_warmup(loaded, settings.warmup)
+    rule, count = settings.precision, settings.replications
+    configurations = len(loaded.scenario.configurations)
+    most = max(count, rule.cap if rule else count) * configurations
+    check_fits([loaded], most, allow_large=allow_large)
+    with executing(execution, count * configurations if rule is None else None) as backend:
+        store = start_store(
+            execution, resumed, Path(out) / loaded.scenario.name, settings.seed,
+            lambda: {"kind": "run", "loaded": scenario_record(loaded),
+                     "settings": settings.as_dict()},
+        )  # fmt: skip
         results = replicate(
-            loaded,
-            settings["seed"],
-            backend,
-            replications=count,
-            next_count=rule.next_count() if rule else None,
-            cap=rule.cap if rule else None,
-            store=store,
-            progress=progress,
-        )
+            loaded, settings.seed, backend, replications=count,
+            next_count=rule.next_count() if rule else None, cap=rule.cap if rule else None,
+            store=store, progress=progress,
+        )  # fmt: skip
         backend_name = backend.name
-    return _write(store.directory, loaded, results, settings, backend_name, resume is not None)
+    return _write(store.directory, loaded, results, settings, backend_name, resumed is not None)
+
+
+def _resumed(directory: Path, trust_code: bool) -> tuple[LoadedScenario, RunSettings, RunStore]:
+    """An interrupted run, as its directory records it: the scenario, settings and store."""
+    store = RunStore(directory)
+    manifest = store.manifest("run")
+    loaded = scenario_from_record(manifest["loaded"], str(store.directory), trust_code=trust_code)
+    return loaded, RunSettings.from_dict(manifest["settings"]), store
 
 
 def _write(
     directory: Path,
     loaded: LoadedScenario,
     results: list[RunResult],
-    settings: dict[str, Any],
+    settings: RunSettings,
     backend: str,
     resumed: bool,
 ) -> RunOutput:
     """Every output file, each placed atomically: the tables first, so they stay if the
     report fails; journal.json last, marking the directory complete."""
-    seed, base = int(settings["seed"]), str(settings["baseline"])
+    seed, base = settings.seed, settings.baseline
     with placing(directory) as placer:
         place = placer.place
         summary = summarize(results)
@@ -212,7 +202,7 @@ def _write(
         transitions = transitions_frame(results)
         place("transitions.parquet", lambda p: transitions.to_parquet(p, index=False))
         verdicts = judge(loaded.scenario.hypotheses, ci, loaded.shop.currency_code)
-        choice = DecisionSettings.from_dict(settings.get("decision"))
+        choice = settings.decision
         advice = recommend(loaded, summary, base, verdicts, choice)
         done = int(summary.groupby("configuration").size().min())
         finished = now()
@@ -238,12 +228,12 @@ def _write(
             seed=seed,
             replications=done,
             baseline=base,
-            started=settings["started"],
+            started=settings.started,
             finished=finished,
             backend=backend,
             verdicts=verdicts,
             extra={
-                "precision": settings["precision"],
+                "precision": settings.precision.as_dict() if settings.precision else None,
                 "resumed": resumed,
                 "recommendation": advice.as_dict(),
             },

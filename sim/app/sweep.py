@@ -26,25 +26,23 @@ from sim.analysis.recommend import never_opened
 from sim.analysis.stats import paired_differences
 from sim.analysis.summary import summary_frame, summary_row
 from sim.app.deciding import decision_settings, formats
+from sim.app.inputs import scenario_of
 from sim.app.journal import dumps, versions
 from sim.app.pictures import Picture, pareto
-from sim.app.rundir import new_directory, now, placing
-from sim.app.runsize import check_breaker_classes, check_run_size
-from sim.app.settings import scenario_of
+from sim.app.rundir import now, placing
+from sim.app.workflow import Execution, check_fits, executing, start_store
 from sim.config import LoadedScenario
 from sim.config.scenario import Configuration
 from sim.errors import ConfigError
-from sim.experiment import Executor, RunStore, replicate
+from sim.experiment import RunStore, replicate
 from sim.experiment.manifest import scenario_from_record, scenario_record
 from sim.experiment.params import Param, apply, grid, latin_hypercube, parse_param, point_name
 from sim.experiment.params import read as read_param
 from sim.experiment.runner import Progress
 from sim.experiment.variants import base_configuration, with_configurations
 from sim.format import CSV_FLOATS, unit_of
-from sim.report import plots, sweep_plots
+from sim.report import sweep_plots
 from sim.report.sweep_report import render as render_report
-
-PLOTTED = ("revenue_lost", "revenue_lost_pct", "checkout_p99_s", "breaker_trips")
 
 
 @dataclass(frozen=True)
@@ -105,12 +103,50 @@ class SweepOutput:
 
 
 @dataclass(frozen=True)
+class SweepSettings:
+    """A sweep's settings, every one checked. experiment.json keeps them (``as_dict``) so
+    that ``--resume`` finishes the same sweep (``from_dict``)."""
+
+    seed: int
+    replications: int
+    base_configuration: str  # the configuration every point varies
+    params: tuple[str, ...]  # the --param options as given (PATH=VALUES)
+    lhs: int | None  # points of a Latin hypercube, or None for the grid
+    decision: DecisionSettings
+    started: str  # when the sweep began (ISO 8601)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "seed": self.seed,
+            "replications": self.replications,
+            "base_configuration": self.base_configuration,
+            "params": list(self.params),
+            "lhs": self.lhs,
+            "decision": self.decision.as_dict(),
+            "started": self.started,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SweepSettings:
+        """From a manifest ``sim.experiment.stored.check_manifest`` has checked."""
+        return cls(
+            seed=int(data["seed"]),
+            replications=int(data["replications"]),
+            base_configuration=str(data["base_configuration"]),
+            params=tuple(str(p) for p in data["params"]),
+            lhs=None if data["lhs"] is None else int(data["lhs"]),
+            decision=DecisionSettings.from_dict(data.get("decision")),
+            started=str(data["started"]),
+        )
+
+
+@dataclass(frozen=True)
 class _Sweep:
     """What a sweep runs: the scenario of all its points, their parameters, its settings."""
 
     scenario: LoadedScenario
     params: list[Param]
-    settings: dict[str, Any]
+    settings: SweepSettings
     store: RunStore | None  # the directory being resumed
 
 
@@ -142,6 +178,7 @@ def run_sweep(
     ``journal.json``. ``objective``, ``indifference`` and ``constraints`` say what the
     decision is made on (as for ``tune``). A sweep too large for this machine is refused
     before anything is written, unless ``allow_large``."""
+    execution = Execution(workers, scheduler, dask_local, on_start, notify)
     if resume is not None and (scenario is not None or params):
         raise ConfigError(
             "give a scenario and --param, or --resume DIR, not both: a resumed sweep "
@@ -154,25 +191,17 @@ def run_sweep(
         sweep = _new(scenario, params, lhs, configuration, replications, seed,
                      objective, indifference, constraints)  # fmt: skip
     settings = sweep.settings
-    seed, count = int(settings["seed"]), int(settings["replications"])
-    configurations = sweep.scenario.scenario.configurations
-    jobs = count * len(configurations)
-    check_run_size(sweep.scenario, jobs, keep_orders=False, allow_large=allow_large)
-    check_breaker_classes(sweep.scenario)
-    with Executor(workers, scheduler=scheduler, dask_local=dask_local, jobs_hint=jobs) as backend:
-        if backend.dashboard and notify:
-            notify(f"Dask dashboard: {backend.dashboard}")
-        store = sweep.store
-        if store is None:
-            name = f"{sweep.scenario.scenario.name}-sweep"
-            store = RunStore(new_directory(Path(out) / name, seed))
-            store.create({"kind": "sweep", "loaded": scenario_record(sweep.scenario),
-                          "settings": settings})  # fmt: skip
-        if on_start:
-            on_start(store.directory)
+    jobs = settings.replications * len(sweep.scenario.scenario.configurations)
+    check_fits([sweep.scenario], jobs, keep_orders=False, allow_large=allow_large)
+    with executing(execution, jobs) as backend:
+        store = start_store(
+            execution, sweep.store, Path(out) / f"{sweep.scenario.scenario.name}-sweep",
+            settings.seed, lambda: {"kind": "sweep", "loaded": scenario_record(sweep.scenario),
+                                    "settings": settings.as_dict()},
+        )  # fmt: skip
         rows = replicate(
-            sweep.scenario, seed, backend, replications=count, store=store,
-            progress=progress, reducer=summary_row,
+            sweep.scenario, settings.seed, backend, replications=settings.replications,
+            store=store, progress=progress, reducer=summary_row,
         )  # fmt: skip
         backend_name = backend.name
     return _write(store.directory, sweep, summary_frame(rows), backend_name, resume is not None)
@@ -199,15 +228,15 @@ def _new(
     seed = loaded.scenario.seed if seed is None else seed
     base_name, _ = base_configuration(loaded, configuration)
     choice = decision_settings([loaded], objective, indifference, constraints)
-    settings = {
-        "seed": seed,
-        "replications": replications or loaded.scenario.replications,
-        "base_configuration": base_name,
-        "params": list(params),
-        "lhs": lhs,
-        "decision": choice.as_dict(),
-        "started": now(),
-    }
+    settings = SweepSettings(
+        seed=seed,
+        replications=replications or loaded.scenario.replications,
+        base_configuration=base_name,
+        params=tuple(params),
+        lhs=lhs,
+        decision=choice,
+        started=now(),
+    )
     return _Sweep(_variants(loaded, parsed, lhs, seed, base_name), parsed, settings, None)
 
 
@@ -216,8 +245,8 @@ def _resumed(directory: Path, trust_code: bool) -> _Sweep:
     store = RunStore(directory)
     manifest = store.manifest("sweep")
     loaded = scenario_from_record(manifest["loaded"], str(store.directory), trust_code=trust_code)
-    settings: dict[str, Any] = manifest["settings"]
-    return _Sweep(loaded, [parse_param(p) for p in settings["params"]], settings, store)
+    settings = SweepSettings.from_dict(manifest["settings"])
+    return _Sweep(loaded, [parse_param(p) for p in settings.params], settings, store)
 
 
 def _write(
@@ -226,14 +255,14 @@ def _write(
     """The tables, the decision, the plots, report.md and journal.json, each placed
     atomically; journal.json last."""
     settings = sweep.settings
-    base_name = str(settings["base_configuration"])
+    base_name = settings.base_configuration
     paths = [p.path for p in sweep.params]
     values = {
         name: {p: read_param(config, p) for p in paths}
         for name, config in sweep.scenario.scenario.configurations.items()
     }
     table = tidy(summary, values, base_name)
-    choice = DecisionSettings.from_dict(settings.get("decision"))
+    choice = settings.decision
     currency = sweep.scenario.shop.currency_code
     land = sweep_landscape(summary, values, paths, base_name, choice, sweep.params, currency)
     land = replace(land, unexercised=never_opened(sweep.scenario, summary))
@@ -244,23 +273,23 @@ def _write(
         placer.text("decision.json", dumps(land.as_dict()))
         images = [
             placer.move_in(path)
-            for path in draw(table, paths, bool(settings["lhs"]), placer.staging, land)
+            for path in sweep_plots.draw_all(table, paths, bool(settings.lhs), placer.staging, land)
         ]
         points = len(values) - 1
-        count = int(settings["replications"])
+        count = settings.replications
         placer.text("report.md", render_report(sweep.scenario.scenario.name, base_name,
-                                               points, count, settings["params"], land,
+                                               points, count, list(settings.params), land,
                                                [p.name for p in images]))  # fmt: skip
         record = {
             "scenario": sweep.scenario.scenario.model_dump(mode="json"),
             "source": sweep.scenario.source,
             "base_configuration": base_name,
-            "params": settings["params"],
-            "lhs": settings["lhs"],
+            "params": list(settings.params),
+            "lhs": settings.lhs,
             "points": values,
-            "seeds": {"seed": settings["seed"], "replications": list(range(count))},
+            "seeds": {"seed": settings.seed, "replications": list(range(count))},
             "decision": land.as_dict(),
-            "started": settings["started"],
+            "started": settings.started,
             "finished": now(),
             "backend": backend,
             "resumed": resumed,
@@ -352,38 +381,3 @@ def tidy(summary: pd.DataFrame, points: dict[str, dict[str, float]], base: str) 
     table = params.reset_index().merge(table, on="configuration", how="right")
     table.insert(1, "is_base", table["configuration"] == base)
     return table
-
-
-def draw(
-    table: pd.DataFrame,
-    params: list[str],
-    sampled: bool,
-    directory: Path,
-    land: Landscape | None = None,
-) -> list[Path]:
-    """Plots of the main metrics over the parameters, written in ``directory``; the
-    decision's metric coloured by its difference with the base, the equivalent region
-    marked."""
-    points = table[~table["is_base"]]
-    written = []
-    decided = land.decision.metric if land is not None else None
-    metrics = [*PLOTTED, *([decided] if decided and decided not in PLOTTED else [])]
-    for metric in metrics:
-        if metric not in set(points["metric"]):
-            continue
-        own = land if metric == decided else None
-        if sampled or len(params) > 2:
-            fig = sweep_plots.scatter(points, params, metric, own)
-        elif len(params) == 2:
-            fig = sweep_plots.heatmap(points, params[0], params[1], metric, own)
-        else:
-            fig = sweep_plots.lines(points, params[0], metric, land=own)
-        path = directory / f"sweep_{metric}.png"
-        plots.save(fig, path)
-        written.append(path)
-        if len(params) == 2 and not sampled:
-            path = directory / f"sweep_{metric}_lines.png"
-            fig = sweep_plots.lines(points, params[0], metric, group=params[1], land=own)
-            plots.save(fig, path)
-            written.append(path)
-    return written

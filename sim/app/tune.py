@@ -24,21 +24,19 @@ import pandas as pd
 
 from sim.analysis.confirmation import StudyDecision, conclude
 from sim.analysis.objectives import Constraint, DecisionSettings, Objective
-from sim.analysis.stats import by_configuration, paired_differences
 from sim.app.deciding import decision_settings, formats
-from sim.app.finalists import BASE, candidates_of, confirm, select
+from sim.app.finalists import BASE, Selection, candidates_of, confirm, fresh_table, select
+from sim.app.inputs import scenario_of
 from sim.app.journal import dumps, versions
 from sim.app.pictures import Picture
-from sim.app.rundir import new_directory, now, placing
-from sim.app.runsize import check_breaker_classes, check_run_size
-from sim.app.settings import scenario_of
+from sim.app.rundir import now, placing
 from sim.app.study import best_trials, open_study, search, spread_out, trials_table
+from sim.app.workflow import Execution, check_fits, executing, start_directory
 from sim.config import LoadedScenario
 from sim.config.scenario import Configuration
 from sim.errors import ConfigError
-from sim.experiment import Executor
-from sim.experiment.params import Param, Value, apply, parse_param
-from sim.experiment.params import read as read_param
+from sim.experiment.backends import Backend
+from sim.experiment.params import Param, Value, apply, parse_param, validated
 from sim.experiment.variants import base_configuration
 from sim.format import CSV_FLOATS
 from sim.report import plots, sweep_plots
@@ -114,21 +112,29 @@ def scenario_list(
 
 
 @dataclass(frozen=True)
-class _Study:
-    """A study's inputs, every one checked."""
+class TuneSettings:
+    """A study's inputs, every one checked (``tune_settings``) before anything runs."""
 
     loaded: list[LoadedScenario]
-    bases: list[tuple[str, Configuration]]
+    bases: list[tuple[str, Configuration]]  # per scenario: the configuration tuned
     params: list[Param]
-    goals: list[Objective]
+    goals: list[Objective]  # one objective, or two for a Pareto front
     limits: list[Constraint]
-    choice: DecisionSettings
+    choice: DecisionSettings  # what selection and confirmation decide on
     seed: int
-    replications: int
-    fresh: int
-    budget: int
+    replications: int  # per trial and scenario in the search
+    fresh: int  # fresh replications confirming the winner
+    budget: int  # runs the selection stage may use
     finalists: int
-    name: str
+    name: str  # the Optuna study's
+    trials: int = 20
+    aggregate: Literal["mean", "worst"] = "mean"  # over scenarios
+
+    @property
+    def planned(self) -> int:
+        """The most simulation runs the study may make (selection may stop early)."""
+        searched = self.trials * self.replications * len(self.loaded)
+        return searched + self.budget + 2 * self.fresh * len(self.loaded)
 
 
 def run_tune(
@@ -156,6 +162,7 @@ def run_tune(
     allow_large: bool = False,
     progress: TrialProgress | None = None,
     notify: Callable[[str], None] | None = None,
+    on_start: Callable[[Path], None] | None = None,
 ) -> TuneOutput:
     """Search (``trials`` trials of ``replications`` each, default 1), select among the
     ``finalists`` best and the base within ``selection_budget`` runs (default 50 per
@@ -164,60 +171,23 @@ def run_tune(
     older name for ``finalists``. ``scheduler``: a Dask address or a connected Client. A
     study too large for this machine is refused before anything is written, unless
     ``allow_large``."""
-    study_in = _inputs(
+    s = tune_settings(
         scenarios, params, objectives, constraints, configuration, replications, indifference,
-        selection_budget, top or finalists, fresh_replications, seed, study_name,
+        selection_budget, top or finalists, fresh_replications, seed, study_name, trials,
+        aggregate,
     )  # fmt: skip
-    s = study_in
+    execution = Execution(workers, scheduler, dask_local, on_start, notify)
+    check_fits(s.loaded, s.planned, keep_orders=False, allow_large=allow_large)
+    counter = _Counter(progress, s.planned)
     root = Path(out) / s.name
-    planned = trials * s.replications * len(s.loaded) + s.budget + 2 * s.fresh * len(s.loaded)
-    for loaded in s.loaded:
-        check_run_size(loaded, planned, keep_orders=False, allow_large=allow_large)
-        check_breaker_classes(loaded)
-    counter = _Counter(progress, planned)
-    with Executor(workers, scheduler=scheduler, dask_local=dask_local) as backend:
-        if backend.dashboard and notify:
-            notify(f"Dask dashboard: {backend.dashboard}")
-        directory = new_directory(root, s.seed)
+    with executing(execution) as backend:
+        directory = start_directory(execution, root, s.seed)
         storage = storage or f"sqlite:///{(root / 'study.db').resolve()}"
         study = open_study(s.name, storage, s.goals, s.seed)
         started = now()
-        search(
-            study, s.loaded, s.bases, s.params, trials=trials, replications=s.replications,
-            seed=s.seed, aggregate=aggregate, goals=s.goals, limits=s.limits, backend=backend,
-            done=counter.add,
-        )  # fmt: skip
-        counter.finish_search()
-        table = trials_table(study)
-        best = best_trials(table, s.goals, len(table))
-        best = spread_out(best, s.params, s.finalists + 1)
-        if best.empty:
-            raise ConfigError(
-                "no trial met the constraints: relax them or widen the parameter ranges",
-                path="--constraint",
-            )
-        base_values = _validated(s.bases[0][1], {}, s.params)
-        chosen = [
-            shown
-            for _, row in best.iterrows()
-            if (shown := _validated(s.bases[0][1], {p.path: row[p.path] for p in s.params},
-                                    s.params)) != base_values
-        ][: s.finalists]  # fmt: skip
-        selection = select(
-            s.loaded, s.bases, candidates_of(chosen), base_values, s.choice, budget=s.budget,
-            seed=s.seed + SELECTION_SEED_OFFSET, aggregate=aggregate, backend=backend,
-            formats=formats(s.params), done=counter.add,
-        )  # fmt: skip
-        winner_name = selection.landscape.decision.best
-        winner = selection.landscape.values(winner_name)
-        fresh_rows, fresh_table = None, pd.DataFrame()
-        if winner_name not in (None, BASE):
-            fresh_rows, per_scenario = confirm(
-                s.loaded, s.bases, winner, s.choice, replications=s.fresh,
-                seed=s.seed + FRESH_SEED_OFFSET, aggregate=aggregate, backend=backend,
-                done=counter.add,
-            )  # fmt: skip
-            fresh_table = _fresh_table(per_scenario)
+        table, best = _search(study, s, backend, counter)
+        selection = _select(s, best, backend, counter)
+        fresh_rows, fresh_table = _confirm(s, selection, backend, counter)
         decision = conclude(selection.landscape, fresh_rows, s.choice, s.fresh)
     runs = {
         "search": counter.search,
@@ -225,12 +195,69 @@ def run_tune(
         "fresh": 2 * s.fresh * len(s.loaded) if fresh_rows is not None else 0,
     }
     runs["total"] = sum(runs.values())
-    _write(directory, s, study, storage, aggregate, table, best, selection, decision,
-           fresh_table, runs, started)  # fmt: skip
+    _write(directory, s, study, storage, table, best, selection, decision, fresh_table, runs,
+           started)  # fmt: skip
+    winner = selection.landscape.values(selection.landscape.decision.best)
     return TuneOutput(directory, best, winner, fresh_table, decision, runs)
 
 
-def _inputs(
+def _search(
+    study: Any, s: TuneSettings, backend: Backend, counter: _Counter
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Stage 1: the trials, and the best distinct ones (those meeting the constraints,
+    spread out over the parameters), at most one more than the finalists."""
+    search(
+        study, s.loaded, s.bases, s.params, trials=s.trials, replications=s.replications,
+        seed=s.seed, aggregate=s.aggregate, goals=s.goals, limits=s.limits, backend=backend,
+        done=counter.add,
+    )  # fmt: skip
+    counter.finish_search()
+    table = trials_table(study)
+    best = best_trials(table, s.goals, len(table))
+    best = spread_out(best, s.params, s.finalists + 1)
+    if best.empty:
+        raise ConfigError(
+            "no trial met the constraints: relax them or widen the parameter ranges",
+            path="--constraint",
+        )
+    return table, best
+
+
+def _select(s: TuneSettings, best: pd.DataFrame, backend: Backend, counter: _Counter) -> Selection:
+    """Stage 2: the best trials other than the base itself, raced against the base on new
+    seeds within the selection budget."""
+    base = s.bases[0][1]
+    base_values = validated(base, {}, s.params)
+    chosen = [
+        shown
+        for _, row in best.iterrows()
+        if (shown := validated(base, {p.path: row[p.path] for p in s.params}, s.params))
+        != base_values
+    ][: s.finalists]
+    return select(
+        s.loaded, s.bases, candidates_of(chosen), base_values, s.choice, budget=s.budget,
+        seed=s.seed + SELECTION_SEED_OFFSET, aggregate=s.aggregate, backend=backend,
+        formats=formats(s.params), done=counter.add,
+    )  # fmt: skip
+
+
+def _confirm(
+    s: TuneSettings, selection: Selection, backend: Backend, counter: _Counter
+) -> tuple[pd.DataFrame | None, pd.DataFrame]:
+    """Stage 3: the selection's winner against the base on fresh seeds (its runs, and the
+    table per scenario); nothing to confirm when the base won or nothing did."""
+    winner_name = selection.landscape.decision.best
+    if winner_name in (None, BASE):
+        return None, pd.DataFrame()
+    fresh_rows, per_scenario = confirm(
+        s.loaded, s.bases, selection.landscape.values(winner_name), s.choice,
+        replications=s.fresh, seed=s.seed + FRESH_SEED_OFFSET, aggregate=s.aggregate,
+        backend=backend, done=counter.add,
+    )  # fmt: skip
+    return fresh_rows, fresh_table(per_scenario)
+
+
+def tune_settings(
     scenarios: str | Path | LoadedScenario | Sequence[str | Path | LoadedScenario],
     params: Sequence[str],
     objectives: Sequence[str],
@@ -243,7 +270,9 @@ def _inputs(
     fresh_replications: int | None,
     seed: int | None,
     study_name: str | None,
-) -> _Study:
+    trials: int = 20,
+    aggregate: Literal["mean", "worst"] = "mean",
+) -> TuneSettings:
     """Every input checked before anything is written or run."""
     loaded = scenario_list(scenarios)
     parsed = [parse_param(p) for p in params]
@@ -272,9 +301,9 @@ def _inputs(
         )
     name = study_name or "tune-" + "+".join(s.scenario.name for s in loaded)
     first_seed = loaded[0].scenario.seed if seed is None else seed
-    return _Study(
+    return TuneSettings(
         loaded, bases, parsed, goals, list(choice.constraints), choice, first_seed,
-        replications or 1, fresh_replications or 10, budget, finalists, name,
+        replications or 1, fresh_replications or 10, budget, finalists, name, trials, aggregate,
     )  # fmt: skip
 
 
@@ -298,38 +327,6 @@ def _corner(params: list[Param]) -> dict[str, Value]:
     return {p.path: p.value(p.low) if p.low is not None else p.values[0] for p in params}
 
 
-def _validated(
-    base: Configuration, values: dict[str, Value], params: list[Param]
-) -> dict[str, Value]:
-    """The parameters' values as validated (seconds, percent...) in ``base`` with
-    ``values`` applied: numbers a region can span, which apply back unchanged."""
-    config = apply(base, values) if values else base
-    dumped = config.model_dump(mode="json", by_alias=True)
-    out: dict[str, Value] = {}
-    for p in params:
-        number = read_param(config, p.path)
-        out[p.path] = number if number == number else _node(dumped, p.path)  # NaN: not a number
-    return out
-
-
-def _node(data: Any, path: str) -> Value:
-    """A categorical parameter's value as dumped (``full_jitter``)."""
-    for key in path.split("."):
-        data = data.get(key) if isinstance(data, dict) else None
-    return data if isinstance(data, int | float | str) else str(data)
-
-
-def _fresh_table(per_scenario: pd.DataFrame) -> pd.DataFrame:
-    """Per scenario and metric: both configurations' intervals and tuned − base."""
-    frames = []
-    for name, part in per_scenario.groupby("scenario", sort=False):
-        summary = part.drop(columns="scenario").replace({"configuration": {BASE: "base"}})
-        ci = by_configuration(summary).assign(kind="interval")
-        diff = paired_differences(summary, "base").assign(kind="tuned − base")
-        frames.append(pd.concat([ci, diff], ignore_index=True).assign(scenario=name))
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-
-
 def _redact(storage: str) -> str:
     """A storage URL without its password."""
     return storage.split("@")[-1] if "@" in storage else storage
@@ -337,13 +334,12 @@ def _redact(storage: str) -> str:
 
 def _write(
     directory: Path,
-    s: _Study,
+    s: TuneSettings,
     study: Any,
     storage: str,
-    aggregate: str,
     table: pd.DataFrame,
     best: pd.DataFrame,
-    selection: Any,
+    selection: Selection,
     decision: StudyDecision,
     fresh: pd.DataFrame,
     runs: dict[str, int],
@@ -370,7 +366,7 @@ def _write(
         placer.place("selection.png", lambda p: plots.save(fig, p))
         images.append("selection.png")
         if len(s.goals) == 2 and not table.empty:
-            fig2 = sweep_plots.pareto(table, s.goals[0].metric, s.goals[1].metric, best_first=best)
+            fig2 = sweep_plots.pareto(table, s.goals[0].metric, s.goals[1].metric)
             placer.place("pareto.png", lambda p: plots.save(fig2, p))
             images.append("pareto.png")
         placer.text("report.md", render(s.bases[0][0], s.loaded, s.goals, decision, runs, images))
@@ -380,7 +376,7 @@ def _write(
             "params": [p.path for p in s.params],
             "objectives": [g.metric for g in s.goals],
             "constraints": [str(c) for c in s.limits],
-            "aggregate": aggregate,
+            "aggregate": s.aggregate,
             "study": {"name": s.name, "storage": _redact(storage), "trials": len(study.trials)},
             "seeds": {"search": s.seed, "search_replications": s.replications,
                       "selection": s.seed + SELECTION_SEED_OFFSET,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from sim.app.settings import describe_file, scenario_path
+from sim.app.inputs import describe_file, scenario_path
 from sim.config import Configuration, ShopModel
 from sim.config.scenario import Scenario
 from sim.config.yamlio import LineMap, load_yaml

@@ -221,3 +221,24 @@ def point_name(point: dict[str, Value]) -> str:
     shorts = [path.rsplit(".", 1)[-1] for path in point]
     keys = shorts if len(set(shorts)) == len(shorts) else list(point)
     return " ".join(f"{k}={v}" for k, v in zip(keys, point.values(), strict=True))
+
+
+def validated(
+    base: Configuration, values: dict[str, Value], params: list[Param]
+) -> dict[str, Value]:
+    """The parameters' values as validated (seconds, percent...) in ``base`` with
+    ``values`` applied: numbers a region can span, which apply back unchanged."""
+    config = apply(base, values) if values else base
+    dumped = config.model_dump(mode="json", by_alias=True)
+    out: dict[str, Value] = {}
+    for p in params:
+        number = read(config, p.path)
+        out[p.path] = number if number == number else _node(dumped, p.path)  # NaN: not a number
+    return out
+
+
+def _node(data: Any, path: str) -> Value:
+    """A categorical parameter's value as dumped (``full_jitter``)."""
+    for key in path.split("."):
+        data = data.get(key) if isinstance(data, dict) else None
+    return data if isinstance(data, int | float | str) else str(data)

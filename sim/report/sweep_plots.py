@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import matplotlib
 
@@ -17,6 +18,9 @@ from matplotlib.patches import Rectangle
 
 from sim.analysis.landscape import Landscape
 from sim.format import measured, number, unit_of
+from sim.report.plots import save
+
+PLOTTED = ("revenue_lost", "revenue_lost_pct", "checkout_p99_s", "breaker_trips")
 
 
 def lines(
@@ -194,7 +198,7 @@ def scatter(
     return fig
 
 
-def pareto(table: pd.DataFrame, x: str, y: str, best_first: pd.DataFrame) -> Figure:
+def pareto(table: pd.DataFrame, x: str, y: str) -> Figure:
     """Every trial on two objectives with 95 % intervals; the non-dominated ones joined
     (both minimised: lower left is better), infeasible trials hollow."""
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
@@ -246,3 +250,38 @@ def difference_scatter(land: Landscape, params: list[str]) -> Figure:
     )
     fig.tight_layout()
     return fig
+
+
+def draw_all(
+    table: pd.DataFrame,
+    params: list[str],
+    sampled: bool,
+    directory: Path,
+    land: Landscape | None = None,
+) -> list[Path]:
+    """Plots of the main metrics over the parameters, written in ``directory``; the
+    decision's metric coloured by its difference with the base, the equivalent region
+    marked."""
+    points = table[~table["is_base"]]
+    written = []
+    decided = land.decision.metric if land is not None else None
+    metrics = [*PLOTTED, *([decided] if decided and decided not in PLOTTED else [])]
+    for metric in metrics:
+        if metric not in set(points["metric"]):
+            continue
+        own = land if metric == decided else None
+        if sampled or len(params) > 2:
+            fig = scatter(points, params, metric, own)
+        elif len(params) == 2:
+            fig = heatmap(points, params[0], params[1], metric, own)
+        else:
+            fig = lines(points, params[0], metric, land=own)
+        path = directory / f"sweep_{metric}.png"
+        save(fig, path)
+        written.append(path)
+        if len(params) == 2 and not sampled:
+            path = directory / f"sweep_{metric}_lines.png"
+            fig = lines(points, params[0], metric, group=params[1], land=own)
+            save(fig, path)
+            written.append(path)
+    return written
