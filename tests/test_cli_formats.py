@@ -111,3 +111,13 @@ def test_export_of_a_scenario_needs_a_configuration(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "--configuration" in result.stderr
     assert not (tmp_path / "h").exists()
+
+
+def test_the_cli_offers_every_format_there_is() -> None:
+    """The CLI's choices are spelled out (importing the formats would slow --help): they
+    must stay the formats sim.config.formats reads and writes."""
+    from sim.cli.options import ExportFormat, ImportFormat
+    from sim.config.formats import EXPORTERS, FORMATS
+
+    assert [f.value for f in ImportFormat] == list(FORMATS)
+    assert [f.value for f in ExportFormat] == ["chaostoolkit", "toxiproxy", *EXPORTERS]

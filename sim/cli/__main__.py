@@ -1,0 +1,5 @@
+"""``python -m sim.cli``: the ``breakerlab`` program."""
+
+from sim.cli import main
+
+main()
