@@ -15,7 +15,16 @@ import pandas as pd
 from sim.analysis.metrics import LOST_CAUSES
 from sim.analysis.recovery import recovery_row
 from sim.analysis.topology import topology_row
-from sim.engine.records import ABANDONED, COMPLETED, DECLINED, FAILED, OUTCOMES, RunResult
+from sim.engine.records import (
+    ABANDONED,
+    CENTS,
+    COMPLETED,
+    DECLINED,
+    FAILED,
+    OUTCOMES,
+    RunResult,
+    cents,
+)
 from sim.errors import InvariantError
 
 OPEN_STATES = {"open", "forced_open"}
@@ -44,8 +53,8 @@ def summary_row(result: RunResult) -> dict[str, float | int | str]:
     """The summary of one run; columns listed in README's "What the report shows"."""
     counted = result.arrival >= result.warmup
     outcome = result.outcome[counted]
-    basket = result.basket[counted]
-    fee = result.fee[counted]
+    basket = cents(result.basket[counted])  # money summed in exact integer cents
+    fee = cents(result.fee[counted])
     cause = result.cause[counted]
     completed = outcome == COMPLETED
     declined = outcome == DECLINED
@@ -56,11 +65,11 @@ def summary_row(result: RunResult) -> dict[str, float | int | str]:
     # Every order that reached a result page (completed, failed or declined) and when:
     # failing fast is a faster answer, which latency of completed orders alone hides.
     r50, r95, r99 = _percentiles(waited[(outcome != ABANDONED) & np.isfinite(waited)])
-    demanded = float(basket.sum())
-    fees = float(fee.sum())
-    captured = float(basket[completed].sum()) - fees
-    revenue_lost = float(basket[lost].sum())
-    revenue_declined = float(basket[declined].sum())
+    demanded = money(basket.sum())
+    fees = money(fee.sum())
+    captured = money(basket[completed].sum() - fee.sum())
+    revenue_lost = money(basket[lost].sum())
+    revenue_declined = money(basket[declined].sum())
     row: dict[str, float | int | str] = {
         "configuration": result.configuration,
         "replication": result.replication,
@@ -92,6 +101,11 @@ def summary_row(result: RunResult) -> dict[str, float | int | str]:
     row.update(topology_row(result))
     _check(row, result)
     return row
+
+
+def money(total_cents: int | np.integer) -> float:
+    """An exact sum of integer cents in currency units."""
+    return int(total_cents) / CENTS
 
 
 def _percentiles(values: np.ndarray) -> list[float]:
@@ -131,8 +145,9 @@ def lost_causes(summary: pd.DataFrame) -> list[str]:
 def _lost_by_cause(
     result: RunResult, outcome: np.ndarray, cause: np.ndarray, basket: np.ndarray
 ) -> dict[str, float]:
-    out = {f"revenue_lost_{c}": 0.0 for c in LOST_CAUSES}
-    out["revenue_lost_abandoned"] = float(basket[outcome == ABANDONED].sum())
+    """Revenue lost by stage (``basket`` in integer cents)."""
+    lost = {f"revenue_lost_{c}": 0 for c in LOST_CAUSES}  # integer cents, then money
+    lost["revenue_lost_abandoned"] = int(basket[outcome == ABANDONED].sum())
     failed = outcome == FAILED
     for code, name in enumerate(result.cause_names):
         mask = failed & (cause == code)
@@ -141,10 +156,9 @@ def _lost_by_cause(
         group = name if name == "unfinished" else _stage_of(name)
         if name == "inventory_stockout":  # the shelf was empty: not a failure of resilience
             group = "stockout"
-        out[f"revenue_lost_{group}"] = out.get(f"revenue_lost_{group}", 0.0) + float(
-            basket[mask].sum()
-        )
-    return out
+        key = f"revenue_lost_{group}"
+        lost[key] = lost.get(key, 0) + int(basket[mask].sum())
+    return {key: money(value) for key, value in lost.items()}
 
 
 def _stage_of(cause: str) -> str:
@@ -288,9 +302,10 @@ def _post_checkout(
         "cs_followups": int(np.count_nonzero(confirmed == -1)),
         "duplicate_submissions": int(np.count_nonzero(duplicate > 0)),
         "duplicate_orders": int(np.count_nonzero(charged_twice)),
-        "refunds": float(result.basket[done][charged_twice].sum())
-        + float(result.refunded[counted].sum()),
-        "duplicate_fees": float(result.fee[done][charged_twice].sum()),
+        "refunds": money(
+            cents(result.basket[done][charged_twice]).sum() + cents(result.refunded[counted]).sum()
+        ),
+        "duplicate_fees": money(cents(result.fee[done][charged_twice]).sum()),
         "notifications_sent": int(result.notifications_sent[done].sum()),
         "confirmation_p95_s": float(np.percentile(waited, 95)) if waited.size else math.nan,
     }

@@ -7,18 +7,19 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from sim.engine.records import ABANDONED, COMPLETED, FAILED, RunResult
+from sim.engine.records import ABANDONED, CENTS, COMPLETED, FAILED, RunResult, cents
 
 
 def timeline_frame(results: Iterable[RunResult]) -> pd.DataFrame:
     """One row per configuration x replication x simulated second."""
-    frame = pd.concat([_one(r) for r in results], ignore_index=True)
+    frame = pd.concat([run_timeline(r) for r in results], ignore_index=True)
     configs = frame["configuration"]
     frame["configuration"] = pd.Categorical(configs, categories=list(dict.fromkeys(configs)))
     return frame
 
 
-def _one(r: RunResult) -> pd.DataFrame:
+def run_timeline(r: RunResult) -> pd.DataFrame:
+    """The timeline of one run, one row per simulated second."""
     seconds = int(np.ceil(max(r.end_time, r.horizon)))
     ended = np.where(np.isnan(r.checkout_end), r.arrival, r.checkout_end)
     done = np.minimum(ended.astype(np.int64), seconds - 1)
@@ -28,9 +29,8 @@ def _one(r: RunResult) -> pd.DataFrame:
         return np.bincount(idx, minlength=seconds)[:seconds]
 
     completed = r.outcome == COMPLETED
-    captured = np.bincount(
-        done[completed], weights=(r.basket - r.fee)[completed], minlength=seconds
-    )[:seconds]
+    net = cents(r.basket[completed]) - cents(r.fee[completed])  # exact: whole cents
+    captured = np.bincount(done[completed], weights=net, minlength=seconds)[:seconds] / CENTS
     errors = np.zeros(seconds, dtype=np.int64)
     for times in r.dependency_errors.values():
         if times:

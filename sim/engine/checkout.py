@@ -335,7 +335,8 @@ class Checkout:
 
     def _complete(self, i: int, gateway: int) -> None:
         percent, fixed = self.shop.fees[gateway]
-        self.orders.complete(i, gateway, self.orders.basket[i] * percent + fixed, self.env.now)
+        fee = round(self.orders.basket[i] * percent + fixed, 2)  # charged in whole cents
+        self.orders.complete(i, gateway, fee, self.env.now)
 
     def _defer(self, stack: NodeStack) -> bool:
         """Asynchronous now? Always in async mode; in hybrid while the primary is open (as

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.engine.records import COMPLETED, OUTCOMES, PENDING, RunResult
+from sim.engine.records import CENTS, COMPLETED, OUTCOMES, PENDING, RunResult, cents
 from sim.errors import InvariantError
 
 
@@ -37,12 +37,14 @@ def check_run(result: RunResult) -> None:
         raise InvariantError(
             f"{where}: with idempotency keys a customer was charged twice or without an order"
         )
-    demanded = float(result.basket.sum())
-    captured = float((result.basket[completed] - result.fee[completed]).sum())
-    fees = float(result.fee.sum())
-    lost = float(result.basket[~completed].sum())
-    if not np.isclose(demanded, captured + fees + lost, rtol=1e-9, atol=1e-6):
+    basket, fee = cents(result.basket), cents(result.fee)  # exact: money is in whole cents
+    demanded = int(basket.sum())
+    captured = int((basket[completed] - fee[completed]).sum())
+    fees = int(fee.sum())
+    lost = int(basket[~completed].sum())
+    if demanded != captured + fees + lost:
         raise InvariantError(
-            f"{where}: revenue demanded {demanded:.2f} != captured {captured:.2f} "
-            f"+ fees {fees:.2f} + lost and declined {lost:.2f}"
+            f"{where}: revenue demanded {demanded / CENTS:.2f} != captured "
+            f"{captured / CENTS:.2f} + fees {fees / CENTS:.2f} + lost and declined "
+            f"{lost / CENTS:.2f}"
         )

@@ -16,6 +16,7 @@ FAILED = 2
 DECLINED = 3
 PENDING = -1  # not decided yet; none may remain after a run
 OUTCOMES = ("completed", "abandoned", "failed", "declined")
+CENTS = 100  # money is in whole cents: baskets, fees and refunds (as currency units)
 
 BREAKER_STATE_CODES = {
     "closed": 0,
@@ -91,3 +92,9 @@ class RunResult:
     @property
     def orders(self) -> int:
         return int(self.arrival.size)
+
+
+def cents(amounts: np.ndarray) -> np.ndarray:
+    """Amounts of money (currency units, whole cents) as exact integer cents, so sums of
+    them, and the identities between those sums, are exact."""
+    return np.rint(np.asarray(amounts, dtype=np.float64) * CENTS).astype(np.int64)

@@ -29,7 +29,8 @@ from sim.engine.tasks import Arrivals
 def customers(
     loaded: LoadedScenario, seed: int, replication: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Arrival instants, basket values and patience of every customer of a replication.
+    """Arrival instants, basket values (in whole cents) and patience of every customer of
+    a replication.
 
     Drawn from streams that do not depend on the configuration: every configuration
     sees the very same customers (common random numbers).
@@ -45,7 +46,12 @@ def customers(
     n = arrivals.size
     baskets = vector_sampler(traffic.basket)(stream(seed, replication, "basket"), n)
     patience = vector_sampler(traffic.patience)(stream(seed, replication, "patience"), n)
-    return arrivals, np.asarray(baskets, dtype=float), np.asarray(patience, dtype=float)
+    # Baskets in whole cents, as a shop charges them: every sum of money is then exact.
+    return (
+        arrivals,
+        np.round(np.asarray(baskets, dtype=float), 2),
+        np.asarray(patience, dtype=float),
+    )
 
 
 def products(loaded: LoadedScenario, seed: int, replication: int, n: int) -> np.ndarray:
