@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
+from sim.config.messages import fields_at
 from sim.config.scenario import Configuration
 from sim.config.settings import with_settings
 from sim.errors import ConfigError, did_you_mean
@@ -190,9 +191,7 @@ def apply(
 def _unknown_setting(loc: tuple[Any, ...], source: str | None, paths: str) -> ConfigError:
     """A setting the configuration does not have, named as the user wrote it (without
     pydantic's preset tag), with the nearest setting that exists there."""
-    from sim.config.loader import _fields_at  # the loader's own "did you mean" lookup
-
-    known = _fields_at(Configuration, loc[:-1])
+    known = fields_at(Configuration, loc[:-1])
     name = str(loc[-1])
     where = ".".join(str(p) for p in loc[:-1] if not _is_tag(p, loc))
     message = f"{where} has no setting {name!r}{did_you_mean(name, known)}"
