@@ -29,6 +29,22 @@ from sim.report.tables import differences as differences_table
 from sim.report.tables import markdown_table as _markdown_table
 from sim.units import format_duration
 
+FILES = [
+    "## Files",
+    "",
+    "- `summary.csv`: one row per configuration and replication",
+    "- `summary_ci.csv`: per configuration and metric, mean and 95 % interval",
+    "- `differences_ci.csv`: per configuration and metric, paired difference with the "
+    "baseline and its 95 % interval",
+    "- `journal.json`: the scenario as run, versions, seeds, timestamps, every verdict",
+    "- `orders.parquet`: one row per order",
+    "- `timeline.parquet`: one row per configuration, replication and second",
+    "- `transitions.parquet`: every breaker transition, at its instant",
+    "- `report.html`: this report as one self-contained page (images embedded)",
+    "- `run.json`: the scenario and model as run, seed and versions",
+    "",
+]
+
 
 def render(
     loaded: LoadedScenario,
@@ -47,10 +63,30 @@ def render(
     (from ``sim.report.figures.draw_all``) are linked by file name, or their note shown.
     ``summary`` (one row per run) adds the first trips' times after their fault and marks
     configurations whose breaker never opened."""
-    s = loaded.scenario
     currency = loaded.shop.currency_code
     marks = never_opened(loaded, summary) if summary is not None else {}
-    after = first_trip_after_fault(summary, s) if summary is not None else None
+    after = first_trip_after_fault(summary, loaded.scenario) if summary is not None else None
+    out = title_section(loaded, replications, seed)
+    if recommendation is not None:
+        out += recommendation_section(recommendation, marks)
+    if differences is not None and not differences.empty:
+        out += differences_section(differences, currency, marks)
+    if verdicts:
+        out += hypotheses_section(verdicts)
+    out += faults_section(loaded)
+    out += results_section(ci, currency, after, marks)
+    out += configurations_section(loaded)
+    out += lost_section(lost, currency, marks)
+    for image in images:
+        out += [f"## {image.title}", ""]
+        out += [f"![{image.title}]({image.filename})" if image.drawn else safe(image.note), ""]
+    return "\n".join([*out, *FILES])
+
+
+def title_section(loaded: LoadedScenario, replications: int, seed: int) -> list[str]:
+    """The scenario's name and description, and what was run: model, horizon, warm-up,
+    seed, replications, rate and currency."""
+    s = loaded.scenario
     out = [f"# {s.name}", ""]
     if s.description:
         out += [safe(s.description.strip()), ""]
@@ -61,48 +97,49 @@ def render(
         f"base rate {number(s.traffic.rate, 4)}/s · {money_note(loaded)}",
         "",
     ]
-    if recommendation is not None:
-        out += recommendation_section(recommendation, marks)
-    if differences is not None and not differences.empty:
-        base = str(differences["baseline"].iloc[0])
-        out += [
-            f"## Compared with the baseline {code(base)}",
-            "",
-            "Mean of the per-replication difference (configuration − baseline) with its 95 % "
-            "interval. Every configuration faced the same customers and faults (common random "
-            "numbers), so the differences are paired; `*`: the interval excludes zero.",
-            "",
-            markdown_table(*differences_table(differences, currency, marks)),
-            "",
-        ]
-    if verdicts:
-        out += ["## Steady-state hypotheses", ""]
-        rows = [
-            [
-                f"**{v.outcome}**",
-                v.configuration,
-                code(v.check),
-                v.interval,
-            ]
-            for v in verdicts
-        ]
-        out += [markdown_table(["verdict", "configuration", "hypothesis", "95 % interval"], rows)]
-        out += ["", "Pass: the whole interval meets it; fail: none of it does.", ""]
-    out += [
-        "## Faults",
+    return out
+
+
+def differences_section(
+    differences: pd.DataFrame, currency: str, marks: dict[str, str]
+) -> list[str]:
+    """Each configuration against the baseline: paired differences with their intervals."""
+    base = str(differences["baseline"].iloc[0])
+    return [
+        f"## Compared with the baseline {code(base)}",
+        "",
+        "Mean of the per-replication difference (configuration − baseline) with its 95 % "
+        "interval. Every configuration faced the same customers and faults (common random "
+        "numbers), so the differences are paired; `*`: the interval excludes zero.",
+        "",
+        markdown_table(*differences_table(differences, currency, marks)),
         "",
     ]
+
+
+def hypotheses_section(verdicts: list[Verdict]) -> list[str]:
+    """Each steady-state hypothesis' verdict on its interval."""
+    rows = [[f"**{v.outcome}**", v.configuration, code(v.check), v.interval] for v in verdicts]
+    return [
+        "## Steady-state hypotheses",
+        "",
+        markdown_table(["verdict", "configuration", "hypothesis", "95 % interval"], rows),
+        "",
+        "Pass: the whole interval meets it; fail: none of it does.",
+        "",
+    ]
+
+
+def faults_section(loaded: LoadedScenario) -> list[str]:
+    """The faults injected, and the changes and rules applied while the run went on."""
+    s = loaded.scenario
+    out = ["## Faults", ""]
     if s.faults:
         rows = [
-            [
-                f.target,
-                f.kind,
-                format_duration(f.start),
-                format_duration(f.duration),
-                share(f.probability),
-            ]
+            [f.target, f.kind, format_duration(f.start), format_duration(f.duration),
+             share(f.probability)]
             for f in s.faults
-        ]
+        ]  # fmt: skip
         out.append(markdown_table(["target", "kind", "start", "duration", "share of calls"], rows))
     else:
         out.append("None: a baseline run.")
@@ -110,7 +147,14 @@ def render(
     if changes is not None:
         out += ["", "## Configuration changes and rules at run time", ""]
         out.append(markdown_table(*changes))
-    out += ["", "## Results per configuration", ""]
+    return out
+
+
+def results_section(
+    ci: pd.DataFrame, currency: str, after: pd.DataFrame | None, marks: dict[str, str]
+) -> list[str]:
+    """The headline table per configuration, then the resilience mechanisms that acted."""
+    out = ["", "## Results per configuration", ""]
     out += [HEADLINE_TEXT, "", markdown_table(*headline(ci, currency, after, marks)), ""]
     if headline_note(ci):
         out += [headline_note(ci), ""]
@@ -119,7 +163,12 @@ def render(
     used = mechanisms(ci, currency)
     if used is not None:
         out += ["## Resilience mechanisms", "", MECHANISMS_TEXT, "", markdown_table(*used), ""]
-    out += ["## Configurations", ""]
+    return out
+
+
+def configurations_section(loaded: LoadedScenario) -> list[str]:
+    """Every configuration as the scenario wrote it (YAML), or what it leaves as is."""
+    out = ["## Configurations", ""]
     for name, description, written in configurations_as_written(loaded):
         text = f"{description}." if description else ""
         if written:
@@ -129,30 +178,17 @@ def render(
         else:
             setup = "the model's timeouts, no retry, no breaker"
             out.append(f"- **{safe(name)}**: " + (f"{safe(text)} {setup}" if text else setup))
-    out += ["", f"## Revenue lost by cause ({currency}, mean per run)", ""]
+    return out
+
+
+def lost_section(lost: pd.DataFrame, currency: str, marks: dict[str, str]) -> list[str]:
+    """Revenue lost per cause and configuration."""
+    out = ["", f"## Revenue lost by cause ({currency}, mean per run)", ""]
     header, rows, footnote = lost_by_cause(lost, marks)
     out += [markdown_table(header, rows), ""]
     if footnote:
         out += [footnote, ""]
-    for image in images:
-        out += [f"## {image.title}", ""]
-        out += [f"![{image.title}]({image.filename})" if image.drawn else safe(image.note), ""]
-    out += [
-        "## Files",
-        "",
-        "- `summary.csv`: one row per configuration and replication",
-        "- `summary_ci.csv`: per configuration and metric, mean and 95 % interval",
-        "- `differences_ci.csv`: per configuration and metric, paired difference with the "
-        "baseline and its 95 % interval",
-        "- `journal.json`: the scenario as run, versions, seeds, timestamps, every verdict",
-        "- `orders.parquet`: one row per order",
-        "- `timeline.parquet`: one row per configuration, replication and second",
-        "- `transitions.parquet`: every breaker transition, at its instant",
-        "- `report.html`: this report as one self-contained page (images embedded)",
-        "- `run.json`: the scenario and model as run, seed and versions",
-        "",
-    ]
-    return "\n".join(out)
+    return out
 
 
 def money_note(loaded: LoadedScenario) -> str:
