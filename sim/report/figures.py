@@ -84,52 +84,103 @@ def time_span(data: RunData) -> float:
     return max(horizon, float(busy.max()) + QUEUE_BIN_S) if not busy.empty else horizon
 
 
+@dataclass(frozen=True)
+class _Run:
+    """What every figure of one run is drawn against: its data, the time axis (to the
+    horizon, or past it while orders finish), the fault windows shaded, the per-minute bin,
+    and the configurations whose breaker never opened (marked in legends)."""
+
+    data: RunData
+    horizon: float
+    until: float
+    faults: pd.DataFrame
+    minute: int  # seconds
+    marks: dict[str, str]
+    currency: str
+
+
+Drawn = dict[str, Figure | str]  # figure key -> the figure, or the line said in its place
+
+
 def draw_all(data: RunData) -> list[Image]:
     """The report's figures in reading order; an all-zero chart becomes a note, and those a
     run has nothing for (no catalogue, one gateway) are left out."""
     scenario = data.loaded.scenario
-    horizon = scenario.horizon
-    until = time_span(data)
-    faults = plotdata.fault_windows(scenario)
-    out: dict[str, Figure | str] = {}
-    minute = bin_for(horizon, 60)  # the bin of the per-minute series
+    run = _Run(
+        data=data,
+        horizon=scenario.horizon,
+        until=time_span(data),
+        faults=plotdata.fault_windows(scenario),
+        minute=bin_for(scenario.horizon, 60),
+        marks=never_opened(data.loaded, data.summary),
+        currency=data.loaded.shop.currency_code,
+    )
+    out: Drawn = {}
+    for draw in (_timeline_and_money, _latency_and_breakers, _load, _mitigations):
+        out |= draw(run)
+    if run.until > run.horizon:
+        for key, drawn in out.items():
+            if isinstance(drawn, Figure) and key not in NOT_OVER_TIME:
+                plots.mark_horizon(drawn, run.horizon)
+    return [_image(key, out[key]) for key in TITLES if key in out]
+
+
+def _timeline_and_money(run: _Run) -> Drawn:
+    """The faults over the arrivals, revenue lost per configuration and captured over time."""
+    data, minute, until = run.data, run.minute, run.until
+    out: Drawn = {}
     arrivals = plotdata.throughput_over_time(data.timeline, bin_s=minute)
-    arrivals = arrivals[arrivals["time_s"] < horizon]
+    arrivals = arrivals[arrivals["time_s"] < run.horizon]
     out["faults"] = dynamics_plots.fault_gantt(
-        dynamics.fault_schedule(scenario),
+        dynamics.fault_schedule(data.loaded.scenario),
         arrivals,
         sorted(data.loaded.shop.dependencies),
         until,
         bin_s=minute,
     )
-    currency = data.loaded.shop.currency_code
-    marks = never_opened(data.loaded, data.summary)
-    lost = relabel(plotdata.revenue_lost(data.summary), marks)
+    lost = relabel(plotdata.revenue_lost(data.summary), run.marks)
     out["revenue_lost"] = (
-        plots.revenue_lost_bars(lost, currency)
+        plots.revenue_lost_bars(lost, run.currency)
         if _any(lost["total"])
         else "No chart: no configuration lost any revenue."
     )
-    revenue = relabel(plotdata.revenue_over_time(data.timeline, horizon, bin_s=minute), marks)
+    revenue = plotdata.revenue_over_time(data.timeline, run.horizon, bin_s=minute)
+    revenue = relabel(revenue, run.marks)
     out["revenue_over_time"] = (
-        plots.revenue_lines(revenue, faults, until, bin_s=minute, currency=currency)
+        plots.revenue_lines(revenue, run.faults, until, bin_s=minute, currency=run.currency)
         if _any(revenue["revenue_captured"])
         else "No chart: no configuration captured any revenue (no completed orders)."
     )
-    half_minute = bin_for(horizon, 30)
+    return out
+
+
+def _latency_and_breakers(run: _Run) -> Drawn:
+    """Latency percentiles over time, and each breaker's state over time."""
+    data = run.data
+    out: Drawn = {}
+    half_minute = bin_for(run.horizon, 30)
     latency = plotdata.latency_over_time(
-        data.orders, horizon, bin_s=half_minute, configurations=data.configurations
+        data.orders, run.horizon, bin_s=half_minute, configurations=data.configurations
     )
-    out["latency"] = plots.latency_lines(relabel(latency, marks), faults, until, bin_s=half_minute)
+    out["latency"] = plots.latency_lines(
+        relabel(latency, run.marks), run.faults, run.until, bin_s=half_minute
+    )
     states = plotdata.breaker_states(data.timeline)
     if states.empty:
         out["breakers"] = "No chart: no configuration has a circuit breaker."
     elif _any(states["state"]):
-        out["breakers"] = plots.breaker_bands(states, faults, until)
+        out["breakers"] = plots.breaker_bands(states, run.faults, run.until)
     else:
         out["breakers"] = "No chart: every breaker stayed closed throughout."
-    queue_bin = bin_for(horizon, QUEUE_BIN_S)
-    queue = dynamics.queue_depth(data.timeline, horizon, bin_s=queue_bin)
+    return out
+
+
+def _load(run: _Run) -> Drawn:
+    """Queue depth, confirmations by channel, and calls per order over time."""
+    data, faults, until, minute = run.data, run.faults, run.until, run.minute
+    out: Drawn = {}
+    queue_bin = bin_for(run.horizon, QUEUE_BIN_S)
+    queue = dynamics.queue_depth(data.timeline, run.horizon, bin_s=queue_bin)
     out["queue"] = (
         dynamics_plots.queue_depth_lines(queue, faults, until, bin_s=queue_bin)
         if _any(queue["depth"])
@@ -141,13 +192,21 @@ def draw_all(data: RunData) -> list[Image]:
         if _any(confirmed.drop(columns="configuration"))
         else "No chart: no order was confirmed (no completed orders)."
     )
-    amplification = dynamics.call_amplification(data.timeline, horizon, bin_s=minute)
+    amplification = dynamics.call_amplification(data.timeline, run.horizon, bin_s=minute)
     out["amplification"] = (
         dynamics_plots.amplification_lines(amplification, faults, until, bin_s=minute)
         if amplification["calls_per_order"].notna().any()
         else "No chart: no order arrived before the horizon."
     )
-    shares = mitigations.gateway_shares(data.orders, horizon, bin_s=minute)
+    return out
+
+
+def _mitigations(run: _Run) -> Drawn:
+    """Only where the run has them: gateway shares (several gateways), stock (a
+    catalogue), the rollout of configuration changes across checkout nodes."""
+    data, faults, until, minute = run.data, run.faults, run.until, run.minute
+    out: Drawn = {}
+    shares = mitigations.gateway_shares(data.orders, run.horizon, bin_s=minute)
     if shares["gateway"].nunique() > 1:
         out["gateway_shares"] = mitigation_plots.gateway_share_areas(
             shares, faults, until, bin_s=minute
@@ -168,11 +227,7 @@ def draw_all(data: RunData) -> list[Image]:
             until,
             bin_s=5,
         )
-    if until > horizon:
-        for key, drawn in out.items():
-            if isinstance(drawn, Figure) and key not in NOT_OVER_TIME:
-                plots.mark_horizon(drawn, horizon)
-    return [_image(key, out[key]) for key in TITLES if key in out]
+    return out
 
 
 def relabel(frame: pd.DataFrame, marks: dict[str, str]) -> pd.DataFrame:
