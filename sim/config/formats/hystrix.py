@@ -209,87 +209,98 @@ def export_hystrix(config: Configuration) -> Exported:
 
 
 def _export_stage(name: str, stage: StagePolicy, gaps: Gaps) -> list[tuple[str, Any]]:
+    """One stage as HystrixCommand properties: its timeout, breaker and isolation; what
+    Hystrix has no setting for (a retry, a rate limiter, hedging, an order) is a gap."""
     command = f"command.{name}"
-    out: list[tuple[str, Any]] = []
-    if stage.timeout is None:
-        out.append((f"{command}.execution.timeout.enabled", "false"))
-    else:
-        out += [
-            (f"{command}.execution.timeout.enabled", "true"),
-            (f"{command}.{TIMEOUT}", number(round(stage.timeout * 1000, 6))),
-        ]
-        if stage.timeout * 1000 != round(stage.timeout * 1000):
-            gaps.add(f"{name}.timeout", "Hystrix's timeout is whole milliseconds")
-    preset = breaker_preset(stage)
-    if preset == "hystrix":
-        spec: Any = stage.breaker
-        out += [
-            (f"{command}.circuitBreaker.enabled", "true"),
-            (
-                f"{command}.circuitBreaker.errorThresholdPercentage",
-                number(spec.circuit_breaker_error_threshold_percentage),
-            ),
-            (
-                f"{command}.circuitBreaker.requestVolumeThreshold",
-                spec.circuit_breaker_request_volume_threshold,
-            ),
-            (
-                f"{command}.circuitBreaker.sleepWindowInMilliseconds",
-                number(spec.circuit_breaker_sleep_window_in_milliseconds),
-            ),
-            (
-                f"{command}.metrics.rollingStats.timeInMilliseconds",
-                number(spec.metrics_rolling_statistical_window_in_milliseconds),
-            ),
-            (
-                f"{command}.metrics.healthSnapshot.intervalInMilliseconds",
-                number(spec.metrics_health_snapshot_interval_in_milliseconds),
-            ),
-        ]
-        if spec.ignore_exceptions:
-            gaps.add(
-                f"{name}.breaker.ignore_exceptions",
-                "Hystrix ignores HystrixBadRequestException, chosen in code",
-            )
-    else:
-        out.append((f"{command}.circuitBreaker.enabled", "false"))
-        if preset is not None:
-            gaps.add(f"{name}.breaker", f"a {preset} breaker is not Hystrix's")
-    bulkhead = stage.bulkhead
-    if isinstance(bulkhead, SemaphoreBulkhead) and bulkhead.max_wait_duration == 0:
-        out += [
-            (f"{command}.execution.isolation.strategy", "SEMAPHORE"),
-            (
-                f"{command}.execution.isolation.semaphore.maxConcurrentRequests",
-                bulkhead.max_concurrent_calls,
-            ),
-        ]
-    elif bulkhead is not None and not isinstance(bulkhead, SemaphoreBulkhead):
-        pool = f"threadpool.{name}"
-        queue = bulkhead.queue_capacity
-        out += [
-            (f"{command}.execution.isolation.strategy", "THREAD"),
-            (f"{pool}.coreSize", bulkhead.core_thread_pool_size),
-            (f"{pool}.maximumSize", bulkhead.max_thread_pool_size),
-            (f"{pool}.allowMaximumSizeToDivergeFromCoreSize", "true"),
-            (f"{pool}.maxQueueSize", queue if queue else -1),
-            (f"{pool}.queueSizeRejectionThreshold", queue if queue else 5),
-        ]
-    else:
-        gaps.add(
-            f"{name}.bulkhead",
-            "Hystrix always isolates a command (written as a semaphore of 2147483647: no "
-            "limit in practice)"
-            if bulkhead is None
-            else "a Hystrix semaphore rejects at once: no wait",
-        )
-        out += [
-            (f"{command}.execution.isolation.strategy", "SEMAPHORE"),
-            (f"{command}.execution.isolation.semaphore.maxConcurrentRequests", 2147483647),
-        ]
+    out = _export_timeout(name, command, stage, gaps)
+    out += _export_breaker(name, command, stage, gaps)
+    out += _export_isolation(name, command, stage, gaps)
     for layer in ("retry", "rate_limiter", "hedging"):
         if getattr(stage, layer) is not None:
             gaps.add(f"{name}.{layer}", f"Hystrix has no {layer.replace('_', ' ')}")
     if stage.order is not None:
         gaps.add(f"{name}.order", "Hystrix's order is fixed")
     return out
+
+
+def _export_timeout(
+    name: str, command: str, stage: StagePolicy, gaps: Gaps
+) -> list[tuple[str, Any]]:
+    """The execution timeout, in whole milliseconds (a fraction is a gap), or none."""
+    if stage.timeout is None:
+        return [(f"{command}.execution.timeout.enabled", "false")]
+    if stage.timeout * 1000 != round(stage.timeout * 1000):
+        gaps.add(f"{name}.timeout", "Hystrix's timeout is whole milliseconds")
+    return [
+        (f"{command}.execution.timeout.enabled", "true"),
+        (f"{command}.{TIMEOUT}", number(round(stage.timeout * 1000, 6))),
+    ]
+
+
+def _export_breaker(
+    name: str, command: str, stage: StagePolicy, gaps: Gaps
+) -> list[tuple[str, Any]]:
+    """A hystrix breaker's properties; any other breaker is a gap, and disabled."""
+    preset = breaker_preset(stage)
+    if preset != "hystrix":
+        if preset is not None:
+            gaps.add(f"{name}.breaker", f"a {preset} breaker is not Hystrix's")
+        return [(f"{command}.circuitBreaker.enabled", "false")]
+    spec: Any = stage.breaker
+    if spec.ignore_exceptions:
+        gaps.add(
+            f"{name}.breaker.ignore_exceptions",
+            "Hystrix ignores HystrixBadRequestException, chosen in code",
+        )
+    breaker, metrics = f"{command}.circuitBreaker", f"{command}.metrics"
+    return [
+        (f"{breaker}.enabled", "true"),
+        (
+            f"{breaker}.errorThresholdPercentage",
+            number(spec.circuit_breaker_error_threshold_percentage),
+        ),
+        (f"{breaker}.requestVolumeThreshold", spec.circuit_breaker_request_volume_threshold),
+        (
+            f"{breaker}.sleepWindowInMilliseconds",
+            number(spec.circuit_breaker_sleep_window_in_milliseconds),
+        ),
+        (
+            f"{metrics}.rollingStats.timeInMilliseconds",
+            number(spec.metrics_rolling_statistical_window_in_milliseconds),
+        ),
+        (
+            f"{metrics}.healthSnapshot.intervalInMilliseconds",
+            number(spec.metrics_health_snapshot_interval_in_milliseconds),
+        ),
+    ]
+
+
+def _export_isolation(
+    name: str, command: str, stage: StagePolicy, gaps: Gaps
+) -> list[tuple[str, Any]]:
+    """The bulkhead as Hystrix isolation: a semaphore without wait, or a thread pool; a
+    semaphore that waits, or none at all, is a gap (written as an unlimited semaphore)."""
+    bulkhead = stage.bulkhead
+    strategy = f"{command}.execution.isolation.strategy"
+    semaphore = f"{command}.execution.isolation.semaphore.maxConcurrentRequests"
+    if isinstance(bulkhead, SemaphoreBulkhead) and bulkhead.max_wait_duration == 0:
+        return [(strategy, "SEMAPHORE"), (semaphore, bulkhead.max_concurrent_calls)]
+    if bulkhead is not None and not isinstance(bulkhead, SemaphoreBulkhead):
+        pool = f"threadpool.{name}"
+        queue = bulkhead.queue_capacity
+        return [
+            (strategy, "THREAD"),
+            (f"{pool}.coreSize", bulkhead.core_thread_pool_size),
+            (f"{pool}.maximumSize", bulkhead.max_thread_pool_size),
+            (f"{pool}.allowMaximumSizeToDivergeFromCoreSize", "true"),
+            (f"{pool}.maxQueueSize", queue if queue else -1),
+            (f"{pool}.queueSizeRejectionThreshold", queue if queue else 5),
+        ]
+    gaps.add(
+        f"{name}.bulkhead",
+        "Hystrix always isolates a command (written as a semaphore of 2147483647: no "
+        "limit in practice)"
+        if bulkhead is None
+        else "a Hystrix semaphore rejects at once: no wait",
+    )
+    return [(strategy, "SEMAPHORE"), (semaphore, 2147483647)]
