@@ -4,6 +4,7 @@
     make mutate MODULE=sim/units.py              # one module (a minute or two)
     make mutate MODULE=sim/resilience/           # every target under a folder
     .venv/bin/python benchmarks/mutate.py sim/units.py --jobs 2 --committed
+    .venv/bin/python benchmarks/mutate.py sim/units.py --survivors   # after adding tests
 
 Each module runs in a scratch copy of the working tree (``--scratch``, default a folder
 under the system's temp dir), never in the tree itself: mutmut writes its ``mutants/``
@@ -144,8 +145,24 @@ def write_mutmut_config(scratch: Path, target: Target, tests: list[str]) -> None
     pyproject.write_text(pyproject.read_text(encoding="utf-8") + "\n".join(lines), "utf-8")
 
 
-def run_mutmut(scratch: Path, target: Target, jobs: int, log: Path) -> None:
-    names = [f"{target.dotted}.x_{f}__mutmut_*" for f in target.functions]
+def survivors_of(target: Target, scratch: Path) -> list[str]:
+    """Mutants of the last run in ``scratch`` that no test killed."""
+    meta = scratch / "mutants" / (target.module + ".meta")
+    codes = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
+    return sorted(k for k, v in codes.items() if v == SURVIVED or v in NO_TESTS)
+
+
+def refresh_tests(scratch: Path) -> None:
+    """The working tree's tests into an earlier run's scratch copy (and mutmut's copy)."""
+    for folder in (scratch / "tests", scratch / "mutants" / "tests"):
+        for source in (ROOT / "tests").glob("test_*.py"):
+            shutil.copy2(source, folder / source.name)
+
+
+def run_mutmut(
+    scratch: Path, target: Target, jobs: int, log: Path, only: list[str] | None = None
+) -> None:
+    names = only or [f"{target.dotted}.x_{f}__mutmut_*" for f in target.functions]
     command = [str(MUTMUT), "run", "--max-children", str(jobs), *names]
     with log.open("w", encoding="utf-8") as out:
         process = subprocess.Popen(
@@ -272,6 +289,11 @@ def main(argv: list[str] | None = None) -> int:
         "--committed", action="store_true", help="test HEAD's files, not the working tree's"
     )
     parser.add_argument(
+        "--survivors",
+        action="store_true",
+        help="rerun only the last run's survivors, against the working tree's tests",
+    )
+    parser.add_argument(
         "--scratch", type=Path, default=Path(tempfile.gettempdir()) / "breakerlab-mutate"
     )
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "mutation" / "scores.md")
@@ -291,6 +313,18 @@ def main(argv: list[str] | None = None) -> int:
             print(f"skip {target.module}: not in the tree yet")
             continue
         scratch = args.scratch / target.module.replace("/", "_")
+        if args.survivors and (scratch / "mutants" / (target.module + ".meta")).is_file():
+            refresh_tests(scratch)
+            only = survivors_of(target, scratch)
+            print(f"rerunning {len(only)} survivors of {target.module} ...", flush=True)
+            if only:
+                run_mutmut(scratch, target, max(1, args.jobs), scratch / "mutmut.log", only)
+            result = score(target, scratch, equivalents)
+            scores.append(result)
+            print(markdown([result]).splitlines()[-1], flush=True)
+            for name, detail in result.unexplained:
+                print(f"\n{name}: {detail}")
+            continue
         shutil.rmtree(scratch, ignore_errors=True)
         scratch.mkdir(parents=True)
         copy_tree(scratch, args.committed)

@@ -85,6 +85,14 @@ def test_node_windows_take_fractional_milliseconds_as_javascript_does() -> None:
             "window_duration, bucket_duration and sweep_interval must be > 0",
         ),
         ({"open_backoff_multiplier": 0.5}, "open_backoff_multiplier must be >= 1"),
+        (
+            {"window_duration": 0.0},
+            "window_duration, bucket_duration and sweep_interval must be > 0",
+        ),
+        (
+            {"bucket_duration": 0.0},
+            "window_duration, bucket_duration and sweep_interval must be > 0",
+        ),
     ],
 )
 def test_a_refused_policy_says_why(fields: dict[str, object], message: str) -> None:
@@ -96,3 +104,8 @@ def test_a_refused_policy_says_why(fields: dict[str, object], message: str) -> N
 def test_half_open_with_unlimited_permits_decides_after_one_result() -> None:
     policy = BreakerPolicy(permitted_number_of_calls_in_half_open_state=None)
     assert policy.minimum_calls(half_open=True) == 1
+
+
+def test_boundary_values_a_policy_accepts() -> None:
+    BreakerPolicy(max_wait_duration_in_open_state=0.0)  # open for no time at all
+    BreakerPolicy(open_backoff="exponential", open_backoff_multiplier=1.0)  # a fixed wait
