@@ -49,6 +49,7 @@ def test_the_tree_keeps_every_contract() -> None:
         ("sim/config/fields.py", "import simpy", "no SimPy"),
         ("sim/engine/pool.py", "import pandas", "never tables, figures or YAML"),
         ("sim/engine/pool.py", "import yaml", "never tables, figures or YAML"),
+        ("sim/analysis/stats.py", "import matplotlib.pyplot", "compute, never draw"),
         ("sim/export/mapping.py", "from sim import dists", "Export reads only"),
         ("sim/config/formats/common.py", "import sim.config.loader", "never on their loader"),
     ],
