@@ -152,15 +152,6 @@ def test_init_copies_the_examples_once(tmp_path: Path) -> None:
     assert runner.invoke(app, ["init", str(target), "--force"]).exit_code == 0
 
 
-def test_the_public_api_is_in_sim() -> None:
-    names = ["load_scenario", "run", "load_run", "sweep", "tune", "rebuild_report"]
-    names += ["RunOutput", "SweepOutput", "TuneOutput", "RunData", "LoadedScenario"]
-    for name in names:
-        assert name in sim.__all__ and getattr(sim, name) is not None, name
-    with pytest.raises(AttributeError):
-        _ = sim.no_such_name  # type: ignore[attr-defined]
-
-
 def test_python_api_end_to_end(scenario: Path, tmp_path: Path) -> None:
     loaded = sim.load_scenario(scenario)
     run = sim.run(loaded, workers=1, out=tmp_path)
