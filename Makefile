@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SCENARIO ?= scenarios/flash_sale_gateway_outage.yaml
 
-.PHONY: demo test lint typecheck node-deps unit bench validate mutate golden schemas clean
+.PHONY: demo test quick lint typecheck node-deps unit bench validate mutate golden schemas clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,14 @@ typecheck: $(VENV)/.installed-dev
 
 unit: $(VENV)/.installed-dev
 	$(BIN)/pytest -q
+
+# The quick loop while editing: every test but those marked slow (whole scenarios, many
+# runs, subprocesses, notebooks), in QUICK_WORKERS processes (pytest-xdist); under a
+# minute on 2 cores. `make test` still runs everything, serially: its process-pool, Dask
+# and SIGKILL tests use every core already.
+QUICK_WORKERS ?= 2
+quick: $(VENV)/.installed-dev
+	$(BIN)/pytest -q -m "not slow" -n $(QUICK_WORKERS) -p no:cacheprovider
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_engine.py

@@ -381,6 +381,7 @@ def test_unedited_copies_are_valid(tmp_path: Path) -> None:
     assert result.stderr == ""
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["validate", "run"])
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
 def test_bad_scenario_gives_one_message_with_line_and_path(
@@ -496,6 +497,7 @@ def _breakerlab() -> list[str]:
     return [sys.executable, "-m", "sim.cli"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("command", "case_id"),
     [("run", "fault-at-unknown-dependency"), ("validate", "unknown-breaker-key")],

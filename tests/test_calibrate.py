@@ -135,6 +135,7 @@ def test_prometheus_counters_take_their_increase_across_a_reset(tmp_path: Path) 
     assert data.span == 45
 
 
+@pytest.mark.slow
 def test_sample_calls_give_a_model_that_validates_and_runs(tmp_path: Path) -> None:
     out = tmp_path / "calibrated"
     result = calibrate([CALLS], out=out, base=BASE)
@@ -170,6 +171,7 @@ def test_sample_calls_give_a_model_that_validates_and_runs(tmp_path: Path) -> No
     assert len(run.arrival) > 100
 
 
+@pytest.mark.slow
 def test_sample_prometheus_gives_a_model_that_validates(tmp_path: Path) -> None:
     result = calibrate([PROMETHEUS], out=tmp_path / "p", base=BASE)
     shop = load_model(tmp_path / "p" / "model.yaml")

@@ -73,6 +73,7 @@ def recover(tmp: Path, capacity: int, median: float, p99: float, seed: int) -> d
     return {"capacity": found.capacity, "median": found.latency.median, "p99": found.latency.p99}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("capacity", "median", "p99"), CASES)
 def test_capacity_and_latency_come_back(
     tmp_path: Path, capacity: int, median: float, p99: float

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
+import pytest
 
 from sim.analysis import summarize
 from sim.analysis.plotdata import causes_shown, revenue_lost
@@ -45,6 +46,7 @@ def assert_causes_add_up(summary: pd.DataFrame) -> None:
     assert not summary[counts].isna().any().any(), "a count column holds NaN"
 
 
+@pytest.mark.slow
 def test_crash_causes_are_shown_when_recovery_is_off() -> None:
     """The issue's case: with crash recovery off, orders stuck after a crash lose revenue
     that the fixed cause list left out of the table and the bars."""

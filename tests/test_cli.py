@@ -401,6 +401,7 @@ def run_directory(run: TinyRun) -> Path:
     return runs[0]
 
 
+@pytest.mark.slow
 def test_run_exits_0(tiny_run: TinyRun) -> None:
     no_traceback(tiny_run.result)
     assert tiny_run.result.exit_code == 0, tiny_run.result.stderr

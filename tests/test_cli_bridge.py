@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from chaoslib.experiment import ensure_experiment_is_valid
 from typer.testing import CliRunner
 
@@ -16,6 +17,7 @@ CALLS = ROOT / "models" / "calibration" / "sample_calls.csv"
 runner = CliRunner()
 
 
+@pytest.mark.slow
 def test_calibrate_writes_a_model_and_scenario_that_validate(tmp_path: Path) -> None:
     out = tmp_path / "cal"
     result = runner.invoke(app, ["calibrate", str(CALLS), "--out", str(out)])

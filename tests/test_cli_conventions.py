@@ -71,6 +71,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
 
 
+@pytest.mark.slow
 def test_run_json_prints_one_document_and_nothing_else(scenario: Path, tmp_path: Path) -> None:
     result = runner.invoke(
         app, ["run", str(scenario), "--workers", "1", "--out", str(tmp_path), "--json"]
@@ -86,6 +87,7 @@ def test_run_json_prints_one_document_and_nothing_else(scenario: Path, tmp_path:
     assert "NaN" not in result.stdout  # strict JSON: null instead
 
 
+@pytest.mark.slow
 def test_run_quiet_prints_no_tables(scenario: Path, tmp_path: Path) -> None:
     result = runner.invoke(
         app, ["run", str(scenario), "--workers", "1", "--out", str(tmp_path), "--quiet"]
@@ -97,6 +99,7 @@ def test_run_quiet_prints_no_tables(scenario: Path, tmp_path: Path) -> None:
     assert lines == ["recommendation", "report", "html"]
 
 
+@pytest.mark.slow
 def test_tune_json_and_named_objectives(scenario: Path, tmp_path: Path) -> None:
     args = ["tune", str(scenario), "--configuration", "breaker", "--trials", "2",
             "--param", "payment.breaker.failure_rate_threshold=20:80", "--objective",
@@ -114,6 +117,7 @@ def test_tune_json_and_named_objectives(scenario: Path, tmp_path: Path) -> None:
     assert study.metric_names == ["revenue_lost", "checkout_p99_s"]
 
 
+@pytest.mark.slow
 def test_the_library_leaves_optunas_log_level_alone(scenario: Path, tmp_path: Path) -> None:
     before = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.DEBUG)
@@ -152,6 +156,7 @@ def test_init_copies_the_examples_once(tmp_path: Path) -> None:
     assert runner.invoke(app, ["init", str(target), "--force"]).exit_code == 0
 
 
+@pytest.mark.slow
 def test_python_api_end_to_end(scenario: Path, tmp_path: Path) -> None:
     loaded = sim.load_scenario(scenario)
     run = sim.run(loaded, workers=1, out=tmp_path)

@@ -62,6 +62,7 @@ def test_without_recovery_interrupted_orders_stay_stuck(tmp_path: Path) -> None:
     assert result.samples["stock_units"][-1] < 10 * 2000 - completed  # units held forever
 
 
+@pytest.mark.slow
 @settings(
     max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

@@ -47,6 +47,7 @@ def adoption_bound(trials: int) -> int:
     return int(stats.binom.ppf(0.999, trials, ALPHA))
 
 
+@pytest.mark.slow
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     k=st.integers(min_value=2, max_value=12),
@@ -71,6 +72,7 @@ def test_identical_candidates_are_adopted_at_most_alpha_of_the_time(
     assert adopted <= adoption_bound(trials)
 
 
+@pytest.mark.slow
 def test_multiplicity_is_accounted_for() -> None:
     """30 equal candidates: picking the best by mean and testing it against the base with
     its own 95 % interval 'finds' an improvement often; the decision does not."""

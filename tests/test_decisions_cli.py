@@ -32,6 +32,7 @@ def invoke(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
+@pytest.mark.slow
 def test_run_recommends_a_configuration_and_says_what_it_never_exercised(tmp_path: Path) -> None:
     path = write_scenario(tmp_path, configurations={"plain": {}, "quiet-breaker": NEVER_OPENS})
     code, out, err = invoke("run", str(path), "--out", str(tmp_path / "r"), "--workers", "1",
@@ -65,6 +66,7 @@ def test_run_recommends_a_configuration_and_says_what_it_never_exercised(tmp_pat
     assert "## Recommendation" in (directory / "report.md").read_text("utf-8")
 
 
+@pytest.mark.slow
 def test_run_decides_on_another_objective_and_indifference(tmp_path: Path) -> None:
     path = write_scenario(tmp_path)
     code, out, err = invoke("run", str(path), "--out", str(tmp_path / "r"), "--workers", "1",
@@ -89,6 +91,7 @@ def test_run_refuses_a_bad_decision_option(
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.slow
 def test_sweep_json_carries_a_decision_with_its_region(tmp_path: Path) -> None:
     path = write_scenario(tmp_path, horizon="3m")
     code, out, err = invoke(
@@ -114,6 +117,7 @@ def test_sweep_json_carries_a_decision_with_its_region(tmp_path: Path) -> None:
     assert document["report"].endswith("report.md")
 
 
+@pytest.mark.slow
 def test_sweep_terminal_marks_the_best_point(tmp_path: Path) -> None:
     path = write_scenario(tmp_path, horizon="3m")
     code, out, err = invoke(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from sim.app.run import run_scenario
 from sim.config import LoadedScenario
@@ -12,6 +13,7 @@ from sim.engine import simulate
 from tests.conftest import write_scenario
 
 
+@pytest.mark.slow
 def test_same_seed_gives_byte_identical_summary(tmp_path: Path) -> None:
     path = write_scenario(tmp_path)
     first = run_scenario(path, out=tmp_path / "a", workers=1)

@@ -17,8 +17,8 @@ import pytest
 from typer.testing import CliRunner, Result
 
 import sim.analysis.summary
-import sim.app.run
 import sim.app.inputs
+import sim.app.run
 import sim.experiment.store
 from sim.cli import app
 from sim.errors import InvariantError
@@ -47,6 +47,7 @@ def test_0_success(tmp_path: Path) -> None:
     assert result.stderr == ""
 
 
+@pytest.mark.slow
 def test_1_a_failed_hypothesis(tmp_path: Path) -> None:
     path = write_scenario(tmp_path, replications=2, hypotheses=["checkout_p99_s < 0.001"])
     result = runner.invoke(app, ["run", str(path), "--workers", "1", "--out", str(tmp_path)])
@@ -153,6 +154,7 @@ def test_3_a_broken_invariant(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert one_line(result) == "error: orders counted twice"
 
 
+@pytest.mark.slow
 def test_4_a_bug_while_writing_the_report_keeps_the_tables(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -216,6 +218,7 @@ app()
 """
 
 
+@pytest.mark.slow
 def test_130_interrupted_and_resumable(tmp_path: Path) -> None:
     path = write_scenario(tmp_path)
     reports = tmp_path / "r"

@@ -39,6 +39,7 @@ CONFIGURATIONS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("a", "b"), [("b50", "b80"), ("plain", "retry")])
 def test_crn_interval_of_revenue_lost_difference_is_3x_narrower(
     tmp_path: Path, a: str, b: str

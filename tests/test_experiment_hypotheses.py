@@ -52,6 +52,7 @@ def invoke(path: Path, reports: Path, *extra: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
+@pytest.mark.slow
 def test_run_exits_1_when_a_hypothesis_fails_and_writes_the_journal(tmp_path: Path) -> None:
     path = write_scenario(
         tmp_path,
@@ -78,6 +79,7 @@ def test_run_exits_1_when_a_hypothesis_fails_and_writes_the_journal(tmp_path: Pa
     assert "Steady-state hypotheses" in (directory / "report.md").read_text("utf-8")
 
 
+@pytest.mark.slow
 def test_run_exits_0_when_every_hypothesis_passes(tmp_path: Path) -> None:
     path = write_scenario(tmp_path, hypotheses=["orders > 100", "revenue_lost_pct <= 100%"])
     code, stdout, _ = invoke(path, tmp_path / "reports")
@@ -85,6 +87,7 @@ def test_run_exits_0_when_every_hypothesis_passes(tmp_path: Path) -> None:
     assert stdout.count("PASS") == 4
 
 
+@pytest.mark.slow
 def test_strict_turns_inconclusive_into_exit_1(tmp_path: Path) -> None:
     # Breaker trips vary between replications of the breaker set-up, so its interval
     # straddles its own mean.

@@ -67,6 +67,7 @@ def test_precision_parses_relative_and_absolute_targets() -> None:
             Precision.parse(bad)
 
 
+@pytest.mark.slow
 def test_summary_ci_has_mean_interval_and_replications(tmp_path: Path) -> None:
     output = run_scenario(write_scenario(tmp_path), out=tmp_path / "r", workers=1)
     ci = pd.read_csv(output.directory / "summary_ci.csv")
@@ -90,6 +91,7 @@ def test_summary_ci_has_mean_interval_and_replications(tmp_path: Path) -> None:
     assert report.index("Compared with the baseline") < report.index("Results per configuration")
 
 
+@pytest.mark.slow
 def test_baseline_option_overrides_the_scenario(tmp_path: Path) -> None:
     path = write_scenario(tmp_path, baseline="plain")
     output = run_scenario(path, out=tmp_path / "r", workers=1, baseline="breaker")
@@ -97,6 +99,7 @@ def test_baseline_option_overrides_the_scenario(tmp_path: Path) -> None:
     assert set(output.differences["configuration"]) == {"plain"}
 
 
+@pytest.mark.slow
 def test_precision_replicates_until_the_half_width_is_small_enough(tmp_path: Path) -> None:
     path = write_scenario(tmp_path, replications=2)
     options: dict[str, Any] = {
@@ -115,6 +118,7 @@ def test_precision_replicates_until_the_half_width_is_small_enough(tmp_path: Pat
     assert serial.summary.equals(output.summary)
 
 
+@pytest.mark.slow
 def test_precision_stops_at_the_cap(tmp_path: Path) -> None:
     path = write_scenario(tmp_path, replications=2)
     output = run_scenario(
@@ -123,6 +127,7 @@ def test_precision_stops_at_the_cap(tmp_path: Path) -> None:
     assert len(output.summary) == 2 * 3
 
 
+@pytest.mark.slow
 def test_warmup_override_counts_fewer_orders(tmp_path: Path) -> None:
     path = write_scenario(tmp_path, replications=1)
     plain = run_scenario(path, out=tmp_path / "a", workers=1)

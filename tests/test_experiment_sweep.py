@@ -60,6 +60,7 @@ def test_apply_validates_units_and_refuses_bad_values(tmp_path: Path) -> None:
         apply(base, {"payment.timeout": "-1s"})
 
 
+@pytest.mark.slow
 def test_sweep_cli_writes_a_tidy_table_and_plots(tmp_path: Path) -> None:
     path = write_scenario(tmp_path, horizon="3m", replications=2)
     result = runner.invoke(

@@ -84,6 +84,7 @@ def test_finalists_are_distinct_and_spread_over_the_better_half() -> None:
     assert set(values[1:]) == {90, 20}  # then the farthest among the better half
 
 
+@pytest.mark.slow
 def test_a_bad_base_is_replaced_by_an_adopted_policy(tmp_path: Path) -> None:
     path = write_scenario(tmp_path, horizon="3m",
                           configurations={"plain": {}, "breaker": BAD_BREAKER})  # fmt: skip
@@ -113,6 +114,7 @@ def test_a_bad_base_is_replaced_by_an_adopted_policy(tmp_path: Path) -> None:
     assert report.startswith("# Tuning breaker") and "**adopt**" in report
 
 
+@pytest.mark.slow
 def test_no_policy_is_written_when_nothing_beats_the_base_by_delta(tmp_path: Path) -> None:
     path = write_scenario(tmp_path, horizon="3m")
     args = [str(path), "--configuration", "breaker", "--param", THRESHOLD, "--param", WAIT,
@@ -140,6 +142,7 @@ def test_no_policy_is_written_when_nothing_beats_the_base_by_delta(tmp_path: Pat
     assert len(pd.read_csv(latest / "trials.csv")) == 6
 
 
+@pytest.mark.slow
 def test_two_objectives_over_two_scenarios_draw_a_pareto_front(tmp_path: Path) -> None:
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pytest
 import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -155,6 +156,7 @@ def check_run(directory: Path) -> None:
     assert len(counted) == summary["orders"].sum()
 
 
+@pytest.mark.slow
 @settings(
     max_examples=7,
     deadline=None,
@@ -237,6 +239,7 @@ def test_an_extreme_scenario_reports_or_is_refused_cleanly(drawn: dict[str, Any]
         check_run(directory)
 
 
+@pytest.mark.slow
 def test_every_series_and_drawing_takes_a_run_without_orders(tmp_path: Path) -> None:
     """The analysis and drawing functions the report does not reach on every run (a
     notebook's series, transitions, per-second calls) on a run where nothing arrived."""

@@ -60,6 +60,7 @@ def test_help_names_what_an_option_takes() -> None:
     assert "one of: chaostoolkit, toxiproxy" in " ".join(export.split())
 
 
+@pytest.mark.slow
 def test_run_with_a_scenario_and_resume_is_refused(tmp_path: Path) -> None:
     scenario = write_scenario(tmp_path)
     done = breakerlab("run", str(scenario), "--resume", str(tmp_path))
@@ -71,6 +72,7 @@ def test_run_with_a_scenario_and_resume_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "reports").exists()
 
 
+@pytest.mark.slow
 def test_validate_takes_a_directory_and_checks_every_yaml_file_under_it(tmp_path: Path) -> None:
     root = Path(__file__).resolve().parents[1]
     done = breakerlab("validate", str(root / "models"), str(root / "scenarios"))
@@ -98,6 +100,7 @@ def test_validate_takes_a_directory_and_checks_every_yaml_file_under_it(tmp_path
     assert done.returncode == 2 and "a directory without any .yaml or .yml file" in done.stderr
 
 
+@pytest.mark.slow
 def test_sweep_mistakes_say_what_was_meant(tmp_path: Path) -> None:
     scenario = write_scenario(tmp_path)
     out = ["--out", str(tmp_path / "reports")]
@@ -125,6 +128,7 @@ def test_sweep_mistakes_say_what_was_meant(tmp_path: Path) -> None:
     assert not (tmp_path / "reports").exists()
 
 
+@pytest.mark.slow
 def test_the_sweep_names_its_report(tmp_path: Path) -> None:
     scenario = write_scenario(tmp_path, horizon="90s", warmup="10s", replications=1, faults=SHORT)
     done = breakerlab(
@@ -153,6 +157,7 @@ def test_the_python_api_loads_a_shipped_scenario_by_name(tmp_path: Path) -> None
     assert sim.format.measured(0.82, 0.76, 0.88, "%") == "0.82 ± 0.06 %"
 
 
+@pytest.mark.slow
 def test_every_calibrate_example_of_the_readme_on_the_shipped_samples_runs(
     tmp_path: Path,
 ) -> None:
@@ -178,6 +183,7 @@ def test_every_calibrate_example_of_the_readme_on_the_shipped_samples_runs(
         assert numbers and not noisy, noisy  # full precision, no 0.06037999999999993
 
 
+@pytest.mark.slow
 def test_a_breaker_that_never_opened_is_said_wherever_it_is_compared(tmp_path: Path) -> None:
     scenario = write_scenario(
         tmp_path, horizon="90s", warmup="10s", replications=2, faults=[],
@@ -213,6 +219,7 @@ def test_a_breaker_that_never_opened_is_said_wherever_it_is_compared(tmp_path: P
     assert summary[0].endswith(",clipped")
 
 
+@pytest.mark.slow
 def test_tune_prints_numbers_with_units_and_settings_as_written(tmp_path: Path) -> None:
     scenario = write_scenario(tmp_path, horizon="2m", warmup="10s", replications=1, faults=SHORT)
     done = breakerlab(
@@ -232,6 +239,7 @@ def test_tune_prints_numbers_with_units_and_settings_as_written(tmp_path: Path) 
     assert "simultaneous 97.5%" in report.read_text("utf-8")  # the selection stage's level
 
 
+@pytest.mark.slow
 def test_export_out_is_a_reports_root_as_for_run(tmp_path: Path) -> None:
     base = ["export", "flash_sale_gateway_outage", "--configuration", "breaker-failover"]
     root = tmp_path / "existing"
@@ -259,6 +267,7 @@ def test_export_out_is_a_reports_root_as_for_run(tmp_path: Path) -> None:
     assert missing.returncode == 2 and "--configuration: name the configuration" in missing.stderr
 
 
+@pytest.mark.slow
 def test_a_model_without_a_currency_is_said_to_be_assumed(tmp_path: Path) -> None:
     root = Path(__file__).resolve().parents[1]
     model = (root / "models" / "reference_shop.yaml").read_text("utf-8")

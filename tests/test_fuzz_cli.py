@@ -230,6 +230,7 @@ def check(result: Result, elapsed: float, inputs: list[Path], out: Path) -> None
         assert not out.exists() or not any(out.iterdir()), output
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not BASES, reason="no shipped scenario validates once shrunk")
 @settings(
     max_examples=EXAMPLES or 20,

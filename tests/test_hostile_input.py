@@ -111,6 +111,7 @@ def test_yaml_that_explodes_or_recurses_is_refused_in_one_line(tmp_path: Path, k
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.slow
 def test_a_bomb_in_a_run_directory_is_refused_by_report(finished_run: Path, tmp_path: Path) -> None:
     directory = copy_of(finished_run, tmp_path)
     (directory / "configurations.yaml").write_text("x:\n" + laughs(), encoding="utf-8")
@@ -506,6 +507,7 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_pool_workers_die_with_a_killed_run(tmp_path: Path) -> None:
     path = tiny(tmp_path, horizon="30m", replications=6)

@@ -15,6 +15,10 @@ from sim.engine import simulate
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "retry_storm.yaml"
 
 
+# Every test reads one module fixture that runs a retry storm in three configurations.
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture(scope="module")
 def rows() -> dict[str, dict[str, float | int | str]]:
     loaded = load_scenario(SCENARIO)

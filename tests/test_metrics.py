@@ -12,6 +12,7 @@ from sim.analysis.metrics import CRASH_CAUSES, metric_names, unknown_metric
 from sim.analysis.summary import summary_row
 from sim.config import LoadedScenario, load_scenario
 from sim.engine import simulate
+from tests.conftest import write_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = sorted((ROOT / "scenarios").glob("*.yaml"))
@@ -28,8 +29,11 @@ def undeclared_columns(loaded: LoadedScenario) -> set[str]:
     return made - declared - NOT_METRICS
 
 
-def test_a_crash_scenarios_columns_are_all_declared() -> None:
-    loaded = load_scenario(ROOT / "scenarios" / "checkout_node_crash.yaml")
+def test_a_small_crash_scenarios_columns_are_all_declared(tmp_path: Path) -> None:
+    crash = {"target": "checkout", "kind": "crash", "start": "1m", "duration": "1m"}
+    outage = {"target": "primary", "kind": "outage", "start": "2m", "duration": "1m"}
+    loaded = load_scenario(write_scenario(tmp_path, faults=[crash, outage], horizon="3m"))
+    assert "revenue_lost_crash" in summary_row(simulate(loaded, "plain"))
     assert undeclared_columns(loaded) == set()
 
 

@@ -100,6 +100,7 @@ def compare(library: str, traces: list[Trace], real: list[list[Any]]) -> Counter
     return figures
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("library", ["opossum", "cockatiel"])
 def test_preset_matches_the_real_package_event_by_event(library: str) -> None:
     node = node_or_skip()

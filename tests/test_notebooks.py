@@ -95,6 +95,7 @@ def with_parameters(book: Any, values: dict[str, Any]) -> Any:
     return book
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(SMALL))
 def test_notebook_runs_end_to_end(name: str, tmp_path: Path) -> None:
     scenario, traffic, parameters = SMALL[name]

@@ -1507,6 +1507,7 @@ def expiry(case: Case, open_until: float) -> float:
     return open_until
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(CASES))
 @PROPERTY
 @given(trace=TRACES)
@@ -1523,6 +1524,7 @@ def test_property_open_never_admits(name: str, trace: list[tuple[float, str]]) -
                 assert step.allowed is False, step
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", PERMIT_LIMITED)
 @PROPERTY
 @given(trace=TRACES)
@@ -1540,6 +1542,7 @@ def test_property_half_open_never_admits_more_than_its_permits(
             assert admitted <= case.permits, step
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(CASES))
 @PROPERTY
 @given(trace=TRACES)
@@ -1561,6 +1564,7 @@ def test_property_only_documented_transitions(name: str, trace: list[tuple[float
     assert result.trips == sum(new == OPEN for _, _, new in result.events)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(CASES))
 @PROPERTY
 @given(trace=TRACES)

@@ -191,6 +191,7 @@ def run_trace(library: str, rng: np.random.Generator, clock: Clock, coverage: Co
             coverage[f"{before}->{ours.state}"] += 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("library", ["circuitbreaker", "purgatory"])
 def test_preset_matches_the_real_python_breaker(
     library: str, monkeypatch: pytest.MonkeyPatch
@@ -320,6 +321,7 @@ FAMILIES: dict[str, Callable[[np.random.Generator], tuple[Any, dict[str, Any]]]]
 SCHEDULES = 2_000
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", list(FAMILIES))
 def test_tenacity_schedules_match_the_backoff_family(
     family: str, monkeypatch: pytest.MonkeyPatch

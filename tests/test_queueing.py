@@ -7,6 +7,7 @@ from collections.abc import Generator
 from typing import Any
 
 import numpy as np
+import pytest
 import simpy
 
 from sim.analysis.stats import mean_ci
@@ -64,6 +65,7 @@ def interval(values: list[float]) -> tuple[float, float]:
     return low, high
 
 
+@pytest.mark.slow
 def test_mmc_queue_wait_reproduces_erlang_c() -> None:
     lam, mu, c = 9.0, 1.0, 10
     runs = [mm_c(lam, mu, c, horizon=3000, warmup=300, rep=r) for r in range(12)]

@@ -79,6 +79,7 @@ def without_images(html: str) -> str:
     return IMG.sub("<img>", html)
 
 
+@pytest.mark.slow
 def test_report_html_is_written_beside_report_md(report: Report) -> None:
     assert (report.directory / "report.md").is_file()
     assert report.html.startswith("<!DOCTYPE html>")
@@ -124,6 +125,7 @@ def test_html_embeds_the_same_figures_report_md_links(report: Report) -> None:
     assert sorted(embedded) == sorted((report.directory / name).read_bytes() for name in linked)
 
 
+@pytest.mark.slow
 def test_breakerlab_report_rebuilds_from_stored_results(report: Report, tmp_path: Path) -> None:
     copy = tmp_path / "run"
     shutil.copytree(report.directory, copy, ignore=shutil.ignore_patterns("runs"))
@@ -141,6 +143,7 @@ def test_breakerlab_report_rebuilds_from_stored_results(report: Report, tmp_path
     assert not [p for p in copy.iterdir() if p.name.startswith(".report-")]
 
 
+@pytest.mark.slow
 def test_breakerlab_report_on_a_run_without_transitions_derives_them(
     report: Report, tmp_path: Path
 ) -> None:
@@ -289,6 +292,7 @@ def test_configurations_as_written_survive_the_run_manifest(tmp_path: Path) -> N
     assert again.configurations_as_written["breaker"]["payment"]["timeout"] == "2s"
 
 
+@pytest.mark.slow
 def test_an_all_zero_chart_is_replaced_by_a_line(report: Report, tmp_path: Path) -> None:
     """No revenue lost anywhere: the bars are left out and one line says why."""
     summary = report.run.summary.copy()

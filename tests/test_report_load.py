@@ -24,6 +24,7 @@ def stored(tmp_path_factory: pytest.TempPathFactory) -> tuple[RunOutput, RunData
     return run, load_run(run.directory)
 
 
+@pytest.mark.slow
 def test_load_run_gives_back_the_run_tables(stored: tuple[RunOutput, RunData]) -> None:
     run, data = stored
     assert data.configurations == ["plain", "breaker"]

@@ -48,6 +48,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> RunOutput:
     return run_scenario(scenario, out=root / "reports", workers=1)
 
 
+@pytest.mark.slow
 def test_report_lists_the_change_and_how_it_reaches_the_nodes(run: RunOutput) -> None:
     text = (run.directory / "report.md").read_text("utf-8")
     assert "## Configuration changes and rules at run time" in text

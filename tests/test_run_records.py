@@ -62,6 +62,7 @@ def test_per_order_columns_are_numpy_arrays_of_their_dtypes(tiny: LoadedScenario
     assert arrays == set(PER_ORDER)  # nothing per order kept as a list of Python objects
 
 
+@pytest.mark.slow
 def test_a_run_leaves_no_garbage_cycles(tiny: LoadedScenario) -> None:
     """Finished orders are freed by reference counting, not left to the cyclic collector
     (a task holding its own bound method once left four objects per order)."""

@@ -19,6 +19,7 @@ def test_there_are_at_least_three_scenarios() -> None:
     assert len(SCENARIOS) >= 3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
 def test_invariants_hold_on_shipped_scenario(path: Path) -> None:
     loaded = load_scenario(path)
@@ -32,6 +33,7 @@ def test_invariants_hold_on_shipped_scenario(path: Path) -> None:
     assert_causes_add_up(summarize(results))  # the report shows every lost dollar
 
 
+@pytest.mark.slow
 def test_flagship_scenario_tells_configurations_apart() -> None:
     """The demo's point: failing over keeps revenue that retrying the primary loses."""
     loaded = load_scenario(ROOT / "scenarios" / "flash_sale_gateway_outage.yaml")
@@ -42,6 +44,7 @@ def test_flagship_scenario_tells_configurations_apart() -> None:
     assert lost["no-breaker"] > 5 * lost["breaker-failover"]
 
 
+@pytest.mark.slow
 def test_brownout_error_only_breaker_never_trips() -> None:
     """Latency x20 with no errors: a breaker counting errors does nothing, a slow-call
     breaker trips and fails over."""
@@ -53,6 +56,7 @@ def test_brownout_error_only_breaker_never_trips() -> None:
     assert slow_call["revenue_lost"] < 0.5 * float(error_only["revenue_lost"])
 
 
+@pytest.mark.slow
 def test_slow_propagation_costs_what_breakers_win_back() -> None:
     """The fix reaching nodes over minutes loses more than reaching them at once; a
     slow-call breaker, shared or per node, covers the gap; per-node breakers trip more

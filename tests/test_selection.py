@@ -59,6 +59,7 @@ def test_equal_candidates_stop_once_all_are_shown_within_delta() -> None:
     assert runs < 300
 
 
+@pytest.mark.slow
 def test_an_unresolved_race_spends_its_budget_and_says_so() -> None:
     steps, runs = race([10.0, 10.1, 10.2, 10.3], budget=40, delta=0.05, seed=3, own=2.0)
     assert steps[-1].stop == LAST_LOOK
@@ -66,6 +67,7 @@ def test_an_unresolved_race_spends_its_budget_and_says_so() -> None:
     assert steps[-1].decision.looks == plan_looks(40, 4).looks
 
 
+@pytest.mark.slow
 def test_dropping_never_loses_the_best_more_often_than_alpha() -> None:
     """The true best (c1) stays in the race in at least 1 − α of the races."""
     lost = 0

@@ -13,6 +13,10 @@ from benchmarks.validation_cases import QUICK, Case
 from sim.analysis import theory
 from sim.analysis import validation as v
 
+# Every test but one reads the quick validation (a module fixture that runs the
+# engine against theory for several seconds).
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def quick() -> dict[str, Case]:

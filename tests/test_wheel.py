@@ -74,6 +74,7 @@ def run(
     )
 
 
+@pytest.mark.slow
 def test_the_package_comes_from_the_wheel_alone(
     user: tuple[Path, dict[str, str]], tmp_path: Path
 ) -> None:
@@ -87,6 +88,7 @@ def test_the_package_comes_from_the_wheel_alone(
     assert version.stdout.strip() == f"breakerlab {__version__}"
 
 
+@pytest.mark.slow
 def test_init_validate_and_run_from_an_empty_directory(
     user: tuple[Path, dict[str, str]], tmp_path: Path
 ) -> None:
@@ -108,6 +110,7 @@ def test_init_validate_and_run_from_an_empty_directory(
         assert (report.parent / name).is_file(), name
 
 
+@pytest.mark.slow
 def test_a_shipped_scenario_runs_by_name(user: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
     done = run(user, tmp_path, "breakerlab", "validate", "flash_sale_gateway_outage")
     assert done.returncode == 0, done.stderr
@@ -138,6 +141,7 @@ print(book.cells[-1].outputs[0]["text"].strip())
 """
 
 
+@pytest.mark.slow
 def test_the_notebooks_run_from_an_init_directory(
     user: tuple[Path, dict[str, str]], tmp_path: Path
 ) -> None:
