@@ -11,6 +11,21 @@ permitted under an earlier state (its ``generation`` differs) is counted nowhere
 never change the new state. Timer-driven transitions (Hystrix snapshots, automatic
 half-open, Envoy sweeps, half-open max wait) are applied lazily, stamped with the instant
 they were due.
+
+The transitions calls and timers may make (``legal_transitions``; every one is checked
+against it in ``_check``, and an illegal one is an InvariantError)::
+
+                  trip                 open wait over
+    closed ----------------> open ----------------------> half_open
+      ^                       ^                               |
+      |                       +-------- a probe fails --------+
+      +----------------------- probes pass -------------------+
+
+    Envoy (no half-open): closed --ejected--> open --next sweep after the ejection--> closed
+
+``forced_open``, ``disabled`` and ``metrics_only`` are entered and left only by manual
+control (``transition_to``, ``reset`` after a crash), which may move any state to any other.
+opossum's and cockatiel's rules (nodebreakers.py) keep the same table.
 """
 
 from __future__ import annotations
@@ -18,7 +33,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from datetime import timedelta
+from typing import ClassVar
 
+from sim.errors import InvariantError
 from sim.resilience.outcomes import CANCELLED, DECLINED, FAILURE_CATEGORIES, SUCCESS
 from sim.resilience.policy import BreakerPolicy
 from sim.resilience.windows import CountWindow, Window
@@ -43,18 +60,35 @@ __all__ = [
 ]
 _MICROSECOND = timedelta(microseconds=1)
 TransitionListener = Callable[[float, str, str], None]
-NODE_LIBRARIES = frozenset({"opossum", "cockatiel"})
+
+# The transition table of the diagram above, as (from, to) pairs.
+CYCLE = frozenset({(CLOSED, OPEN), (OPEN, HALF_OPEN), (HALF_OPEN, OPEN), (HALF_OPEN, CLOSED)})
+EJECTION = frozenset({(CLOSED, OPEN), (OPEN, CLOSED)})  # Envoy: no half-open
+MANUAL_STATES = frozenset({FORCED_OPEN, DISABLED, METRICS_ONLY})
+
+
+def legal_transitions(policy: BreakerPolicy) -> frozenset[tuple[str, str]]:
+    """The transitions calls and timers may make under ``policy``: Envoy's ejections
+    (a policy that never half-opens), or the cycle through half-open of every other."""
+    return EJECTION if policy.half_open == "none" else CYCLE
 
 
 class CircuitBreaker:
     """A breaker on simulated time: ``allow(now)`` before a call, ``record(...)`` after it."""
 
-    def __new__(cls, policy: BreakerPolicy | None = None, **_: object) -> CircuitBreaker:
-        # opossum and cockatiel have rules of their own (nodebreakers.py): hand those out.
-        if cls is CircuitBreaker and policy is not None and policy.library in NODE_LIBRARIES:
-            from sim.resilience.nodebreakers import RULES
+    # Libraries whose rules are a subclass of their own (nodebreakers.py registers
+    # opossum's and cockatiel's, imported by sim/resilience/__init__.py).
+    _rules: ClassVar[dict[str, type[CircuitBreaker]]] = {}
 
-            cls = RULES[policy.library]
+    def __init_subclass__(cls, library: str | None = None, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if library is not None:
+            CircuitBreaker._rules[library] = cls
+
+    def __new__(cls, policy: BreakerPolicy | None = None, **_: object) -> CircuitBreaker:
+        # A library with rules of its own gets its class from CircuitBreaker(policy) too.
+        if cls is CircuitBreaker and policy is not None:
+            cls = CircuitBreaker._rules.get(policy.library, cls)
         return super().__new__(cls)
 
     def __init__(
@@ -80,6 +114,8 @@ class CircuitBreaker:
         self._ejections = 0  # Envoy: grows with ejections, decays per healthy interval
         self._decayed_at = 0.0
         self._next_snapshot = self.policy.bucket_duration
+        self._manual = False  # inside transition_to or reset: any transition is allowed
+        self._legal = legal_transitions(self.policy)
         self._rules_of(self.policy)
 
     def _rules_of(self, policy: BreakerPolicy) -> None:
@@ -153,17 +189,25 @@ class CircuitBreaker:
         """Manual control: force open, disable, metrics only, or back to closed."""
         if state not in STATES:
             raise ValueError(f"unknown breaker state {state!r}; expected one of {STATES}")
-        if state == OPEN:
-            self._trip(now)
-        else:
-            self._transition(now, state)
+        self._manual = True
+        try:
+            if state == OPEN:
+                self._trip(now)
+            else:
+                self._transition(now, state)
+        finally:
+            self._manual = False
 
     def reset(self, now: float) -> None:
         """A restarted process: closed with an empty window, past openings forgotten."""
         self._opens_in_a_row = 0
         self._ejections = 0
         self._decayed_at = now
-        self._transition(now, CLOSED)
+        self._manual = True
+        try:
+            self._transition(now, CLOSED)
+        finally:
+            self._manual = False
         self._window = self.policy.new_window()
 
     def reconfigure(self, policy: BreakerPolicy) -> None:
@@ -171,6 +215,9 @@ class CircuitBreaker:
         is unchanged and starts empty otherwise (its old counts would mean other things)."""
         old = self.policy
         self.policy = policy
+        # The new rules' transitions, and the old ones' to finish what they began (a
+        # half-open breaker reconfigured as Envoy's may still close or re-open).
+        self._legal = self._legal | legal_transitions(policy)
         self._rules_of(policy)
         shape = (old.window, old.sliding_window_size, old.window_duration, old.bucket_duration)
         if shape != (
@@ -285,10 +332,19 @@ class CircuitBreaker:
             if self.generation == generation:
                 return
 
+    def _check(self, old: str, new: str) -> None:
+        """Every transition passes here: one calls or timers made must be in the table."""
+        if not self._manual and (old, new) not in self._legal:
+            raise InvariantError(
+                f"breaker {self.name!r} ({self.policy.library}) went from {old} to {new}: "
+                "not a transition its rules allow"
+            )
+
     def _transition(self, now: float, state: str) -> None:
         old = self.state
         if old == state:
             return
+        self._check(old, state)
         policy = self.policy
         if old == CLOSED and policy.open_backoff == "envoy":
             self._decay(now)

@@ -2,7 +2,8 @@
 (lib/circuit.js, lib/status.js) and cockatiel 3 (CircuitBreakerPolicy.ts, breaker/*.ts).
 
 ``CircuitBreaker(policy)`` hands out these classes for ``policy.library`` "opossum" and
-"cockatiel", so the engine and the standalone API need nothing else. Both libraries run
+"cockatiel" (each registers itself by its ``library``), so the engine and the standalone
+API need nothing else. Their transitions keep breaker.py's table. Both libraries run
 on ``Date.now()``, whole milliseconds: instants are compared as such (``clock_ms``).
 
 Unlike the other presets, neither library knows which state admitted a call, so a result
@@ -27,7 +28,6 @@ from sim.resilience.breaker import (
     CLOSED,
     DISABLED,
     FAILURE_CATEGORIES,
-    FORCED_OPEN,
     HALF_OPEN,
     METRICS_ONLY,
     OPEN,
@@ -72,6 +72,7 @@ class NodeBreaker(CircuitBreaker):
         old = self.state
         if old == state:
             return
+        self._check(old, state)
         self.state = state
         self.since = now
         self.generation += 1
@@ -82,7 +83,7 @@ class NodeBreaker(CircuitBreaker):
             listener(now, old, state)
 
 
-class OpossumBreaker(NodeBreaker):
+class OpossumBreaker(NodeBreaker, library="opossum"):
     """opossum: ``fire`` counts the call, an open circuit rejects, a timer half-opens it
     after ``resetTimeout``; the first call then goes through (``pendingClose``)."""
 
@@ -146,7 +147,7 @@ class OpossumBreaker(NodeBreaker):
             self._transition(self._open_until_ms / 1000, HALF_OPEN)
 
 
-class CockatielBreaker(NodeBreaker):
+class CockatielBreaker(NodeBreaker, library="cockatiel"):
     """cockatiel: the breaker (consecutive or sampling) is fed with the state each call
     started in; an open circuit half-opens on the first call ``halfOpenAfter`` after it
     opened, and that call is the probe."""
@@ -254,8 +255,8 @@ class CockatielBreaker(NodeBreaker):
             self._transition(now, CLOSED)
 
     def _open(self, now: float) -> None:
-        if self.state in (OPEN, FORCED_OPEN):
-            return
+        if self.state not in (CLOSED, HALF_OPEN):
+            return  # open already, or under manual control (forced open, disabled, metrics only)
         self._trip(now)
 
     def _trip(self, now: float) -> None:
@@ -270,9 +271,3 @@ class CockatielBreaker(NodeBreaker):
         self.open_until = (self._opened_ms + duration) / 1000
         self.trips += 1
         self._transition(now, OPEN)
-
-
-RULES: dict[str, type[CircuitBreaker]] = {
-    "opossum": OpossumBreaker,
-    "cockatiel": CockatielBreaker,
-}
