@@ -23,15 +23,17 @@ import pybreaker
 import pytest
 
 from sim.resilience.breaker import CLOSED, HALF_OPEN, OPEN
-from sim.resilience.external import (
-    EPOCH,
+from sim.resilience.plugins import (
     BreakerClassError,
-    PybreakerAdapter,
-    SimulatedFailure,
     TrackedBreaker,
     as_breaker,
-    failure_exception,
     load_breaker,
+)
+from sim.resilience.pybreaker_adapter import (
+    EPOCH,
+    PybreakerAdapter,
+    SimulatedFailure,
+    failure_exception,
     simulated_clock,
 )
 
@@ -173,7 +175,7 @@ def test_the_project_breaker_and_the_adapter_load_unwrapped() -> None:
     ours = load_breaker("sim.resilience.breaker:CircuitBreaker", {})
     assert type(ours).__name__ == "CircuitBreaker"
     adapter = load_breaker(
-        "sim.resilience.external:PybreakerAdapter",
+        "sim.resilience.pybreaker_adapter:PybreakerAdapter",
         {"fail_max": 2, "reset_timeout": 1.0, "exclude": ["connection"]},
     )
     assert isinstance(adapter, PybreakerAdapter)
@@ -564,7 +566,8 @@ def test_other_threads_keep_the_real_clock_during_a_window() -> None:
 def test_the_module_imports_without_pybreaker() -> None:
     code = (
         "import sys; sys.modules['pybreaker'] = None\n"
-        "from sim.resilience.external import load_breaker, PybreakerAdapter\n"
+        "from sim.resilience.plugins import load_breaker\n"
+        "from sim.resilience.pybreaker_adapter import PybreakerAdapter\n"
         "b = load_breaker('sim.resilience.breaker:CircuitBreaker', {})\n"
         "assert b.allow(0.0)\n"
         "try:\n"
@@ -582,8 +585,11 @@ def test_the_module_imports_without_pybreaker() -> None:
     assert done.stdout.strip() == "ok"
 
 
-def test_importing_the_module_does_not_import_pybreaker() -> None:
-    code = "import sys, sim.resilience.external; print('pybreaker' in sys.modules)"
+def test_importing_the_modules_does_not_import_pybreaker() -> None:
+    code = (
+        "import sys, sim.resilience.plugins, sim.resilience.pybreaker_adapter\n"
+        "print('pybreaker' in sys.modules)"
+    )
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )

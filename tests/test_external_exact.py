@@ -15,18 +15,20 @@ from typing import Any
 
 import pytest
 
-from sim.resilience import external
+from sim.resilience import pybreaker_adapter
 from sim.resilience.breaker import CLOSED, HALF_OPEN, OPEN, STATES
-from sim.resilience.external import (
-    EPOCH,
+from sim.resilience.plugins import (
     BreakerClassError,
+    TrackedBreaker,
+    as_breaker,
+    load_breaker,
+)
+from sim.resilience.pybreaker_adapter import (
+    EPOCH,
     PybreakerAdapter,
     SimulatedFailure,
-    TrackedBreaker,
     _SimulatedDatetime,
-    as_breaker,
     failure_exception,
-    load_breaker,
     simulated_clock,
 )
 
@@ -94,12 +96,15 @@ def test_a_failure_category_is_one_named_exception_class() -> None:
     cls = failure_exception("server_error")
     assert cls is failure_exception("server_error")
     assert issubclass(cls, SimulatedFailure) and cls.category == "server_error"
-    assert (cls.__name__, cls.__module__) == ("SimulatedFailure_server_error", external.__name__)
+    assert (cls.__name__, cls.__module__) == (
+        "SimulatedFailure_server_error",
+        pybreaker_adapter.__name__,
+    )
     # A name never used before: the classes are cached, and a cached one proves nothing.
     fresh = f"gateway-5xx {uuid.uuid4().hex}"
     odd = failure_exception(fresh)
     assert odd.__name__ == "SimulatedFailure_gateway_5xx_" + fresh.split()[1]
-    assert odd.category == fresh and odd.__module__ == external.__name__
+    assert odd.category == fresh and odd.__module__ == pybreaker_adapter.__name__
     assert issubclass(odd, SimulatedFailure) and failure_exception(fresh) is odd
 
 
@@ -231,7 +236,7 @@ def test_without_pybreaker_the_adapter_says_how_to_get_it(monkeypatch: pytest.Mo
     def refuse(name: str) -> types.ModuleType:
         raise ImportError(name)
 
-    monkeypatch.setattr(external.importlib, "import_module", refuse)
+    monkeypatch.setattr(pybreaker_adapter.importlib, "import_module", refuse)
     with pytest.raises(ImportError) as info:
         PybreakerAdapter()
     assert str(info.value) == (

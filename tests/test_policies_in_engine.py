@@ -72,7 +72,7 @@ def test_own_breaker_by_class_path_runs_real_pybreaker(tmp_path: Path) -> None:
         {
             "timeout": "2s",
             "fallback": "secondary",
-            "breaker": {"class": "sim.resilience.external:PybreakerAdapter"},
+            "breaker": {"class": "sim.resilience.pybreaker_adapter:PybreakerAdapter"},
         },
     )
     assert ours == real

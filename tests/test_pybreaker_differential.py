@@ -21,7 +21,8 @@ import numpy as np
 import pytest
 
 from sim.resilience.breaker import BreakerPolicy, CircuitBreaker
-from sim.resilience.external import Breaker, PybreakerAdapter
+from sim.resilience.protocol import WatchedBreaker
+from sim.resilience.pybreaker_adapter import PybreakerAdapter
 
 pytest.importorskip("pybreaker")
 
@@ -46,7 +47,7 @@ class Params:
         return self.reset_ticks * TICK
 
 
-def preset_breaker(p: Params) -> Breaker:
+def preset_breaker(p: Params) -> WatchedBreaker:
     """Ours: the project's breaker with the pybreaker preset."""
     policy = BreakerPolicy.preset(
         "pybreaker",
@@ -71,7 +72,9 @@ def real_pybreaker(p: Params) -> PybreakerAdapter:
 class Lockstep:
     """Drives both breakers with the same operations and compares them after each one."""
 
-    def __init__(self, p: Params, make_ours: Callable[[Params], Breaker], label: str) -> None:
+    def __init__(
+        self, p: Params, make_ours: Callable[[Params], WatchedBreaker], label: str
+    ) -> None:
         self.p = p
         self.ours = make_ours(p)
         self.theirs = real_pybreaker(p)
@@ -120,7 +123,7 @@ class Lockstep:
 
 
 def run_trace(
-    rng: np.random.Generator, index: int, make_ours: Callable[[Params], Breaker]
+    rng: np.random.Generator, index: int, make_ours: Callable[[Params], WatchedBreaker]
 ) -> Counter[str]:
     """One random trace: parameters, gaps, overlapping calls, outcomes."""
     p = Params(

@@ -241,7 +241,7 @@ def test_resume_imports_named_breaker_classes_only_when_trusted(tmp_path: Path) 
     its manifest is refused unless --trust-code says the directory is trusted."""
     configurations = {
         "plain": {},
-        "outside": {"payment": {"breaker": {"class": "sim.resilience.external:PybreakerAdapter"}}},
+        "outside": {"payment": {"breaker": {"class": "sim.resilience.pybreaker_adapter:PybreakerAdapter"}}},
     }
     path = write_scenario(tmp_path, replications=1, configurations=configurations)
     process = killed_after(1, ["run", str(path), "--workers", "1", "--out", str(tmp_path / "r")])
@@ -250,7 +250,7 @@ def test_resume_imports_named_breaker_classes_only_when_trusted(tmp_path: Path) 
     refused = runner.invoke(app, ["run", "--resume", str(directory), "--workers", "1"])
     assert refused.exit_code == 2
     message = " ".join(refused.stderr.split())
-    assert "names breaker classes (sim.resilience.external:PybreakerAdapter)" in message
+    assert "names breaker classes (sim.resilience.pybreaker_adapter:PybreakerAdapter)" in message
     assert "--trust-code" in message
     trusted = runner.invoke(
         app, ["run", "--resume", str(directory), "--workers", "1", "--trust-code"]

@@ -101,7 +101,7 @@ def check_breaker_classes(loaded: LoadedScenario) -> None:
     methods (imported, never called), checked before anything is written: a ConfigError
     naming the scenario otherwise."""
     from sim.experiment.manifest import class_paths
-    from sim.resilience.external import BreakerClassError, breaker_class
+    from sim.resilience.plugins import BreakerClassError, breaker_class
 
     named = class_paths(loaded.scenario.model_dump(mode="json", by_alias=True))
     for path in sorted(set(named)):

@@ -37,7 +37,7 @@ def build_breakers(
             )
         return BreakerGroup(members, name), {m.name: m for m in members}
     if isinstance(spec, ExternalBreaker):
-        from sim.resilience.external import load_breaker
+        from sim.resilience.plugins import load_breaker
 
         breaker = load_breaker(spec.class_path, spec.args)
         subscribe = getattr(breaker, "subscribe", None)

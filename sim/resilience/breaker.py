@@ -31,13 +31,14 @@ opossum's and cockatiel's rules (nodebreakers.py) keep the same table.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import ClassVar
 
 from sim.errors import InvariantError
 from sim.resilience.outcomes import CANCELLED, DECLINED, FAILURE_CATEGORIES, SUCCESS
 from sim.resilience.policy import BreakerPolicy
+from sim.resilience.protocol import TransitionListener
 from sim.resilience.windows import CountWindow, Window
 
 CLOSED = "closed"
@@ -59,7 +60,6 @@ __all__ = [
     "CircuitBreaker",
 ]
 _MICROSECOND = timedelta(microseconds=1)
-TransitionListener = Callable[[float, str, str], None]
 
 # The transition table of the diagram above, as (from, to) pairs.
 CYCLE = frozenset({(CLOSED, OPEN), (OPEN, HALF_OPEN), (HALF_OPEN, OPEN), (HALF_OPEN, CLOSED)})

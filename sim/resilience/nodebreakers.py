@@ -32,10 +32,10 @@ from sim.resilience.breaker import (
     METRICS_ONLY,
     OPEN,
     CircuitBreaker,
-    TransitionListener,
 )
 from sim.resilience.outcomes import CANCELLED
 from sim.resilience.policy import BreakerPolicy
+from sim.resilience.protocol import TransitionListener
 from sim.resilience.windows import CockatielSamplingWindow, ConsecutiveWindow, clock_ms
 
 PASSING = (CLOSED, DISABLED, METRICS_ONLY)
