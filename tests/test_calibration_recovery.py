@@ -17,8 +17,8 @@ import pytest
 
 from sim.calibration.calls_csv import read_calls_csv
 from sim.calibration.capacity import capacity_from_gauges, fifo_capacity
-from sim.calibration.dependency import calibrate_calls
 from sim.calibration.fit import Z99
+from sim.calibration.per_dependency import calibrate_calls
 
 # (capacity, median s, p99 s): small and large pools, fast and slow dependencies.
 CASES = [

@@ -241,7 +241,9 @@ def test_resume_imports_named_breaker_classes_only_when_trusted(tmp_path: Path) 
     its manifest is refused unless --trust-code says the directory is trusted."""
     configurations = {
         "plain": {},
-        "outside": {"payment": {"breaker": {"class": "sim.resilience.pybreaker_adapter:PybreakerAdapter"}}},
+        "outside": {
+            "payment": {"breaker": {"class": "sim.resilience.pybreaker_adapter:PybreakerAdapter"}}
+        },
     }
     path = write_scenario(tmp_path, replications=1, configurations=configurations)
     process = killed_after(1, ["run", str(path), "--workers", "1", "--out", str(tmp_path / "r")])

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from sim.calibration.calls_csv import read_calls_csv
-from sim.calibration.dependency import (
+from sim.calibration.per_dependency import (
     DependencyCalibration,
     calibrate_calls,
     calibrate_histograms,

@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from sim.calibration.dependency import DependencyCalibration
+from sim.calibration.per_dependency import DependencyCalibration
 from sim.report.figures import png
 
 
