@@ -126,7 +126,8 @@ def test_files(target: Target, scratch: Path) -> list[str]:
 
 
 def write_mutmut_config(scratch: Path, target: Target, tests: list[str]) -> None:
-    """mutmut reads [tool.mutmut] of the copied pyproject.toml; the tree's stays untouched."""
+    """mutmut reads [tool.mutmut] of the copied pyproject.toml; the tree's stays untouched.
+    Written again (not added twice) when a rerun brings new test files."""
     lines = [
         "",
         "[tool.mutmut]",
@@ -142,14 +143,32 @@ def write_mutmut_config(scratch: Path, target: Target, tests: list[str]) -> None
         "",
     ]
     pyproject = scratch / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text(encoding="utf-8") + "\n".join(lines), "utf-8")
+    text = pyproject.read_text(encoding="utf-8").split("\n[tool.mutmut]\n")[0]
+    pyproject.write_text(text + "\n".join(lines), "utf-8")
+
+
+def verdicts(target: Target, scratch: Path) -> dict[str, int | None]:
+    meta = scratch / "mutants" / (target.module + ".meta")
+    codes: dict[str, int | None] = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
+    return codes
 
 
 def survivors_of(target: Target, scratch: Path) -> list[str]:
     """Mutants of the last run in ``scratch`` that no test killed."""
-    meta = scratch / "mutants" / (target.module + ".meta")
-    codes = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
+    codes = verdicts(target, scratch)
     return sorted(k for k, v in codes.items() if v == SURVIVED or v in NO_TESTS)
+
+
+def keep_verdicts(target: Target, scratch: Path, earlier: dict[str, int | None]) -> None:
+    """A changed test selection (a new test file) makes mutmut forget every verdict; the
+    mutants not rerun keep those of the run before (tests were only added since)."""
+    meta = scratch / "mutants" / (target.module + ".meta")
+    data = json.loads(meta.read_text(encoding="utf-8"))
+    codes = data["exit_code_by_key"]
+    for key, code in earlier.items():
+        if codes.get(key) is None:
+            codes[key] = code
+    meta.write_text(json.dumps(data), encoding="utf-8")
 
 
 def refresh_tests(scratch: Path) -> None:
@@ -315,10 +334,13 @@ def main(argv: list[str] | None = None) -> int:
         scratch = args.scratch / target.module.replace("/", "_")
         if args.survivors and (scratch / "mutants" / (target.module + ".meta")).is_file():
             refresh_tests(scratch)
+            write_mutmut_config(scratch, target, test_files(target, scratch))  # new files too
             only = survivors_of(target, scratch)
+            earlier = {k: v for k, v in verdicts(target, scratch).items() if k not in only}
             print(f"rerunning {len(only)} survivors of {target.module} ...", flush=True)
             if only:
                 run_mutmut(scratch, target, max(1, args.jobs), scratch / "mutmut.log", only)
+                keep_verdicts(target, scratch, earlier)
             result = score(target, scratch, equivalents)
             scores.append(result)
             print(markdown([result]).splitlines()[-1], flush=True)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -350,11 +350,7 @@ def _conclude(
         metric, direction, base, indifference, delta, alpha, best, verdict, difference,
         tuple(standings), resolution, hint, looks, (), unit,
     )  # fmt: skip
-    notes = tuple(_notes(decision))
-    return Decision(
-        metric, direction, base, indifference, delta, alpha, best, verdict, difference,
-        tuple(standings), resolution, hint, looks, notes, unit,
-    )  # fmt: skip
+    return replace(decision, notes=tuple(_notes(decision)))
 
 
 def _notes(decision: Decision) -> list[str]:
