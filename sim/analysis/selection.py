@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from sim.analysis.decision import BEST, WITHIN, Decision, decide
+from sim.analysis.decision import BEST, INFEASIBLE, WITHIN, Decision, decide
 from sim.analysis.objectives import Constraint, Direction, Indifference
 from sim.analysis.stats import mean_ci
 
@@ -98,10 +98,14 @@ def look(
     )  # fmt: skip
     status = {s.candidate: s.status for s in decision.standings}
     contender = {s.candidate: s.contender for s in decision.standings}
+    # A constraint not yet shown to hold keeps a candidate from being chosen, and so from
+    # MCB's judgement, but not from the race: it is dropped once shown to break it.
+    unsettled = {s.candidate for s in decision.standings if s.status == INFEASIBLE}
     dropped = tuple(
         name
         for name in alive
-        if not contender.get(name, False) or _breaks(summary, name, constraints)
+        if _breaks(summary, name, constraints)
+        or not (contender.get(name, False) or name in unsettled)
     )
     survivors = tuple(name for name in alive if name not in dropped)
     stop = None
