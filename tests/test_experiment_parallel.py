@@ -24,15 +24,15 @@ ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
 
 # `breakerlab ARGS...` in a fresh process that SIGKILLs its whole process group (itself and
-# its pool's workers) instead of renaming its run number LIMIT into place: a crash at a
-# point the test chooses, however fast the machine.
+# its pool's workers) instead of renaming the first file of its run number LIMIT into
+# place: a crash at a point the test chooses, however fast the machine.
 KILLER = """
 import os, signal, sys
 import sim.experiment.store as store
 
 limit, args = int(sys.argv[1]), sys.argv[2:]
 saved = [0]
-save, save_row = store.RunStore.save, store.RunStore.save_row
+save = store.RunStore.save  # every finished run goes through it, full or a summary row
 
 
 def die(*_):
@@ -42,15 +42,14 @@ def die(*_):
 def counted(write):
     def wrapper(*a, **k):
         if saved[0] == limit:
-            store.os.rename = die  # the run directory is written; die before its rename
-            store.os.replace = die  # a sweep's row file: the same
-        write(*a, **k)
+            store.os.replace = die  # a file of the run is written; die before its rename
+        kept = write(*a, **k)
         saved[0] += 1
+        return kept
     return wrapper
 
 
 store.RunStore.save = counted(save)
-store.RunStore.save_row = counted(save_row)
 sys.argv = ["breakerlab", *args]
 from sim.cli import app
 app()
@@ -84,6 +83,7 @@ def cluster() -> Iterator[str]:
         yield str(local.scheduler_address)
 
 
+@pytest.mark.slow
 def test_serial_processes_and_dask_give_identical_files(tmp_path: Path, cluster: str) -> None:
     path = write_scenario(tmp_path, replications=3)
     serial = run_scenario(path, out=tmp_path / "serial", workers=1)
@@ -99,6 +99,7 @@ def test_serial_processes_and_dask_give_identical_files(tmp_path: Path, cluster:
     assert '"backend": "dask"' in journal
 
 
+@pytest.mark.slow
 def test_a_dask_client_from_python_is_used_and_left_open(tmp_path: Path, cluster: str) -> None:
     distributed = pytest.importorskip("distributed")
     path = write_scenario(tmp_path)
@@ -112,6 +113,7 @@ def test_a_dask_client_from_python_is_used_and_left_open(tmp_path: Path, cluster
     ).read_bytes()
 
 
+@pytest.mark.slow
 def test_a_local_cluster_prints_its_dashboard(tmp_path: Path) -> None:
     messages: list[str] = []
     run_scenario(
@@ -121,6 +123,7 @@ def test_a_local_cluster_prints_its_dashboard(tmp_path: Path) -> None:
     assert len(messages) == 1 and messages[0].startswith("Dask dashboard: http://"), messages
 
 
+@pytest.mark.slow
 def test_every_finished_run_is_on_disk_once(tmp_path: Path) -> None:
     output = run_scenario(write_scenario(tmp_path), out=tmp_path / "r", workers=2)
     stored = RunStore(output.directory).load()
@@ -129,6 +132,7 @@ def test_every_finished_run_is_on_disk_once(tmp_path: Path) -> None:
     assert not list(output.directory.rglob("*.pkl"))
 
 
+@pytest.mark.slow
 def test_unreachable_scheduler_is_bad_input(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -142,6 +146,7 @@ def test_unreachable_scheduler_is_bad_input(
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.slow
 def test_sigkill_halfway_then_resume_gives_the_uninterrupted_summary(tmp_path: Path) -> None:
     """Killed (SIGKILL, workers too) after exactly 7 runs are saved, while the 8th is being
     renamed into place: the count is fixed by the test, not by the machine's speed."""
@@ -152,16 +157,17 @@ def test_sigkill_halfway_then_resume_gives_the_uninterrupted_summary(tmp_path: P
     [directory] = (reports / "tiny").iterdir()
     saved = stored_runs(directory)
     assert len(saved) == 7
-    assert [p.name for p in (directory / "runs").iterdir() if p.name.startswith(".")], (
+    assert [p.name for p in (directory / "orders").iterdir() if p.name.startswith(".")], (
         "the run being written when the kill came should be left half-done"
     )
     assert not (directory / "journal.json").exists()
-    before = {p: (p / "result.json").stat().st_mtime_ns for p in saved}
+    before = {p: p.stat().st_mtime_ns for p in saved}
 
     result = runner.invoke(app, ["run", "--resume", str(directory), "--workers", "2"])
     assert result.exit_code == 0, result.stderr
     assert len(stored_runs(directory)) == 16
-    assert all((p / "result.json").stat().st_mtime_ns == t for p, t in before.items()), "re-ran"
+    assert all(p.stat().st_mtime_ns == t for p, t in before.items()), "re-ran"
+    assert len(list((directory / "orders").glob("*.parquet"))) == 16
 
     clean = run_scenario(path, out=tmp_path / "clean", workers=1)
     for name in ("summary.csv", "summary_ci.csv", "differences_ci.csv"):

@@ -161,7 +161,7 @@ def test_breakerlab_report_on_bad_input_exits_2_naming_the_file(
 ) -> None:
     copy = tmp_path / "bad"
     shutil.copytree(report.directory, copy, ignore=shutil.ignore_patterns("runs"))
-    target = copy / "timeline.parquet"
+    target = sorted((copy / "timeline").iterdir())[0]  # one run's timeline
     if damage == "missing":
         target.unlink()
     else:
@@ -169,8 +169,7 @@ def test_breakerlab_report_on_bad_input_exits_2_naming_the_file(
     result = runner.invoke(app, ["report", str(copy)])
     assert result.exit_code == 2
     assert "Traceback" not in result.stdout + result.stderr
-    assert str(copy) in result.stderr
-    assert ("timeline.parquet" in result.stderr) or damage == "missing"
+    assert str(target) in result.stderr
 
 
 def test_breakerlab_report_on_a_missing_directory_exits_2(tmp_path: Path) -> None:

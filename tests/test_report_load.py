@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.analysis import dynamics, pareto
+from sim.analysis import dynamics, mitigations, pareto, plotdata
 from sim.analysis.load import RunData, load_run, transitions_from_timeline
 from sim.app.run import RunOutput, run_scenario
 from sim.config import load_scenario
@@ -74,6 +74,26 @@ def test_transitions_derived_from_the_timeline_match_to_the_second(
         ]
         assert not same.empty, f"no stored transition in the second of {row}"
         assert row["to_state"] in set(same["to_state"])
+
+
+def test_the_report_reads_orders_a_run_at_a_time_giving_the_whole_tables(
+    stored: tuple[RunOutput, RunData],
+) -> None:
+    """Latency over time and gateway shares read from the store's files a batch at a time
+    (what the report does) equal the same tables made from the whole orders table."""
+    run, _ = stored
+    data = load_run(run.directory)
+    horizon = data.loaded.scenario.horizon
+    latency, shares = data.latency_over_time(horizon, 7.0), data.gateway_shares(horizon, 13.0)
+    assert "orders" not in data.__dict__, "the whole orders table was read"
+    whole = plotdata.latency_over_time(
+        data.orders, horizon, bin_s=7.0, configurations=data.configurations
+    )
+    pd.testing.assert_frame_equal(latency, whole, check_exact=True)
+    assert latency["orders"].sum() > 0
+    pd.testing.assert_frame_equal(
+        shares, mitigations.gateway_shares(data.orders, horizon, bin_s=13.0), check_exact=True
+    )
 
 
 def test_load_run_rejects_what_is_not_a_run(tmp_path: Path) -> None:

@@ -78,7 +78,7 @@ def test_rollout_figure_is_drawn_and_constant_delay_means_no_disagreement(
     assert summary.loc["slow", "config_propagation_max_s"] == pytest.approx(40.0)
     assert summary.loc["slow", "breaker_disagreement_s"] > 0
     assert summary.loc["plain", "breaker_disagreement_s"] == 0
-    timeline = pd.read_parquet(run.directory / "timeline.parquet")
+    timeline = run.data.timeline
     slow = timeline[timeline["configuration"] == "slow"].set_index("second")
     assert slow.loc[100, "nodes_on_latest_config"] == 0  # issued at 90 s, arrives at 130 s
     assert slow.loc[140, "nodes_on_latest_config"] == 4

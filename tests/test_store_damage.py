@@ -1,8 +1,8 @@
 """A damaged run store is refused or resumed correctly, never resumed wrongly (issue 20).
 
 Every field of a stored run is retyped and set to NaN (the manifest's settings and scenario,
-each stored run's JSON fields and their first entries, its per-order column types and each
-Parquet column), and each file is truncated at several points; after each damage
+each stored run's record: its summary row, its fields and their first entries; each column
+of its orders and timeline files), and each file is truncated at several points; after each damage
 ``breakerlab run --resume`` must exit 2 in one line naming the damaged directory, or finish
 with a ``summary.csv`` identical to the undamaged one. A NaN written into one stored run
 used to resume silently with a wrong summary; ``"replications": "abc"`` was an internal
@@ -11,13 +11,14 @@ error.
 By default every field gets one of its damages (the kinds taken in turn) and every file
 every cut; ``BREAKERLAB_DAMAGE=all`` applies every damage to every field (a few minutes).
 
-Not covered, because no check can see it without a checksum the store's format does not
-have: a list inside a record shortened to a valid shorter list (fewer breaker transitions),
-or every Parquet column cut to the same shorter length.
+Since format 3 a record carries a SHA-256 digest of its content and of its run's Parquet
+files, so even a damage no value check could see (a list shortened to a valid shorter
+list, a timeline cut to fewer seconds, a NaN where a summary column may be NaN) is refused.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -32,12 +33,13 @@ import pytest
 from typer.testing import CliRunner
 
 import sim.app.run
+from sim.analysis.finished import finished_run
 from sim.cli import app
 from sim.config import load_scenario
 from sim.engine import simulate
-from sim.experiment import codec
-from sim.experiment.store import ORDERS_SCHEMA
-from sim.experiment.stored import COLUMNS, StoredFields
+from sim.experiment.runfiles import ORDERS, orders_table
+from sim.experiment.store import sealed
+from sim.experiment.stored import StoredFields
 from tests.conftest import write_scenario
 
 runner = CliRunner()
@@ -48,8 +50,8 @@ Damage = Callable[[Path], None]
 
 @pytest.fixture(scope="module")
 def stored(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
-    """What resuming reads (experiment.json and runs/) of a finished two-configuration
-    run, and that run's summary.csv."""
+    """What resuming reads (experiment.json, runs/, orders/ and timeline/) of a finished
+    two-configuration run, and that run's summary.csv."""
     root = tmp_path_factory.mktemp("stored")
     path = write_scenario(
         root,
@@ -64,7 +66,8 @@ def stored(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
     store = root / "store"
     store.mkdir()
     shutil.copy(directory / "experiment.json", store)
-    shutil.copytree(directory / "runs", store / "runs")
+    for folder in ("runs", "orders", "timeline"):
+        shutil.copytree(directory / folder, store / folder)
     return store, (directory / "summary.csv").read_bytes()
 
 
@@ -123,6 +126,10 @@ def column_damages(relative: str, names: list[str]) -> list[Any]:
     """Per Parquet column: a NaN where it held a finite number, or the column as text."""
 
     def nan(values: np.ndarray) -> np.ndarray:
+        if values.dtype.kind == "O":  # names: one of them missing
+            out = values.copy()
+            out[len(out) // 2] = None
+            return out
         out = values.astype(float)
         finite = np.flatnonzero(np.isfinite(out))
         if finite.size:  # a column of NaN only (no crash, no recovery times) stays so
@@ -166,29 +173,33 @@ def file_cuts(relative: str) -> list[tuple[str, Damage]]:
 def damages(store: Path) -> list[tuple[str, Damage]]:
     """Every damage (BREAKERLAB_DAMAGE=all), or one per field in turn and every cut."""
     manifest = json.loads((store / "experiment.json").read_text("utf-8"))
-    run = sorted(p for p in (store / "runs").iterdir() if p.is_dir())[0].relative_to(store)
-    result = json.loads((store / run / "result.json").read_text("utf-8"))
+    run = sorted((store / "runs").iterdir())[0].relative_to(store)
+    orders, timeline = (
+        Path("orders", f"{run.stem}.parquet"),
+        Path("timeline", f"{run.stem}.parquet"),
+    )
+    record = json.loads((store / run).read_text("utf-8"))
     manifest_paths = [("format",), ("kind",), ("loaded",), ("settings",)]
     manifest_paths += [("settings", key) for key in manifest["settings"]]
     manifest_paths += [("loaded", "scenario", key) for key in manifest["loaded"]["scenario"]]
     manifest_paths += [("loaded", "shop", key) for key in manifest["loaded"]["shop"]]
-    result_paths = [("format",), ("fields",), ("per_order",)]
-    for key, value in result["fields"].items():
-        result_paths.append(("fields", key))
+    record_paths = [("format",), ("configuration",), ("replication",), ("row",), ("fields",)]
+    record_paths += [("row", key) for key in record["row"]]
+    for key, value in record["fields"].items():
+        record_paths.append(("fields", key))
         if isinstance(value, dict) and value:
-            result_paths.append(("fields", key, next(iter(value))))
-    result_paths += [("per_order", key) for key in result["per_order"]]
-    orders = pq.read_table(store / run / "orders.parquet")
+            record_paths.append(("fields", key, next(iter(value))))
     per_field = [
         *json_damages(store, "experiment.json", manifest_paths),
-        *json_damages(store, str(run / "result.json"), result_paths),
-        *column_damages(str(run / "orders.parquet"), orders.column_names),
+        *json_damages(store, str(run), record_paths),
+        *column_damages(str(orders), pq.read_table(store / orders).column_names),
+        *column_damages(str(timeline), pq.read_table(store / timeline).column_names),
     ]
     if EVERY_DAMAGE:
         chosen = [option for options in per_field for option in options]
     else:
         chosen = [options[i % len(options)] for i, options in enumerate(per_field)]
-    for name in ("experiment.json", run / "result.json", run / "orders.parquet"):
+    for name in ("experiment.json", run, orders, timeline):
         chosen += file_cuts(str(name))
     return chosen
 
@@ -196,6 +207,7 @@ def damages(store: Path) -> list[tuple[str, Damage]]:
 # --------------------------------------------------------------------------- the tests
 
 
+@pytest.mark.slow
 def test_every_damage_is_refused_or_resumes_identically(
     stored: tuple[Path, bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -224,25 +236,52 @@ def test_every_damage_is_refused_or_resumes_identically(
 
 
 def test_a_nan_in_one_stored_run_is_refused(stored: tuple[Path, bytes], tmp_path: Path) -> None:
-    """The issue's example: a NaN in one result.json resumed with a wrong summary."""
+    """The issue's example: a NaN in one stored run resumed with a wrong summary."""
     directory = tmp_path / "d"
     shutil.copytree(stored[0], directory)
-    result = sorted((directory / "runs").glob("*/result.json"))[0]
-    data = json.loads(result.read_text("utf-8"))
+    record = sorted((directory / "runs").glob("*.json"))[0]
+    data = json.loads(record.read_text("utf-8"))
     data["fields"]["dependency_calls"]["primary"] = NAN
-    result.write_text(json.dumps(data), encoding="utf-8")
+    record.write_text(json.dumps(data), encoding="utf-8")
     outcome = runner.invoke(app, ["run", "--resume", str(directory), "--workers", "1"])
     assert outcome.exit_code == 2
-    assert outcome.stderr.startswith(f"error: {result}: unreadable: NaN is not a number")
+    assert outcome.stderr.startswith(f"error: {record}: unreadable: NaN is not a number")
+
+
+def test_orders_that_do_not_add_up_to_the_summary_are_refused(
+    stored: tuple[Path, bytes], tmp_path: Path
+) -> None:
+    """A basket changed by a cent, or an order dropped, no longer adds up to the run's
+    summary row: refused, not resumed into a report that contradicts the summary. (Checked
+    past the digests, as if someone had sealed the record again after the change.)"""
+    for change in ("a cent", "an order fewer"):
+        directory = tmp_path / change.replace(" ", "-")
+        shutil.copytree(stored[0], directory)
+        path = sorted((directory / "orders").glob("*.parquet"))[0]
+        table = pq.read_table(path)
+        if change == "a cent":
+            cents = table.column("basket_cents").to_numpy().copy()
+            cents[-1] += 1
+            index = table.column_names.index("basket_cents")
+            table = table.set_column(index, "basket_cents", pa.array(cents))
+        else:
+            table = table.slice(0, table.num_rows - 1)
+        pq.write_table(table, path)
+        record = directory / "runs" / f"{path.stem}.json"
+        data = json.loads(record.read_text("utf-8"))
+        data["files"]["orders"] = hashlib.sha256(path.read_bytes()).hexdigest()
+        record.write_text(json.dumps(sealed(data)), encoding="utf-8")
+        outcome = runner.invoke(app, ["run", "--resume", str(directory), "--workers", "1"])
+        assert outcome.exit_code == 2, change
+        assert outcome.stderr.startswith(f"error: {path}: not a stored run: its orders do not")
 
 
 def test_the_record_schema_covers_every_field_a_run_has(tmp_path: Path) -> None:
     """A field added to RunResult must be added to the checks (sim.experiment.stored)."""
     loaded = load_scenario(write_scenario(tmp_path, horizon="1m", warmup="10s", faults=[]))
-    table, data = codec.split(simulate(loaded, "breaker", 0, 1))
-    assert data["per_order"] == COLUMNS
-    assert table.schema == ORDERS_SCHEMA
-    assert set(StoredFields.model_fields) == set(data["fields"])
+    result = simulate(loaded, "breaker", 0, 1)
+    assert orders_table(result).schema == ORDERS
+    assert set(StoredFields.model_fields) == set(finished_run(result).record)
 
 
 def test_the_store_allows_nan_exactly_where_a_summary_may_have_none() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sim.analysis.binned import BinnedValues
 from sim.analysis.stats import mean_ci
 from sim.analysis.summary import lost_causes
 from sim.config.scenario import Scenario
@@ -61,58 +62,86 @@ def latency_over_time(
     Every configuration (``configurations``, else the orders' own) gets every bin up to the
     horizon; bins without orders hold NaN, so plotted lines break instead of bridging an
     outage, and a run with no such order gives a frame of NaN, never an error. The drain
-    after the horizon is left out (only slow stragglers finish there).
+    after the horizon is left out (only slow stragglers finish there). ``LatencyOverTime``
+    makes the same table from the orders a run at a time.
     """
     if configurations is None:
         column = orders["configuration"]
         known = column.cat.categories if hasattr(column, "cat") else column.unique()
         configurations = [str(c) for c in known]
-    bins = [i * bin_s for i in range(int(horizon // bin_s))]
-    full = pd.MultiIndex.from_product([configurations, bins], names=["configuration", "time_s"])
-    out = pd.DataFrame(index=full, columns=["p50_s", "p95_s", "p99_s"], dtype=float)
-    out["orders"] = 0.0
-    out[["result_p50_s", "result_p99_s"]] = np.nan
-    out["results"] = 0.0
-    done = orders[orders["outcome"] == "completed"]
-    _fill(out, full, done, bin_s, horizon, [0.5, 0.95, 0.99], ["p50_s", "p95_s", "p99_s", "orders"])
-    answered = orders[orders["checkout_latency_s"].notna() & (orders["outcome"] != "abandoned")]
-    _fill(
-        out,
-        full,
-        answered,
-        bin_s,
-        horizon,
-        [0.5, 0.99],
-        ["result_p50_s", "result_p99_s", "results"],
-    )
-    out["orders"] = out["orders"].astype(int)
-    out["results"] = out["results"].astype(int)
-    return out.reset_index()
+    table = LatencyOverTime(horizon, bin_s, configurations)
+    table.add(orders)
+    return table.frame()
 
 
-def _fill(
-    out: pd.DataFrame,
-    full: pd.MultiIndex,
-    orders: pd.DataFrame,
-    bin_s: float,
-    horizon: float,
-    levels: list[float],
-    columns: list[str],
-) -> None:
-    """Percentiles at ``levels`` of the orders' latency per configuration and bin of the
-    time they ended, and their count: written into ``columns`` of ``out``."""
-    finish = orders["arrival_s"] + orders["checkout_latency_s"]
-    binned = orders.assign(time_s=(finish // bin_s) * bin_s)
-    binned = binned[binned["time_s"] + bin_s <= horizon]
-    if binned.empty:
-        return
-    binned = binned.astype({"configuration": str})
-    grouped = binned.groupby(["configuration", "time_s"])["checkout_latency_s"]
-    found = grouped.quantile(np.array(levels)).unstack()
-    found.columns = columns[:-1]
-    found[columns[-1]] = grouped.size()
-    found = found[found.index.isin(full)]
-    out.loc[found.index, columns] = found.to_numpy()
+class LatencyOverTime:
+    """``latency_over_time`` accumulated over parts of the orders (a run at a time), equal
+    to it over all of them at once; each bin's latencies kept as distinct values with
+    counts (sim.analysis.binned), so memory does not grow with the replications."""
+
+    COMPLETED = ([0.5, 0.95, 0.99], ["p50_s", "p95_s", "p99_s", "orders"])
+    ANSWERED = ([0.5, 0.99], ["result_p50_s", "result_p99_s", "results"])
+
+    def __init__(self, horizon: float, bin_s: float, configurations: list[str]) -> None:
+        self.horizon, self.bin_s = horizon, bin_s
+        self.configurations = configurations
+        self.completed, self.answered = BinnedValues(), BinnedValues()
+
+    def add(self, orders: pd.DataFrame) -> None:
+        """Orders with configuration, outcome, arrival_s and checkout_latency_s."""
+        code = _codes(orders["configuration"], self.configurations)
+        latency = orders["checkout_latency_s"].to_numpy(dtype=float)
+        finish = orders["arrival_s"].to_numpy(dtype=float) + latency
+        step = finish // self.bin_s
+        kept = (step * self.bin_s + self.bin_s <= self.horizon) & (code >= 0)
+        key = np.where(kept, code * BIN_KEYS + np.where(kept, step, 0).astype(np.int64), 0)
+        outcome = orders["outcome"]
+        done = kept & (outcome == "completed").to_numpy(dtype=bool)
+        self.completed.add(key[done], latency[done])
+        answered = kept & ~np.isnan(latency) & (outcome != "abandoned").to_numpy(dtype=bool)
+        self.answered.add(key[answered], latency[answered])
+
+    def frame(self) -> pd.DataFrame:
+        """The table ``latency_over_time`` gives."""
+        bins = [i * self.bin_s for i in range(int(self.horizon // self.bin_s))]
+        full = pd.MultiIndex.from_product(
+            [self.configurations, bins], names=["configuration", "time_s"]
+        )
+        out = pd.DataFrame(index=full, columns=["p50_s", "p95_s", "p99_s"], dtype=float)
+        out["orders"] = 0.0
+        out[["result_p50_s", "result_p99_s"]] = np.nan
+        out["results"] = 0.0
+        for values, (levels, columns) in (
+            (self.completed, self.COMPLETED),
+            (self.answered, self.ANSWERED),
+        ):
+            keys, quantiles, sizes = values.quantiles(levels)
+            if not keys.size:
+                continue
+            where = pd.MultiIndex.from_arrays(
+                [
+                    [self.configurations[c] for c in keys // BIN_KEYS],
+                    (keys % BIN_KEYS).astype(np.float64) * self.bin_s,
+                ]
+            )
+            out.loc[where, columns] = np.column_stack([quantiles, sizes])
+        out["orders"] = out["orders"].astype(int)
+        out["results"] = out["results"].astype(int)
+        return out.reset_index()
+
+
+BIN_KEYS = 2**32  # a bin's key: configuration * BIN_KEYS + bin number
+
+
+def _codes(column: pd.Series, names: list[str]) -> np.ndarray:
+    """Each value's position in ``names`` (-1 when not there), from a categorical's codes
+    when it is one (no string per order)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        where = {name: code for code, name in enumerate(names)}
+        lookup = [where.get(str(c), -1) for c in column.cat.categories]
+        table = np.array([*lookup, -1], dtype=np.int64)  # a missing value's code is -1
+        return np.asarray(table[column.cat.codes.to_numpy()])
+    return np.asarray(pd.Categorical(column.astype(str), categories=names).codes, dtype=np.int64)
 
 
 def revenue_over_time(timeline: pd.DataFrame, horizon: float, bin_s: int = 60) -> pd.DataFrame:

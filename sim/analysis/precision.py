@@ -9,8 +9,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from sim.analysis.stats import replications_needed
-from sim.analysis.summary import summarize
-from sim.engine import RunResult
+from sim.analysis.summary import summary_frame, summary_row
+from sim.experiment.runfiles import StoredRun
 
 DEFAULT_METRIC = "revenue_lost"
 DEFAULT_CAP = 50
@@ -49,11 +49,14 @@ class Precision:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    def next_count(self) -> Callable[[list[RunResult], int], int]:
-        """The stopping rule for ``sim.experiment.replicate``."""
+    def next_count(self) -> Callable[[list[Any], int], int]:
+        """The stopping rule for ``sim.experiment.replicate``: from RunResults, or from
+        stored runs (their summary rows)."""
 
-        def decide(results: list[RunResult], count: int) -> int:
-            summary = summarize(results)
+        def decide(results: list[Any], count: int) -> int:
+            summary = summary_frame(
+                r.row if isinstance(r, StoredRun) else summary_row(r) for r in results
+            )
             return replications_needed(
                 summary, self.metric, self.target, relative=self.relative, cap=self.cap
             )

@@ -22,6 +22,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "differences_ci.csv": ("configuration", "baseline", "metric", "mean", "ci_low", "ci_high"),
     "orders.parquet": ("configuration", "replication", "outcome"),
     "timeline.parquet": ("configuration", "replication", "second"),
+    "timeline": ("configuration", "replication", "second"),  # the store's per-run files
     "transitions.parquet": ("configuration", "replication", "time_s", "breaker"),
 }
 # Columns of text in a summary table; every other one holds numbers.

@@ -18,22 +18,24 @@ from typing import Any
 
 import pandas as pd
 
-from sim.analysis import orders_frame, summarize, timeline_frame
+from sim.analysis import stored_orders
 from sim.analysis.bounds import intervals
+from sim.analysis.finished import finished_run
 from sim.analysis.hypotheses import Verdict, judge
-from sim.analysis.load import RunData, load_run, transitions_frame
+from sim.analysis.load import RunData, load_run, runs_of, transitions_frame
 from sim.analysis.recommend import Recommendation, recommend
 from sim.analysis.stats import paired_differences
+from sim.analysis.summary import summary_frame
 from sim.app.inputs import RunSettings, run_settings, scenario_of, with_warmup
 from sim.app.journal import dumps, journal, versions
 from sim.app.pictures import Picture, report_figures, series
 from sim.app.rundir import now, placing
 from sim.app.workflow import Execution, Notify, check_fits, executing, start_store
 from sim.config import LoadedScenario
-from sim.engine import RunResult
 from sim.errors import ConfigError
 from sim.experiment import RunStore, replicate
 from sim.experiment.manifest import scenario_from_record, scenario_record
+from sim.experiment.runfiles import StoredRun
 from sim.experiment.runner import Progress
 from sim.report.write import write_report
 
@@ -162,7 +164,7 @@ def run_scenario(
         results = replicate(
             loaded, settings.seed, backend, replications=count,
             next_count=rule.next_count() if rule else None, cap=rule.cap if rule else None,
-            store=store, progress=progress,
+            store=store, progress=progress, reducer=finished_run,
         )  # fmt: skip
         backend_name = backend.name
     return _write(store.directory, loaded, results, settings, backend_name, resumed is not None)
@@ -179,26 +181,25 @@ def _resumed(directory: Path, trust_code: bool) -> tuple[LoadedScenario, RunSett
 def _write(
     directory: Path,
     loaded: LoadedScenario,
-    results: list[RunResult],
+    results: list[StoredRun],
     settings: RunSettings,
     backend: str,
     resumed: bool,
 ) -> RunOutput:
     """Every output file, each placed atomically: the tables first, so they stay if the
-    report fails; journal.json last, marking the directory complete."""
+    report fails; journal.json last, marking the directory complete. The orders and
+    timeline tables are the store's per-run files, already in place (``orders/``,
+    ``timeline/``): the report reads them from there, a run at a time."""
     seed, base = settings.seed, settings.baseline
     with placing(directory) as placer:
         place = placer.place
-        summary = summarize(results)
+        summary = summary_frame(r.row for r in results)
         placer.csv("summary.csv", summary, "%.6f")
-        orders = orders_frame(results)
-        place("orders.parquet", lambda p: orders.to_parquet(p, index=False))
         ci = intervals(summary)  # clipped at each metric's bounds, and marked
         placer.csv("summary_ci.csv", ci, "%.6f")
         differences = paired_differences(summary, base)
         placer.csv("differences_ci.csv", differences, "%.6f")
-        timeline = timeline_frame(results)
-        place("timeline.parquet", lambda p: timeline.to_parquet(p, index=False))
+        timeline = stored_orders.timeline(directory, runs_of(summary))
         transitions = transitions_frame(results)
         place("transitions.parquet", lambda p: transitions.to_parquet(p, index=False))
         verdicts = judge(loaded.scenario.hypotheses, ci, loaded.shop.currency_code)
@@ -219,8 +220,8 @@ def _write(
         }
         placer.text("run.json", json.dumps(meta, indent=2))
         data = RunData(
-            loaded, summary, ci, differences, orders, timeline, transitions,
-            base, done, seed, verdicts=verdicts, recommendation=advice,
+            loaded, summary, ci, differences, timeline, transitions, base, done, seed,
+            directory=directory, verdicts=verdicts, recommendation=advice,
         )  # fmt: skip
         _place_report(directory, data)
         record = journal(

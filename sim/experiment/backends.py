@@ -129,12 +129,16 @@ class Processes:
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers, initializer=die_with_parent, initargs=(os.getpid(),)
             )
-        futures: list[Future[Finished]] = [self._pool.submit(run_job, job) for job in jobs]
+        pending: set[Future[Finished]] = {self._pool.submit(run_job, job) for job in jobs}
         try:
-            for future in as_completed(futures):
-                yield future.result()
+            for future in as_completed(pending):
+                pending.discard(future)  # a finished run is held by its caller alone
+                finished = future.result()
+                del future
+                yield finished
+                del finished
         finally:
-            for future in futures:
+            for future in pending:
                 future.cancel()
 
     def close(self) -> None:

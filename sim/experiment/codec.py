@@ -1,24 +1,20 @@
-"""RunResult as data only: its per-order arrays as Parquet columns and everything else as
-JSON, read back equal field by field (arrays bitwise, NaN included).
+"""Values of a run as data only: strict JSON that reads back equal (the store's records:
+a run's summary row and its fields other than the per-order columns, which
+sim.experiment.runfiles writes as Parquet).
 
-The result is walked generically through ``dataclasses.fields``, so a field added to
-RunResult is stored without a change here. JSON keeps what plain JSON would lose with small
-tagged objects: tuples, non-finite floats, numpy scalars and arrays (dtype, shape and raw
-bytes in base64) and dicts whose keys are not plain strings. Nothing is ever imported or
+JSON keeps what plain JSON would lose with small tagged objects: tuples, non-finite floats,
+numpy scalars and arrays (dtype, shape and raw bytes in base64) and dicts whose keys are
+not plain strings. Nothing is ever imported or
 called by name on reading: unlike pickle, a stored run cannot run code.
 """
 
 from __future__ import annotations
 
 import base64
-import dataclasses
 import math
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
-
-from sim.engine import RunResult
 
 # Tags of the JSON values that plain JSON cannot express; a dict holding exactly one of
 # these keys is a tagged value.
@@ -98,48 +94,3 @@ def _from_array(data: dict[str, Any]) -> np.ndarray:
         return out.reshape(shape)
     raw = base64.b64decode(data["base64"])
     return np.frombuffer(raw, dtype=np.dtype(data["dtype"])).reshape(shape).copy()
-
-
-def split(result: RunResult) -> tuple[pa.Table, dict[str, Any]]:
-    """The per-order arrays (1-D, one entry per order) as a Parquet-ready table, and every
-    other field as JSON-ready data; the table's dtypes are recorded in the JSON part."""
-    columns: dict[str, np.ndarray] = {}
-    fields: dict[str, Any] = {}
-    orders = result.orders
-    for f in dataclasses.fields(result):
-        value = getattr(result, f.name)
-        if (
-            isinstance(value, np.ndarray)
-            and value.ndim == 1
-            and value.size == orders
-            and not value.dtype.hasobject
-        ):
-            columns[f.name] = value
-        else:
-            fields[f.name] = encode(value)
-    table = pa.table({name: pa.array(array) for name, array in columns.items()})
-    per_order = {name: array.dtype.str for name, array in columns.items()}
-    return table, {"fields": fields, "per_order": per_order}
-
-
-def join(table: pa.Table, data: dict[str, Any]) -> RunResult:
-    """The RunResult ``split`` took apart; a KeyError or ValueError if the parts do not
-    describe one."""
-    values: dict[str, Any] = {name: decode(v) for name, v in data["fields"].items()}
-    for name, dtype in data["per_order"].items():
-        column = table.column(name).to_numpy(zero_copy_only=False)
-        values[name] = np.asarray(column).astype(np.dtype(dtype), copy=False)
-    known = {f.name: f for f in dataclasses.fields(RunResult)}
-    missing = [name for name, f in known.items() if name not in values and _required(f)]
-    unknown = sorted(set(values) - set(known))
-    if missing or unknown:
-        raise ValueError(f"fields missing {missing}, unknown {unknown}")
-    result = RunResult(**{k: v for k, v in values.items() if known[k].init})
-    for name, value in values.items():
-        if not known[name].init:
-            object.__setattr__(result, name, value)
-    return result
-
-
-def _required(f: dataclasses.Field[Any]) -> bool:
-    return f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING

@@ -4,7 +4,9 @@ finished run on disk when given a store.
 Each run's randomness depends only on (seed, replication, source name), never on which
 process ran it or in what order, so serial, process-pool and Dask runs give identical results.
 A ``reducer`` (e.g. ``sim.analysis.summary.summary_row``) is applied in the worker, so only
-what it keeps travels back and is stored: sweeps and tuning trials keep no per-order rows.
+what it keeps travels back and is stored: sweeps and tuning trials keep no per-order rows,
+and a stored run (``sim.analysis.finished.stored_run``) travels as compact tables that the
+store writes and the experiment then drops, so memory is bounded by one run.
 """
 
 from __future__ import annotations
@@ -67,12 +69,11 @@ def run_specs(
     jobs = [Job(loaded, s.configuration, s.replication, seed, reducer) for s in missing]
     for finished in backend.run(jobs):
         spec = RunSpec(finished.configuration, finished.replication)
-        if store is not None:
-            if reducer is None:
-                store.save(finished.value)
-            else:
-                store.save_row(spec.configuration, spec.replication, finished.value)
-        results[spec] = finished.value
+        value = finished.value
+        if store is not None:  # saved, and only what the experiment needs kept in memory
+            value = store.save(value, (spec.configuration, spec.replication))
+        results[spec] = value
+        del finished  # the run's full tables, freed before the next one arrives
         count += 1
         if progress:
             progress(count, total, spec.label)
@@ -130,8 +131,7 @@ def replicate(
     """
     done: dict[RunSpec, Any] = {}
     if store is not None:
-        stored = store.load() if reducer is None else store.load_rows()
-        done = {RunSpec(c, r): value for (c, r), value in stored.items()}
+        done = {RunSpec(c, r): value for (c, r), value in store.load().items()}
     count = replications
     limit = max(cap or count, count)
     while True:

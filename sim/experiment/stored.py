@@ -4,8 +4,9 @@ A run directory may have been damaged (a disk, an editor, a script) or handed ov
 someone else, and a value that merely parses can still be wrong: a NaN in a stored run
 resumed silently with a wrong summary, ``"replications": "abc"`` crashed. Every record is
 checked here against what this version writes (types, finite numbers, ranges, lengths,
-and the links between per-order columns), and anything else is refused with a
-ConfigError naming the file (exit 2). The store's format itself is unchanged.
+the links between per-order columns, and the run's summary row against its orders: the
+counts and, exactly, the money), and anything else is refused with a ConfigError naming
+the file (exit 2).
 """
 
 from __future__ import annotations
@@ -14,45 +15,17 @@ import dataclasses
 from typing import Annotated, Any, Literal
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sim.engine import RunResult
-from sim.engine.records import COMPLETED, DECLINED, PENDING
+from sim.engine.records import CENTS, OUTCOMES
 from sim.errors import ConfigError
+from sim.experiment import codec
+from sim.experiment.runfiles import NO_CHANNEL, ORDERS, PER_ORDER, SAMPLES
 
 NonNegative = Annotated[float, Field(ge=0)]
 Count = Annotated[int, Field(ge=0)]
-# Per-order columns and their dtypes, as the engine fills them (sim.engine.orders).
-COLUMNS: dict[str, str] = {
-    "arrival": "<f8",
-    "basket": "<f8",
-    "outcome": "|i1",
-    "cause": "<i2",
-    "checkout_end": "<f8",
-    "gateway": "|i1",
-    "fee": "<f8",
-    "confirmed_by": "|i1",
-    "confirmed_at": "<f8",
-    "notifications_sent": "|i1",
-    "duplicate": "|i1",
-    "queued": "|b1",
-    "compensated": "|b1",
-    "double_charges": "|i1",
-    "charged_without_order": "|i1",
-    "refunded": "<f8",
-    "final_at": "<f8",
-    "fulfilled": "|b1",
-    "failed_over": "|b1",
-    "product": "<i4",
-    "stock_flag": "|i1",
-    "interrupted": "|b1",
-    "resumed": "|b1",
-    "compensated_after_crash": "|b1",
-    "recovered_at": "<f8",
-    "restarted_at": "<f8",
-}
-
-
 # Summary columns that are NaN when they have no data (README, "which summary columns may
 # be NaN"); in any other column a stored NaN is damage.
 NO_DATA_COLUMNS = frozenset(
@@ -95,10 +68,9 @@ class StoredFields(_Record):
     channel_names: list[str]
     transitions: list[tuple[NonNegative, str, str, str]]
     dependency_calls: dict[str, Count]
-    dependency_errors: dict[str, list[NonNegative]]
+    dependency_errors: dict[str, list[Count]]  # milliseconds since the previous failure
     dependency_wait: dict[str, tuple[Count, NonNegative]]
     stage_stats: dict[str, tuple[Count, NonNegative]]
-    samples: dict[str, list[float]]
     idempotency: bool
     recovery: tuple[float, float, float, float, float] | None
     config_events: list[tuple[NonNegative, str]]
@@ -150,7 +122,7 @@ class SweepSettings(_Settings):
 
 class Manifest(BaseModel):
     model_config = ConfigDict(strict=True, extra="allow", frozen=True)
-    format: Literal[2]
+    format: Literal[3]
     kind: Literal["run", "sweep"]
     loaded: dict[str, Any]
     settings: dict[str, Any]
@@ -202,60 +174,107 @@ class Expected:
     warmup: float
 
 
-def check_result(result: RunResult, where: str, expected: Expected | None = None) -> None:
-    """A ConfigError naming ``where`` unless ``result`` is a run this version could have
-    written, of the experiment ``expected`` describes."""
-    fields = {
-        f.name: getattr(result, f.name) for f in dataclasses.fields(result) if f.name not in COLUMNS
-    }
+def check_record(
+    data: dict[str, Any], where: str, expected: Expected | None = None
+) -> tuple[tuple[str, int], dict[str, Any], dict[str, Any]]:
+    """A stored run's record: ((configuration, replication), summary row, fields), each
+    checked to be what this version writes for a run of the experiment ``expected``
+    describes; a ConfigError naming ``where`` otherwise."""
+    configuration, replication = data.get("configuration"), data.get("replication")
+    if not isinstance(configuration, str) or type(replication) is not int:
+        raise ConfigError("not a stored run: configuration, replication", file=where)
     try:
+        row = check_row(codec.decode(data.get("row")), where)
+        fields = codec.decode(data.get("fields"))
+        if not isinstance(fields, dict):
+            raise ValueError("fields: expected a mapping")
         StoredFields.model_validate(fields)
     except ValidationError as exc:
         raise ConfigError(f"not a stored run: {problem(exc)}", file=where) from None
-    columns = {name: getattr(result, name) for name in COLUMNS}
-    reason = _columns_problem(result, columns) or _belongs_problem(result, expected)
+    except (KeyError, ValueError, TypeError, RecursionError) as exc:
+        raise ConfigError(f"not a stored run: {exc}", file=where) from None
+    named = (fields["configuration"], fields["replication"], row.get("configuration"))
+    if named != (configuration, replication, configuration) or row.get("replication") != (
+        replication
+    ):
+        raise ConfigError("not a stored run: its parts name different runs", file=where)
+    reason = _belongs_problem(fields, expected)
+    if reason:
+        raise ConfigError(f"not a stored run: {reason}", file=where)
+    return (configuration, replication), row, fields
+
+
+def check_orders(table: pa.Table, row: dict[str, Any], fields: dict[str, Any], where: str) -> None:
+    """A run's stored orders: the schema this version writes, values it could write, and
+    the counts and money of the run's summary row, exactly; a ConfigError naming
+    ``where`` otherwise."""
+    if table.schema != ORDERS:  # before anything is read: a NaN in an int column
+        raise ConfigError("not a stored run: its columns are not this version's", file=where)
+    reason = _orders_problem(table, fields) or _summary_problem(table, row)
     if reason:
         raise ConfigError(f"not a stored run: {reason}", file=where)
 
 
-def _columns_problem(result: RunResult, columns: dict[str, Any]) -> str | None:
-    n = columns["arrival"].size if isinstance(columns["arrival"], np.ndarray) else -1
-    for name, dtype in COLUMNS.items():
-        array = columns[name]
-        if not isinstance(array, np.ndarray) or array.dtype.str != dtype:
-            return f"{name}: expected a column of {np.dtype(dtype).name}"
-        if array.ndim != 1 or array.size != n:
-            return f"{name}: {array.size} values for {n} orders"
-        if array.dtype.kind == "f" and np.isinf(array).any():
-            return f"{name}: an infinite value"
-    arrival = columns["arrival"]
-    outcome, cause = columns["outcome"], columns["cause"]
-    unfinished = _code(result.cause_names, "unfinished")
+def _orders_problem(table: pa.Table, fields: dict[str, Any]) -> str | None:
+    """What is wrong with the per-order values of a table of the right schema."""
+    dictionaries = {
+        "configuration": [fields["configuration"]],
+        "outcome": list(OUTCOMES),
+        "cause": fields["cause_names"],
+        "gateway": fields["gateway_names"],
+        "confirmed_by": [*fields["channel_names"], NO_CHANNEL],
+    }
+    for name, expected in dictionaries.items():
+        column = table.column(name)
+        for chunk in column.chunks:
+            if chunk.dictionary.to_pylist() != expected:
+                return f"{name}: names this run does not have"
+    values = {name: _values(table, name) for name in table.column_names}
+    outcome = values["outcome"]
+    completed = outcome == OUTCOMES.index("completed")
+    unfinished = _code(fields["cause_names"], "unfinished")
+    arrival = values["arrival_ms"]
+    interrupted = values["interrupted"]
     checks = [
-        ("arrival", np.isfinite(arrival).all() and (arrival >= 0).all()),
-        ("arrival", (arrival <= result.horizon).all() and (np.diff(arrival) >= 0).all()),
-        ("outcome", ((outcome >= COMPLETED) & (outcome <= DECLINED)).all()),
-        ("outcome", not (outcome == PENDING).any()),
-        ("cause", _within(cause, -1, len(result.cause_names))),
-        ("gateway", _within(columns["gateway"], -1, len(result.gateway_names))),
-        ("confirmed_by", _within(columns["confirmed_by"], -2, len(result.channel_names))),
-        ("checkout_end", np.isfinite(columns["checkout_end"][cause != unfinished]).all()),
-        ("confirmed_at", np.isfinite(columns["confirmed_at"][columns["confirmed_by"] >= 0]).all()),
-        ("final_at", np.isfinite(columns["final_at"][outcome == COMPLETED]).all()),
-        ("recovered_at", np.isnan(columns["recovered_at"][~columns["interrupted"]]).all()),
-        ("restarted_at", np.isnan(columns["restarted_at"][~columns["interrupted"]]).all()),
-        ("duplicate", _within(columns["duplicate"], 0, 3)),
-        ("stock_flag", _within(columns["stock_flag"], 0, 4)),
-        ("product", (columns["product"] >= 0).all()),
+        ("configuration", (values["configuration"] == 0).all()),
+        ("replication", (values["replication"] == fields["replication"]).all()),
+        ("arrival_ms", (arrival >= 0).all() and (np.diff(arrival) >= 0).all()),
+        ("arrival_ms", (arrival <= round(fields["horizon"] * 1000)).all()),
+        ("outcome", (outcome >= 0).all()),
+        ("cause", ((values["cause"] < 0) == completed).all()),
+        ("gateway", (values["gateway"][completed] >= 0).all()),
+        ("left_ms", (values["left_ms"][values["cause"] != unfinished] >= 0).all()),
+        ("confirmed_at_ms", _known(values, "confirmed_at_ms", values["confirmed_by"] >= 0)),
+        ("final_at_ms", _known(values, "final_at_ms", completed)),
+        ("recovered_at_ms", (values["recovered_at_ms"][~interrupted] == _NULL).all()),
+        ("restarted_at_ms", (values["restarted_at_ms"][~interrupted] == _NULL).all()),
+        ("duplicate", _within(values["duplicate"], 0, 3)),
+        ("stock_flag", _within(values["stock_flag"], 0, 4)),
+        ("product", (values["product"] >= 0).all()),
     ]
-    for name in ("basket", "fee", "refunded"):
-        checks.append((name, np.isfinite(columns[name]).all() and (columns[name] >= 0).all()))
+    for name in ("basket_cents", "fee_cents", "refunded_cents"):
+        checks.append((name, (values[name] >= 0).all()))
     for name in ("notifications_sent", "double_charges", "charged_without_order"):
-        checks.append((name, (columns[name] >= 0).all()))
+        checks.append((name, (values[name] >= 0).all()))
     for name, ok in checks:
         if not ok:
-            return f"{name}: a value this version never writes (NaN, out of range or unordered)"
+            return f"{name}: a value this version never writes (missing, out of range or unordered)"
     return None
+
+
+_NULL = -(2**62)  # a null in an integer column, as _values gives it
+
+
+def _values(table: pa.Table, name: str) -> np.ndarray:
+    """A column as numpy: dictionary columns as their codes, null as -1 in them and as
+    _NULL in the others (no value this version writes)."""
+    column = table.column(name)
+    if pa.types.is_dictionary(column.type):
+        codes = pa.chunked_array([c.indices for c in column.chunks], column.type.index_type)
+        return np.asarray(pc.fill_null(codes, -1).to_numpy(), dtype=np.int64)
+    if pa.types.is_boolean(column.type):
+        return np.asarray(pc.fill_null(column, False).to_numpy(zero_copy_only=False))
+    return np.asarray(pc.fill_null(column.cast(pa.int64()), _NULL).to_numpy())
 
 
 def _within(array: np.ndarray, low: int, high: int) -> bool:
@@ -267,14 +286,79 @@ def _code(names: list[str], name: str) -> int:
     return names.index(name) if name in names else -10
 
 
-def _belongs_problem(result: RunResult, expected: Expected | None) -> str | None:
+def _known(values: dict[str, np.ndarray], name: str, where: np.ndarray) -> bool:
+    return bool((values[name][where] != _NULL).all())
+
+
+def _summary_problem(table: pa.Table, row: dict[str, Any]) -> str | None:
+    """Where the run's orders and its summary row disagree: the counted orders and their
+    outcomes, and the money in integer cents (exact)."""
+    counted = ~_values(table, "warmup")
+    outcome = _values(table, "outcome")[counted]
+    basket = _values(table, "basket_cents")[counted]
+    fee = _values(table, "fee_cents")[counted]
+    code = {name: OUTCOMES.index(name) for name in OUTCOMES}
+    completed = outcome == code["completed"]
+    lost = (outcome == code["failed"]) | (outcome == code["abandoned"])
+    expected = {
+        "orders": int(outcome.size),
+        **{name: int(np.count_nonzero(outcome == c)) for name, c in code.items()},
+        "revenue_demanded": int(basket.sum()),
+        "fees": int(fee.sum()),
+        "revenue_captured": int(basket[completed].sum() - fee.sum()),
+        "revenue_lost": int(basket[lost].sum()),
+        "revenue_declined": int(basket[outcome == code["declined"]].sum()),
+    }
+    for name, value in expected.items():
+        stored = row.get(name)
+        if name.startswith(("revenue", "fees")):
+            stored = round(stored * CENTS) if isinstance(stored, int | float) else None
+        if stored != value:
+            return f"its orders do not add up to its summary's {name}"
+    return None
+
+
+def check_timeline(table: pa.Table, key: tuple[str, int], where: str) -> None:
+    """A run's stored timeline: one row per second from 0, of that run, with counts where
+    counts belong; a ConfigError naming ``where`` otherwise."""
+    reason = None
+    names = table.column_names
+    if not {"configuration", "replication", "second", *TIMELINE_COUNTS} <= set(names):
+        reason = "its columns are not this version's"
+    elif any(not pa.types.is_integer(table.schema.field(c).type) for c in TIMELINE_COUNTS):
+        reason = "a count that is not a whole number"
+    elif any(
+        not (pa.types.is_integer(f.type) or pa.types.is_floating(f.type))
+        for f in table.schema
+        if f.name != "configuration"
+    ):
+        reason = "a column that holds no numbers"
+    else:
+        second = table.column("second").to_numpy()
+        configuration = table.column("configuration").cast(pa.string()).to_pylist()
+        if table.num_rows == 0 or (second != np.arange(table.num_rows)).any():
+            reason = "its seconds are not 0, 1, 2..."
+        elif set(configuration) != {key[0]} or set(table.column("replication").to_pylist()) != {
+            key[1]
+        }:
+            reason = "rows of another run"
+    if reason:
+        raise ConfigError(f"not a stored run's timeline: {reason}", file=where)
+
+
+# Columns of a stored timeline that count (whole numbers, never missing).
+TIMELINE_COUNTS = ("second", "arrivals", "completed", "failed", "abandoned", "dependency_errors")
+RECORD_FIELDS = PER_ORDER | {SAMPLES}  # kept elsewhere than in the record
+
+
+def _belongs_problem(fields: dict[str, Any], expected: Expected | None) -> str | None:
     if expected is None:
         return None
-    if result.scenario != expected.scenario or result.seed != expected.seed:
+    if fields["scenario"] != expected.scenario or fields["seed"] != expected.seed:
         return "a run of another experiment (scenario or seed differ)"
-    if result.configuration not in expected.configurations:
+    if fields["configuration"] not in expected.configurations:
         return "a run of a configuration the experiment does not have"
-    if result.horizon != expected.horizon or result.warmup != expected.warmup:
+    if fields["horizon"] != expected.horizon or fields["warmup"] != expected.warmup:
         return "a run of another experiment (horizon or warm-up differ)"
     return None
 

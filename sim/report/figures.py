@@ -159,9 +159,7 @@ def _latency_and_breakers(run: _Run) -> Drawn:
     data = run.data
     out: Drawn = {}
     half_minute = bin_for(run.horizon, 30)
-    latency = plotdata.latency_over_time(
-        data.orders, run.horizon, bin_s=half_minute, configurations=data.configurations
-    )
+    latency = data.latency_over_time(run.horizon, half_minute)
     out["latency"] = plots.latency_lines(
         relabel(latency, run.marks), run.faults, run.until, bin_s=half_minute
     )
@@ -206,7 +204,7 @@ def _mitigations(run: _Run) -> Drawn:
     catalogue), the rollout of configuration changes across checkout nodes."""
     data, faults, until, minute = run.data, run.faults, run.until, run.minute
     out: Drawn = {}
-    shares = mitigations.gateway_shares(data.orders, run.horizon, bin_s=minute)
+    shares = data.gateway_shares(run.horizon, minute)
     if shares["gateway"].nunique() > 1:
         out["gateway_shares"] = mitigation_plots.gateway_share_areas(
             shares, faults, until, bin_s=minute

@@ -37,8 +37,8 @@ FILES = [
     "- `differences_ci.csv`: per configuration and metric, paired difference with the "
     "baseline and its 95 % interval",
     "- `journal.json`: the scenario as run, versions, seeds, timestamps, every verdict",
-    "- `orders.parquet`: one row per order",
-    "- `timeline.parquet`: one row per configuration, replication and second",
+    "- `orders/`: one row per order (a Parquet file per run; read the folder)",
+    "- `timeline/`: one row per configuration, replication and second (the same)",
     "- `transitions.parquet`: every breaker transition, at its instant",
     "- `report.html`: this report as one self-contained page (images embedded)",
     "- `run.json`: the scenario and model as run, seed and versions",
