@@ -42,6 +42,18 @@ def test_validate_schema_and_init_load_nothing_heavy(tmp_path: Path) -> None:
     assert heavy_after(commands) == set()
 
 
+def test_import_and_export_load_nothing_heavy(tmp_path: Path) -> None:
+    """Translating a configuration in or out reads YAML and writes text: no Parquet or
+    NumPy (the atomic writer they share lives apart from the run store)."""
+    commands = [
+        ["import", str(ROOT / "models" / "production" / "application.yml"),
+         "--format", "resilience4j", "--out", str(tmp_path / "payment.yaml")],
+        ["export", str(FLAGSHIP), "--format", "resilience4j",
+         "--configuration", "breaker-failover", "--out", str(tmp_path / "exported")],
+    ]  # fmt: skip
+    assert heavy_after(commands) == set()
+
+
 def test_the_probe_sees_what_is_loaded() -> None:
     assert heavy_after([["validate", str(FLAGSHIP)]], also="import sim.engine.run") == {
         "numpy",

@@ -18,7 +18,7 @@ from sim.config import load_scenario
 from sim.config.policy import Configuration
 from sim.config.yamlio import load_yaml
 from sim.errors import ConfigError
-from sim.experiment.store import write_atomically
+from sim.experiment.atomic import write_atomically
 from sim.export.chaostoolkit import NO_HYPOTHESIS, chaostoolkit_experiment
 from sim.export.mapping import plan_faults
 from sim.export.toxiproxy import toxiproxy_document

@@ -10,7 +10,7 @@ import yaml
 
 from sim.config.formats import import_file
 from sim.errors import ConfigError
-from sim.experiment.store import write_atomically
+from sim.experiment.atomic import write_atomically
 
 
 @dataclass(frozen=True)

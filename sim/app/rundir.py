@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sim.experiment.store import named
+from sim.experiment.atomic import named
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -28,7 +28,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import zlib
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,7 @@ import pyarrow.parquet as pq
 from sim.config.yamlio import read_bytes
 from sim.errors import ConfigError
 from sim.experiment import codec
+from sim.experiment.atomic import named, write_atomically
 from sim.experiment.runfiles import StoredRun
 from sim.experiment.stored import (
     Expected,
@@ -58,35 +58,6 @@ TIMELINE = "timeline"
 MANIFEST = "experiment.json"
 MAX_JSON = 2 * 1024**3  # a stored record's JSON
 PICKLES = (".pkl", ".pickle")  # the format-1 store's files, any case
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside ``path`` and rename it over: readers (and a resume
-    after SIGKILL) see the old file or the whole new one, never a part. An OSError names
-    ``path`` even when the system call did not (a full disk on write)."""
-    temp: str | None = None
-    try:
-        handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, path)
-    except OSError as exc:
-        if temp is not None:
-            Path(temp).unlink(missing_ok=True)
-        raise named(exc, path) from exc
-    except BaseException:
-        if temp is not None:
-            Path(temp).unlink(missing_ok=True)
-        raise
-
-
-def named(exc: OSError, path: Path) -> OSError:
-    """``exc`` with ``path`` as its file name when it has none."""
-    if exc.filename is not None:
-        return exc
-    return type(exc)(exc.errno, exc.strerror or str(exc), str(path))
 
 
 def dumps(data: Any, indent: int | None = 2) -> bytes:
