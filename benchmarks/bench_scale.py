@@ -10,8 +10,18 @@ bytes retained per order: the bytes of the RunResult's arrays and containers (nu
 target is at most 200.
 
     python benchmarks/bench_scale.py [--quick] [--sizes 0.1 1 10]
+    python benchmarks/bench_scale.py --memory [2 4 8] [--workers N]
+    python benchmarks/bench_scale.py --footprint
 
 ``--quick`` runs 10k and 100k only (the 1M size takes a few minutes).
+
+``--memory``: the whole ``breakerlab run`` command against replications, on issue 22's load
+(the reference shop at 200 orders/s for 30 minutes, an 8-minute primary outage, four
+configurations): the peak RSS of the largest process (the command, or one of its workers)
+as ``/usr/bin/time -v`` reports it, the run directory's size and the wall time. Target:
+at most 500 MB, growing by less than 10 % from 2 to 8 replications. ``--footprint``: the
+flagship's run directory (``breakerlab run flash_sale_gateway_outage``), by part; target
+at most 36 MB. Both take minutes: each replication count is a full run.
 """
 
 from __future__ import annotations
@@ -105,14 +115,106 @@ def measure(scenario: Path, warmup: Path) -> dict[str, float]:
     }
 
 
+def footprint_load(into: Path, replications: int) -> Path:
+    """Issue 22's load: the flagship's model and outage at 200 orders/s for 30 minutes,
+    with a fourth configuration (the breaker, waiting 60 s open), ``replications`` each."""
+    raw = yaml.safe_load(FLAGSHIP.read_text())
+    raw["model"] = str((FLAGSHIP.parent / raw["model"]).resolve())
+    raw.update(name="footprint-load", horizon="30m", warmup="5m", replications=replications)
+    raw["traffic"]["rate"] = "200/s"
+    raw["traffic"].pop("profile", None)
+    raw["faults"] = [{"target": "primary", "kind": "outage", "start": "10m", "duration": "8m"}]
+    raw.pop("hypotheses", None)
+    slower = json.loads(json.dumps(raw["configurations"][CONFIGURATION]))
+    slower["description"] = "the breaker, waiting 60 s open"
+    slower["payment"]["breaker"]["wait_duration_in_open_state"] = "60s"
+    raw["configurations"][f"{CONFIGURATION}-60s"] = slower
+    out = into / "footprint_load.yaml"
+    out.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return out
+
+
+def command_peak(argv: list[str], out: Path) -> dict[str, Any]:
+    """Run ``argv`` (a ``breakerlab run`` writing under ``out``) in a fresh process: the
+    largest resident set of it and its workers (what ``/usr/bin/time -v`` reports), its
+    wall time, and the size of the run directory it wrote."""
+    probe = (
+        "import resource, subprocess, sys\n"
+        "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)\n"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", probe, *argv], check=True, capture_output=True, text=True
+    )
+    wall = time.perf_counter() - start
+    [directory] = [p for p in out.glob("*/*") if p.is_dir()]
+    size = sum(f.stat().st_size for f in directory.rglob("*") if f.is_file())
+    return {"peak_mib": int(done.stdout.split()[-1]) / 1024, "wall_s": wall, "mb": size / 1e6,
+            "directory": str(directory)}  # fmt: skip
+
+
+def memory_table(replications: list[int], workers: int | None) -> None:
+    """``--memory``: peak RSS of ``breakerlab run`` on the footprint load by replications."""
+    cli = str(Path(sys.executable).with_name("breakerlab"))
+    print(f"footprint load: 200 orders/s, 30 min, 4 configurations; workers {workers or 'all'}")
+    print(f"{'replications':>12} {'runs':>5} {'peak RSS':>10} {'run dir':>9} {'wall':>7}")
+    peaks = []
+    with tempfile.TemporaryDirectory() as tmp:
+        scenario = footprint_load(Path(tmp), 1)
+        for count in replications:
+            out = Path(tmp) / f"r{count}"
+            argv = [cli, "run", str(scenario), "--replications", str(count), "--out", str(out),
+                    "--quiet", *(["--workers", str(workers)] if workers else [])]  # fmt: skip
+            row = command_peak(argv, out)
+            peaks.append(row["peak_mib"])
+            print(f"{count:>12} {4 * count:>5} {row['peak_mib']:>6,.0f} MiB "
+                  f"{row['mb']:>6,.0f} MB {row['wall_s']:>6,.0f}s", flush=True)  # fmt: skip
+    if len(peaks) > 1:
+        print(
+            f"peak growth {replications[0]} -> {replications[-1]} replications: "
+            f"{100 * (peaks[-1] / peaks[0] - 1):+.1f} % (target < 10 %; at most 500 MB)"
+        )
+
+
+def footprint() -> None:
+    """``--footprint``: the flagship's run directory, by part."""
+    cli = str(Path(sys.executable).with_name("breakerlab"))
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "r"
+        row = command_peak(
+            [cli, "run", "flash_sale_gateway_outage", "--out", str(out), "--quiet"], out
+        )
+        directory = Path(row["directory"])
+        parts: dict[str, int] = {}
+        for f in directory.rglob("*"):
+            if f.is_file():
+                part = f.relative_to(directory).parts[0]
+                key = part if (directory / part).is_dir() else "tables, report and the rest"
+                parts[key] = parts.get(key, 0) + f.stat().st_size
+        print(f"flash_sale_gateway_outage: {row['mb']:.1f} MB (target <= 36 MB), "
+              f"peak RSS {row['peak_mib']:,.0f} MiB, {row['wall_s']:.0f} s")  # fmt: skip
+        for key, size in sorted(parts.items(), key=lambda item: -item[1]):
+            print(f"  {key:<28} {size / 1e6:6.1f} MB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10k and 100k orders only")
     parser.add_argument("--sizes", type=float, nargs="*", help="time stretch factors")
+    parser.add_argument("--memory", type=int, nargs="*", help="replication counts (2 4 8)")
+    parser.add_argument("--workers", type=int, help="--memory: breakerlab run's --workers")
+    parser.add_argument("--footprint", action="store_true", help="the flagship's run directory")
     parser.add_argument("--measure", type=Path, nargs=2, help=argparse.SUPPRESS)  # a child
     args = parser.parse_args()
     if args.measure is not None:
         print(json.dumps(measure(*args.measure)))
+        return
+    if args.memory is not None:
+        memory_table(args.memory or [2, 4, 8], args.workers)
+        return
+    if args.footprint:
+        footprint()
         return
     factors = args.sizes or (STRETCHES[:2] if args.quick else STRETCHES)
     print(f"scenario        {FLAGSHIP.stem}, {CONFIGURATION}, timeline stretched")
