@@ -5,10 +5,14 @@ evaluated setting outside the equivalent set lies in it, each cut keeping the mo
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
-from sim.analysis.decision import MAYBE, WITHIN
+from sim.analysis.decision import INFEASIBLE, MAYBE, WITHIN
 from sim.analysis.objectives import Constraint
 from sim.analysis.region import Region, region
 from sim.analysis.selection import EQUIVALENT, LAST_LOOK, SEPARATED, Plan, look, plan_looks
@@ -72,6 +76,7 @@ def test_a_look_stops_at_the_last_look_when_nothing_else_stops_it() -> None:
     step = race_look(["A", "B", "C", "D"], Plan((5,), 4), 0, 1.0)
     assert {s.candidate: s.status for s in step.decision.standings}["C"] == MAYBE
     assert (step.alive, step.stop) == (("B", "C"), LAST_LOOK)
+    assert step.decision.unit == ""  # no unit given: none in the sentences
     assert race_look(["B", "C"], Plan((3, 5), 4), 1, 1.0).stop == LAST_LOOK
 
 
@@ -112,6 +117,14 @@ def test_a_candidate_is_dropped_when_shown_to_break_a_constraint_not_before() ->
                 index=0, indifference=absolute(1.0),
                 constraints=[Constraint.parse("p99<2")])  # fmt: skip
     assert "B" in step.dropped and "B" not in step.alive
+    # The decision itself weighs the constraint: B cannot be chosen.
+    assert {s.candidate: s.status for s in step.decision.standings}["B"] == INFEASIBLE
+    assert step.decision.best != "B"
+    # A constraint on a metric the runs lack is passed over, and the next still checked.
+    step = look(summary, ["A", "B", "C", "D"], "loss", base="A", plan=Plan((5, 10), 4),
+                index=0, indifference=absolute(1.0),
+                constraints=[Constraint.parse("p50<2"), Constraint.parse("p99<2")])  # fmt: skip
+    assert "B" in step.dropped
     # No values, or no such metric: nothing is shown broken, nothing is dropped for it.
     summary["p99"] = [1.0] * 10 + [float("nan")] * 5 + [1.0] * 5
     for limit in ("p99<2", "p50<2"):
@@ -119,6 +132,21 @@ def test_a_candidate_is_dropped_when_shown_to_break_a_constraint_not_before() ->
                     index=0, indifference=absolute(1.0),
                     constraints=[Constraint.parse(limit)])  # fmt: skip
         assert "C" in step.alive and step.stop is None
+
+
+@pytest.mark.parametrize(("op", "end"), [("<=", 0), (">=", 1)])
+def test_an_interval_that_ends_exactly_on_the_bound_does_not_break_it(op: str, end: int) -> None:
+    """C's 95 % interval (scipy's t, 4 degrees of freedom) ends exactly on the bound: the
+    bound itself meets ``<=`` / ``>=``, so the constraint is not shown broken and C races on."""
+    summary = table()
+    c_values = [1.5, 2.5, 1.5, 2.5, 1.5]
+    summary["p99"] = [1.0] * 10 + c_values + [3.0, 3.5, 3.0, 3.5, 3.0]
+    sem = float(np.std(c_values, ddof=1)) / math.sqrt(5)
+    bound = float(stats.t.interval(0.95, 4, loc=float(np.mean(c_values)), scale=sem)[end])
+    step = look(summary, ["A", "B", "C", "D"], "loss", base="A", plan=Plan((5, 10), 4),
+                index=0, indifference=absolute(1.0),
+                constraints=[Constraint("p99", op, bound)])  # fmt: skip
+    assert "C" in step.alive and "C" not in step.dropped
 
 
 # -- the region ----------------------------------------------------------------------------
