@@ -90,7 +90,6 @@ def run_result(orders: list[tuple[float, float, int, int, float, float]]) -> Run
         transitions=[],
         dependency_calls={},
         dependency_errors={},
-        dependency_wait={},
         stage_stats={},
     )
 

@@ -55,7 +55,6 @@ class GuardedDependency:
         "hedging",
         "layers",
         "limiter",
-        "retries_denied",
         "retry",
         "retrying",
         "timeout",
@@ -94,7 +93,6 @@ class GuardedDependency:
         self.set_policy(timeout, retry, budget)
         self.active = 0  # calls in progress, first attempts and retries (Envoy's budget)
         self.retrying = 0  # of which are past their first attempt
-        self.retries_denied = 0
 
     @property
     def name(self) -> str:
@@ -174,17 +172,16 @@ class GuardedDependency:
                     active_requests=self.active,
                     active_retries=self.retrying,
                 ):
-                    self.retries_denied += 1
                     break
                 if not retried:
                     retried = True
                     self.retrying += 1
                 if env.now + wait >= deadline:
                     # The customer leaves during the wait: free the worker when they do.
-                    yield env.timeout(max(0.0, deadline - env.now))
+                    yield float(max(0.0, deadline - env.now))
                     outcome = ABANDONED
                     break
-                yield env.timeout(wait)
+                yield float(wait)  # a plain delay: a task takes exactly a float
                 last = outcome
                 outcome = yield from attempt()
             if budget is not None and outcome in ANSWERED:
@@ -238,9 +235,9 @@ class GuardedDependency:
                 return REJECTED
             if wait > 0:
                 if env.now + wait >= until:
-                    yield env.timeout(max(0.0, until - env.now))
+                    yield float(max(0.0, until - env.now))
                     return TIMEOUT
-                yield env.timeout(wait)
+                yield float(wait)
             return (yield from self._layer(inner, deadline, until, ledger))
         if layer == "bulkhead" and self.bulkhead is not None:
             return (yield from self._bulkhead(inner, deadline, until, ledger))
@@ -310,6 +307,7 @@ class GuardedDependency:
                 continue
             wake.append(env.event())
             if launched <= extra and delay >= 0 and env.now + delay < deadline:
+                # A full SimPy event: raced against the attempts' wake-up with ``|``.
                 yield wake[-1] | env.timeout(delay)
                 if not wake[-1].triggered:
                     launched += 1

@@ -60,7 +60,6 @@ class CaptureQueue:
         self.fifo = Fifo(env)
         self.process = process
         self.retry_delay = retry_delay
-        self.rejected = 0
         self.max_depth = 0
         self.busy = 0
         for j in range(consumers):
@@ -74,7 +73,6 @@ class CaptureQueue:
         """Queue order ``i``; False (rejected) when the queue is full. An order a consumer
         is working on still holds its place: it is acknowledged only once settled."""
         if len(self.fifo.items) + self.busy >= self.capacity:
-            self.rejected += 1
             return False
         self.fifo.put(i)
         self.max_depth = max(self.max_depth, len(self.fifo.items))

@@ -90,7 +90,7 @@ def change_config(
     nodes = len(shop.nodes)
     for t in edges:
         if t > env.now:
-            yield env.timeout(t - env.now)
+            yield env.timeout(t - env.now)  # env.timeout: once per change, off the hot path
         active = [c for c in changes if c.at <= t and (c.until is None or t < c.until)]
         config = base
         for change in active:
@@ -123,6 +123,6 @@ def _deliver(
     propagation: Propagation,
 ) -> Generator[simpy.Event, Any, None]:
     if delay > 0:
-        yield env.timeout(delay)
+        yield env.timeout(delay)  # env.timeout: once per change and node, off the hot path
     if propagation.take(node, version, env.now):
         reconfigure_node(shop, node, config)

@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
-import simpy
-
 from sim.engine.clock import Step, spawn
 from sim.engine.confirmation import IN_APP
 from sim.engine.nodes import NodeStack
@@ -375,9 +373,10 @@ class Checkout:
     def _orchestrator_down(self) -> bool:
         return self.sites.is_down("orchestrator")
 
-    def _hop(self) -> simpy.Event:
-        """One event's delivery on the broker, from one choreographed service to the next."""
-        return self.env.timeout(next(self.shop.event_delays))
+    def _hop(self) -> float:
+        """One event's delivery on the broker, from one choreographed service to the next:
+        a plain delay to yield."""
+        return float(next(self.shop.event_delays))
 
 
 def _never() -> bool:

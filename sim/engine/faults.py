@@ -166,6 +166,6 @@ def drive_capacity(
     edges = sorted({t for start, end, _ in faults for t in (start, end)})
     for t in edges:
         if t > env.now:
-            yield env.timeout(t - env.now)
+            yield env.timeout(t - env.now)  # env.timeout: once per fault edge, off the hot path
         active = [cap for start, end, cap in faults if start <= t < end]
         pool.set_capacity(min([normal, *active]))

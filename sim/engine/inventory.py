@@ -37,7 +37,6 @@ class Inventory:
         self.cached = [[0] * n for _ in range(nodes)]
         self.cached_at = [[-math.inf] * n for _ in range(nodes)]
         self.grace_used = [[0] * n for _ in range(nodes)]
-        self.stockouts = 0
         self.oversold_now = 0
 
     def reserve(
@@ -56,7 +55,6 @@ class Inventory:
             used[product] = 0
             if stock[product] <= 0:
                 cached[product] = 0
-                self.stockouts += 1
                 return STOCKOUT
             stock[product] -= 1
             cached[product] = stock[product]

@@ -51,7 +51,7 @@ def monitor(
     orders = shop.orders
     times = samples["time"]
     while True:
-        yield env.timeout(INTERVAL)
+        yield env.timeout(INTERVAL)  # env.timeout: once a simulated second, off the hot path
         times.append(env.now)
         samples["workers_busy"].append(sum(p.busy for p in shop.workers))
         samples["checkout_queue"].append(sum(p.queued for p in shop.workers))

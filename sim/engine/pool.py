@@ -18,15 +18,14 @@ from sim.engine.clock import sleep
 
 
 class SlotPool:
-    __slots__ = ("_waiting", "busy", "capacity", "env", "queued", "wait_count", "wait_total")
+    __slots__ = ("_waiting", "busy", "capacity", "env", "queued", "wait_total")
 
     def __init__(self, env: simpy.Environment, capacity: float = math.inf) -> None:
         self.env = env
         self.capacity = capacity
         self.busy = 0
         self.queued = 0  # entries that will still take a slot (expired ones may linger)
-        self.wait_count = 0
-        self.wait_total = 0.0
+        self.wait_total = 0.0  # seconds callers queued for a slot (the queueing theory tests)
         self._waiting: deque[tuple[simpy.Event, float, float | None]] = deque()
 
     def try_acquire(self) -> bool:
@@ -75,14 +74,13 @@ class SlotPool:
             event, since, work = waiting.popleft()
             if not event.triggered:
                 self.queued -= 1
-                self.wait_count += 1
                 self.wait_total += self.env.now - since
                 event.succeed(True)
                 return
             if work is not None:
                 # Work whose caller already left: the slot is spent on it all the same.
                 self.queued -= 1
-                self.env.timeout(work).callbacks.append(lambda _: self.release())
+                sleep(self.env, work).callbacks.append(lambda _: self.release())
                 return
         self.busy -= 1  # defensive: queued said a live waiter existed
 

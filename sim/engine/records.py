@@ -68,7 +68,6 @@ class RunResult:
     transitions: list[tuple[float, str, str, str]]  # (time, breaker, from, to)
     dependency_calls: dict[str, int]
     dependency_errors: dict[str, list[float]]  # failure instants per dependency
-    dependency_wait: dict[str, tuple[int, float]]  # queued calls, total queue wait
     stage_stats: dict[str, tuple[int, float]]  # entries, total time in stage
     samples: dict[str, list[float]] = field(default_factory=dict)  # per-second monitor
     idempotency: bool = True  # the configuration's idempotency keys

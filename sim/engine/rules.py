@@ -24,7 +24,7 @@ def run_rule(
     dependency = shop.dependencies[rule.dependency]
     history: deque[tuple[float, int, int]] = deque([(env.now, 0, 0)])
     while True:
-        yield env.timeout(TICK)
+        yield env.timeout(TICK)  # env.timeout: once a simulated second, off the hot path
         now = env.now
         history.append((now, dependency.calls, dependency.errors))
         while history and history[0][0] < now - rule.window:
@@ -39,7 +39,7 @@ def run_rule(
         label = f"{rule.action} {rule.target or rule.dependency}"
         events.append((now, f"rule on: {label} ({rule.dependency} errors {rate:.0%})"))
         undo = act(shop, rule.action, rule.target or rule.dependency)
-        yield env.timeout(rule.hold)
+        yield env.timeout(rule.hold)  # once per firing
         undo()
         events.append((env.now, f"rule off: {label}"))
         history.clear()

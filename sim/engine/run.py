@@ -213,7 +213,6 @@ def _result(
         transitions=shop.transitions,
         dependency_calls={name: d.calls for name, d in deps.items()},
         dependency_errors={name: d.error_times.tolist() for name, d in deps.items()},
-        dependency_wait={name: (d.pool.wait_count, d.pool.wait_total) for name, d in deps.items()},
         stage_stats={name: (s.entries, s.time) for name, s in shop.stats.items()},
         idempotency=shop.idempotency,
         nodes=len(shop.nodes),
@@ -236,6 +235,7 @@ def _result(
 def _crash(
     env: simpy.Environment, shop: Shop, site: Site, start: float, end: float
 ) -> Generator[simpy.Event, Any, None]:
+    # env.timeout: twice a crash, off the hot path (a plain env.process).
     yield env.timeout(start)
     shop.crash(site)
     yield env.timeout(end - start)

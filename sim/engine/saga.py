@@ -17,7 +17,6 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 import numpy as np
-import simpy
 
 from sim.engine.calls import GuardedDependency
 from sim.engine.clock import Step
@@ -89,7 +88,7 @@ def run_saga(
     fulfillment: GuardedDependency,
     idempotency: bool,
     crashed: Callable[[], bool] = lambda: False,
-    hop: Callable[[], simpy.Event] | None = None,
+    hop: Callable[[], float] | None = None,
 ) -> Generator[Step, Any, str | None]:
     """None when the saga completed; ``interrupted`` when the orchestrator crashed during a
     step (run it again after recovery: it resumes from the log); else the failed step and

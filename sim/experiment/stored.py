@@ -69,7 +69,6 @@ class StoredFields(_Record):
     transitions: list[tuple[NonNegative, str, str, str]]
     dependency_calls: dict[str, Count]
     dependency_errors: dict[str, list[Count]]  # milliseconds since the previous failure
-    dependency_wait: dict[str, tuple[Count, NonNegative]]
     stage_stats: dict[str, tuple[Count, NonNegative]]
     idempotency: bool
     recovery: tuple[float, float, float, float, float] | None
