@@ -40,7 +40,10 @@ def read_run_table(path: Path, columns: list[str] | None = None) -> pa.Table:
     """One stored file; a ConfigError naming it when it is missing, unreadable or not of
     this version's schema."""
     if not path.is_file():
-        raise ConfigError("not a finished run directory: a run's file is missing", file=path)
+        raise ConfigError(
+            "not a finished run directory: a run's file is missing or not a regular file",
+            file=path,
+        )
     try:
         table = pq.read_table(path, columns=columns)
     except (OSError, ValueError, pa.ArrowException) as exc:
