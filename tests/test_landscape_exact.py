@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
@@ -14,7 +15,7 @@ from scipy import stats
 from sim.analysis.confirmation import StudyDecision, conclude
 from sim.analysis.decision import decide
 from sim.analysis.landscape import Landscape, landscape
-from sim.analysis.objectives import Constraint, DecisionSettings
+from sim.analysis.objectives import Constraint, DecisionSettings, Indifference
 from sim.analysis.region import Region
 from tests.test_decision_exact import exact
 from tests.test_mcb_exact import absolute, hw, table
@@ -108,6 +109,62 @@ def test_what_to_do_in_a_few_lines() -> None:
         "within δ): k 1",
         "avoid: k=2",
     ]
+
+
+def test_a_gain_when_higher_is_better_reads_with_its_sign_and_unit() -> None:
+    """The worked table negated and maximised: B gains +2 ± HALF s over A, so the low end
+    (2 − 1.53 = 0.47) is what the data support; D loses 6 ± TWO, its high end -2.93."""
+    decision = decide(table(scale=-1.0), "loss", base="A", direction="maximize",
+                      indifference=absolute(0.25), unit="s")  # fmt: skip
+    land = landscape(decision, VALUES, PARAMS, SECONDS)
+    assert land.points["supported"].tolist() == pytest.approx([0.0, 2 - HALF, 0.0, -6 + TWO])
+    assert land.summary_lines()[0] == (
+        "adopt x=2s mode=exp: loss +2.0 [+0.5 to +3.5] s against the base, beyond δ = 0.25"
+    )
+
+
+def test_every_candidate_shown_worse_is_named_to_avoid() -> None:
+    rows = exact({"X": [1.0, 2.0, 1.5], "Y": [11.0, 12.0, 11.6], "Z": [21.0, 22.0, 21.4]})
+    land = landscape(decide(rows, "loss", base="X", indifference=absolute(0.5)),
+                     {"X": {"k": 1.0}, "Y": {"k": 2.0}, "Z": {"k": 3.0}}, ["k"])  # fmt: skip
+    assert land.summary_lines()[2] == "avoid: k=2; k=3"
+
+
+def test_a_value_a_candidate_lacks_is_nan() -> None:
+    decision = decide(table(), "loss", base="A", indifference=absolute(1.0))
+    values = {"A": {"p.x": 1.0, "p.mode": "fixed"}, "B": {"p.x": 2.0},
+              "C": {"p.x": 3.0, "p.mode": "exp"}}  # D has none at all  # fmt: skip
+    points = landscape(decision, values, PARAMS).points.set_index("candidate")
+    assert points.loc["A", "p.mode"] == "fixed" and points.loc["C", "p.x"] == 3.0
+    for candidate, path in [("B", "p.mode"), ("D", "p.x"), ("D", "p.mode")]:
+        value = points.loc[candidate, path]
+        assert isinstance(value, float) and math.isnan(value)
+
+
+def test_a_parameter_no_candidate_has_is_nan_throughout() -> None:
+    decision = decide(table(), "loss", base="A", indifference=absolute(1.0))
+    land = landscape(decision, VALUES, ["p.x", "p.other"])
+    assert all(isinstance(v, float) and math.isnan(v) for v in land.points["p.other"])
+    assert land.label("A") == "x=1 other=nan"
+
+
+def test_no_difference_to_show_when_the_base_is_the_best() -> None:
+    ties = exact({"X": [1.0, 2.0], "Y": [2.0, 3.0]})
+    land = landscape(decide(ties, "loss", base="X", indifference=absolute(0.5)),
+                     {"X": {"k": 1.0}, "Y": {"k": 2.0}}, ["k"])  # fmt: skip
+    assert land.decision.difference is None and land.as_dict()["difference"] is None
+    assert land.as_dict()["best"] == land.as_dict()["base"] == {"k": 1}
+
+
+def test_a_deep_path_is_named_by_its_last_part_and_mixed_values_keep_their_unit() -> None:
+    """``a.b.t`` reads ``t``; a parameter with a duration or ``off`` is a set of values,
+    each shown as the parameter shows it (1 → ``1s``)."""
+    decision = decide(table(), "loss", base="A", indifference=absolute(1.0))
+    values = {"A": {"a.b.t": 1.0}, "B": {"a.b.t": "off"}, "C": {"a.b.t": "off"},
+              "D": {"a.b.t": 2.0}}  # fmt: skip
+    land = landscape(decision, values, ["a.b.t"], {"a.b.t": lambda v: f"{v:g}s"})
+    assert land.label("A") == "t=1s" and land.label("B") == "t=off"
+    assert land.region_text() == "t in {1s, off}"
 
 
 def test_the_landscape_as_json() -> None:
@@ -239,3 +296,103 @@ def test_the_study_decision_as_json() -> None:
     assert (
         conclude(relative, None, DecisionSettings("loss"), 4).as_dict()["winner_is_base"] is False
     )
+
+
+def rising(delta: float = 1.0, unit: str = "") -> Landscape:
+    """A maximised selection stage whose finalist 1 is the winner."""
+    rows = exact({"base": [1.0, 2.0], "finalist 1": [5.0, 6.1]})
+    decision = decide(rows, "loss", base="base", direction="maximize",
+                      indifference=absolute(delta), unit=unit)  # fmt: skip
+    return landscape(decision, {"base": {"x": 1.0}, "finalist 1": {"x": 2.0}}, ["x"])
+
+
+def test_the_fresh_notes_carry_the_unit_and_a_gain_its_sign() -> None:
+    """GAIN's interval -3 ± 1.30 s; a gain of 0.5 ± T3·√(0.02/3)/2 = 0.5 ± 0.13 s."""
+    better = conclude(selection(2.0, unit="s"), fresh(GAIN), DecisionSettings("loss"), 4)
+    assert better.notes == (
+        "on fresh seeds the winner is better than the base (-3.0 [-4.3 to -1.7] s) but not "
+        "shown to be by more than δ (2 s)",
+    )
+    noise = conclude(selection(1.0, unit="s"), fresh([-3.0, 2.0, -4.0, 3.0]),
+                     DecisionSettings("loss"), 4)  # fmt: skip
+    assert noise.notes[0].startswith("on fresh seeds the winner is not shown better than the "
+                                     "base (0 [-6 to +5] s)")  # fmt: skip
+    gain = conclude(rising(unit="s"), fresh([-0.5, -0.4, -0.6, -0.5], -1.0),
+                    DecisionSettings("loss", direction="maximize"), 4)  # fmt: skip
+    assert gain.notes == (
+        "on fresh seeds the winner is better than the base (+0.50 [+0.37 to +0.63] s) but not "
+        "shown to be by more than δ (1 s)",
+    )
+
+
+@pytest.mark.parametrize("direction", ["minimize", "maximize"])
+def test_a_winner_identical_to_the_base_on_fresh_seeds_is_not_shown_better(
+    direction: str,
+) -> None:
+    """Every fresh difference 0 (a winner whose breaker never acts gives the base's runs on
+    common random numbers): the interval is the single point 0, not better."""
+    land = selection(1.0) if direction == "minimize" else rising()
+    verdict = conclude(land, fresh([0.0] * 4), DecisionSettings("loss", direction=direction), 4)  # type: ignore[arg-type]
+    assert verdict.verdict == "keep-base"
+    assert verdict.notes == (
+        "on fresh seeds the winner is not shown better than the base (0): the search's gain "
+        "was noise or too small to matter",
+    )
+
+
+def test_a_fresh_interval_ending_exactly_on_delta_is_not_beyond_it() -> None:
+    """δ set to the distance of the interval's near end from 0 (scipy's t, 3 degrees of
+    freedom): the interval reaches δ but does not lie beyond it."""
+    sem = math.sqrt(2 / 3) / 2
+    high = float(stats.t.interval(0.95, 3, loc=-3.0, scale=sem)[1])
+    verdict = conclude(selection(-high), fresh(GAIN), DecisionSettings("loss"), 4)
+    assert verdict.verdict == "keep-base" and "not shown to be by more" in verdict.notes[0]
+    low = float(stats.t.interval(0.95, 3, loc=3.0, scale=sem)[0])
+    maximize = DecisionSettings("loss", direction="maximize")
+    rises = conclude(rising(low), fresh(GAIN, -1.0), maximize, 4)
+    assert rises.verdict == "keep-base" and "not shown to be by more" in rises.notes[0]
+
+
+def test_every_constraint_the_winner_breaks_is_named() -> None:
+    limits = (Constraint.parse("p99<2"), Constraint.parse("p99<1.9"))
+    broken = conclude(selection(1.0), fresh(GAIN, p99=[1.5, 2.5, 1.5, 2.5]),
+                      DecisionSettings("loss", constraints=limits), 4)  # fmt: skip
+    assert broken.notes == ("on fresh seeds the winner does not meet: p99 < 2, p99 < 1.9",)
+
+
+@pytest.mark.parametrize(
+    ("op", "end", "adopted"),
+    [
+        (">=", 0, True),  # the low end on the bound: every value in it meets >=
+        ("<=", 1, True),  # the high end on the bound: meets <=
+        (">", 0, False),  # the bound itself misses >
+    ],
+)
+def test_a_fresh_constraint_whose_interval_ends_on_the_bound(
+    op: str, end: int, adopted: bool
+) -> None:
+    """The winner's fresh p99 [1.5, 2.5, 1.5, 2.5]: 2 ± T3·(1/√3)/2 (scipy's t)."""
+    p99 = [1.5, 2.5, 1.5, 2.5]
+    sem = float(np.std(p99, ddof=1)) / 2
+    bound = float(stats.t.interval(0.95, 3, loc=2.0, scale=sem)[end])
+    choice = DecisionSettings("loss", constraints=(Constraint("p99", op, bound),))
+    verdict = conclude(selection(1.0), fresh(GAIN, p99=p99), choice, 4)
+    assert (verdict.verdict == "adopt") is adopted
+
+
+def test_a_fresh_interval_just_under_a_lower_bound_does_not_meet_it() -> None:
+    """p99 2 ± 0.92: its low end 1.08 is 0.42 under a bound of 1.5, so >= 1.5 is not met."""
+    choice = DecisionSettings("loss", constraints=(Constraint.parse("p99>=1.5"),))
+    verdict = conclude(selection(1.0), fresh(GAIN, p99=[1.5, 2.5, 1.5, 2.5]), choice, 4)
+    assert verdict.verdict == "keep-base"
+    assert verdict.notes == ("on fresh seeds the winner does not meet: p99 >= 1.5",)
+
+
+def test_a_relative_delta_is_described_against_the_base() -> None:
+    rows = exact({"base": [10.0, 12.0, 11.0, 13.0], "finalist 1": [13.0, 15.0, 14.0, 16.0],
+                  "finalist 2": [7.0, 9.0, 8.0, 10.0]})  # fmt: skip
+    decision = decide(rows, "loss", base="base", indifference=Indifference(0.02, True, "2%"))
+    land = landscape(decision, {"base": {"x": 1.0}, "finalist 1": {"x": 2.0},
+                                "finalist 2": {"x": 3.0}}, ["x"])  # fmt: skip
+    data = conclude(land, fresh(GAIN), DecisionSettings("loss"), 4).as_dict()
+    assert data["indifference"] == {"text": "2% of the base's mean", "value": pytest.approx(0.23)}
