@@ -25,6 +25,8 @@ from sim.resilience.outcomes import DECLINED as CALL_DECLINED
 from sim.resilience.outcomes import SUCCESS
 
 QUEUE_FULL = "queue_full"  # the capture queue turned the order away
+# What the node's log holds once a checkout step succeeded (a crash resumes from it).
+LOGGED = {"inventory": "reserved", "payment": "authorised", "order_record": "recorded"}
 Steps = Generator[Step, Any, None]
 
 
@@ -49,124 +51,115 @@ class Checkout:
 
     def order(self, i: int) -> Steps:
         """One customer's order: the checkout queue; cart, inventory, payment, order record
-        and in-app confirmation on a checkout worker; then ``after_checkout``. Each step
-        that fails ends checkout on the page (``_checkout_ended``) and returns; the order
-        may also leave checkout queued for asynchronous capture, or when its node crashes.
-        """
+        and in-app confirmation on a worker; then ``after_checkout``. A failed step, or a
+        crash, hands over to ``_stopped``; an order may leave queued for capture. Each wait
+        is yielded here or in a call entered directly (a generator level costs per resume)."""
         env = self.env
         orders = self.orders
         stats = self.stats
         sites = self.sites
         orders.active += 1
-        arrival = env.now
-        deadline = arrival + orders.patience[i]
+        deadline = env.now + orders.patience[i]
         node = i % len(self.workers)
         if sites.any_down and sites.is_down(node):
             node = self._live_node(node)  # the load balancer skips a crashed node
         pool = self.workers[node]
         stack = self.nodes[node]
         if not pool.try_acquire() and not (yield pool.wait(deadline)):
-            orders.end(i, ABANDONED, "queue")
-            orders.checkout_end[i] = env.now  # the customer left the queue: now, not arrival
-            orders.active -= 1
+            self._left_queue(i)
             return
-        # Cart: local work on the worker. Its time starts here, as its occupancy does, so
-        # Little's law holds per stage; the queue wait is the order's own (waited_s). Each
-        # stage counts its entries, the orders inside it now and the time spent inside.
-        cart_stats = stats.cart
-        cart_stats.entries += 1
-        cart_stats.inside += 1
+        # Cart: local work on the worker, timed from here as its occupancy is (Little's law
+        # per stage). Each stage counts its entries, exits and the time spent inside.
+        stats.cart.entries += 1
         start = env.now
         yield next(self.cart_latency)
         now = env.now
-        cart_stats.inside -= 1
-        cart_stats.time += now - start
-        start = now
+        stats.cart.exits += 1
+        stats.cart.time += now - start
         # Inventory: reserve a unit (or just ask, with unlimited stock).
-        inventory_stats = stats.inventory
-        inventory_stats.entries += 1
-        inventory_stats.inside += 1
+        start = now
+        stats.inventory.entries += 1
         if self.stock.stock is None:
             outcome = yield from stack.inventory.call(deadline)
         else:
             product = orders.product[i]
             outcome = yield from self.stock.reserve(node, product, deadline, orders.stock_flag, i)
         now = env.now
-        inventory_stats.inside -= 1
-        inventory_stats.time += now - start
-        if outcome == SUCCESS and sites.any_down and sites.is_down(node):
-            yield from self._interrupted(i, node, pool, "reserved", -1)
+        stats.inventory.exits += 1
+        stats.inventory.time += now - start
+        if outcome != SUCCESS or (sites.any_down and sites.is_down(node)):
+            yield from self._stopped(i, node, pool, "inventory", outcome)
             return
-        if outcome == SUCCESS and self.shop.capture is not None and self._defer(stack):
+        if self.shop.capture is not None and self._defer(stack):
             if self._queue_for_capture(i, pool):
                 return  # a consumer finishes this order; it stays counted as active
-            outcome = QUEUE_FULL
-        if outcome != SUCCESS:
-            if outcome == QUEUE_FULL:
-                orders.end(i, FAILED, QUEUE_FULL)
-            else:
-                orders.lost(i, "inventory", outcome)
-            yield from self._checkout_ended(i, pool)
+            yield from self._stopped(i, node, pool, "inventory", QUEUE_FULL)
             return
         # Payment: through the node's gateways, failing over as configured.
         start = now
-        payment_stats = stats.payment
-        payment_stats.entries += 1
-        payment_stats.inside += 1
+        stats.payment.entries += 1
         outcome, gateway, orders.failed_over[i] = yield from stack.payment.pay(deadline)
         orders.node_of[i] = node
         now = env.now
-        payment_stats.inside -= 1
-        payment_stats.time += now - start
-        if outcome == SUCCESS and sites.any_down and sites.is_down(node):
-            yield from self._interrupted(i, node, pool, "authorised", gateway)
-            return
-        if outcome != SUCCESS:
-            if outcome == CALL_DECLINED:
-                orders.end(i, DECLINED, "declined")
-                orders.gateway[i] = gateway
-            else:
-                orders.lost(i, "payment", outcome)
-            yield from self._checkout_ended(i, pool)
+        stats.payment.exits += 1
+        stats.payment.time += now - start
+        if outcome != SUCCESS or (sites.any_down and sites.is_down(node)):
+            yield from self._stopped(i, node, pool, "payment", outcome, gateway)
             return
         # Order record: authorised, so recorded whether or not the customer still watches.
         start = now
-        order_record_stats = stats.order_record
-        order_record_stats.entries += 1
-        order_record_stats.inside += 1
+        stats.order_record.entries += 1
         outcome = yield from stack.order_record.call()
         now = env.now
-        order_record_stats.inside -= 1
-        order_record_stats.time += now - start
-        if outcome == SUCCESS and sites.any_down and sites.is_down(node):
-            yield from self._interrupted(i, node, pool, "recorded", gateway)
-            return
-        if outcome != SUCCESS:
-            orders.lost(i, "order_record", outcome)  # the authorisation is voided, no fee
-            yield from self._checkout_ended(i, pool)
+        stats.order_record.exits += 1
+        stats.order_record.time += now - start
+        if outcome != SUCCESS or (sites.any_down and sites.is_down(node)):
+            yield from self._stopped(i, node, pool, "order_record", outcome, gateway)
             return
         self._recorded(i, gateway)
         # In-app confirmation, on the page, while the worker still serves it.
         start = now
-        notification_stats = stats.notification
-        notification_stats.entries += 1
-        notification_stats.inside += 1
+        stats.notification.entries += 1
         confirmed, orders.notifications_sent[i] = yield from self.chain.in_app(deadline)
         now = env.now
         if confirmed:
             orders.confirmed_by[i] = IN_APP
             orders.confirmed_at[i] = now
-        notification_stats.inside -= 1
-        notification_stats.time += now - start
-        orders.checkout_end[i] = now
-        pool.release()
-        yield from self.after_checkout(i)
+        stats.notification.exits += 1
+        stats.notification.time += now - start
+        yield from self._checkout_ended(i, pool)
+
+    def _left_queue(self, i: int) -> None:
+        """The customer's patience ran out in the checkout queue: they leave now."""
+        orders = self.orders
+        orders.end(i, ABANDONED, "queue")
+        orders.checkout_end[i] = self.env.now  # now, not at arrival
+        orders.active -= 1
+
+    def _stopped(
+        self, i: int, node: int, pool: SlotPool, step: str, outcome: str, gateway: int = -1
+    ) -> Steps:
+        """Checkout step ``step`` of order ``i`` ended in ``outcome`` (or succeeded on a node
+        that has crashed since): what comes next, as a generator for the order to enter.
+        A plain function, not a generator: no generator level of its own."""
+        orders = self.orders
+        if outcome == SUCCESS:
+            return self._interrupted(i, node, pool, LOGGED[step], gateway)
+        if outcome == QUEUE_FULL:
+            orders.end(i, FAILED, QUEUE_FULL)
+        elif step == "payment" and outcome == CALL_DECLINED:
+            orders.end(i, DECLINED, "declined")  # the customer's answer, not a loss
+            orders.gateway[i] = gateway
+        else:
+            orders.lost(i, step, outcome)  # after the payment: the authorisation is voided
+        return self._checkout_ended(i, pool)
 
     def _checkout_ended(self, i: int, pool: SlotPool) -> Steps:
-        """The customer sees the result and the worker is free; the order goes on."""
+        """The customer sees the result and the worker is free; the order goes on with
+        ``after_checkout`` (handed back, not wrapped: no generator level)."""
         self.orders.checkout_end[i] = self.env.now
         pool.release()
-        yield from self.after_checkout(i)
+        return self.after_checkout(i)
 
     def after_checkout(self, i: int) -> Steps:
         """After checkout (or a consumer's record): the saga's remaining steps, then
@@ -183,25 +176,21 @@ class Checkout:
             return
         if not orders.fulfilled[i]:
             start = env.now
-            fulfillment_stats = stats.fulfillment
-            fulfillment_stats.entries += 1
-            fulfillment_stats.inside += 1
+            stats.fulfillment.entries += 1
             outcome = yield from self.shop.fulfillment.call()
-            fulfillment_stats.inside -= 1
-            fulfillment_stats.time += env.now - start
+            stats.fulfillment.exits += 1
+            stats.fulfillment.time += env.now - start
             orders.fulfilled[i] = outcome == SUCCESS
         if orders.confirmed_by[i] != IN_APP:
             start = env.now
-            notification_stats = stats.notification
-            notification_stats.entries += 1
-            notification_stats.inside += 1
+            stats.notification.entries += 1
             channel, sent = yield from self.chain.after_checkout()
             orders.notifications_sent[i] += sent
             orders.confirmed_by[i] = channel
             if channel != NO_CHANNEL:
                 orders.confirmed_at[i] = env.now
-            notification_stats.inside -= 1
-            notification_stats.time += env.now - start
+            stats.notification.exits += 1
+            stats.notification.time += env.now - start
         if self.shop.resubmit and not orders.queued[i]:
             self._maybe_resubmit(i)  # not queued: "order received" was not on the page
         orders.active -= 1

@@ -90,19 +90,8 @@ class Shop:
         self.fulfillment = self._guard(
             stages.fulfillment.dependency, stages.fulfillment.timeout, config.fulfillment
         )
-        notify = stages.notification
         self.channel_names = list(ROLES)
-        self.chain = ConfirmationChain(
-            env,
-            [
-                self._guard(dependency, notify.timeout, config.notification.channel(role))
-                for role, dependency in zip(ROLES, notify.channels, strict=True)
-            ],
-            notify,
-            config.notification.fallback_chain,
-            uniforms(stream(seed, replication, "confirmation")),
-            draws(notify.receipt_delay, stream(seed, replication, "email-receipt")),
-        )
+        self.chain = self._confirmation_chain(config, seed, replication)
         self.processing = processing = config.processing
         self.mode, self.workflow = processing.mode, processing.workflow
         self.event_delays = draws(processing.event_delay, stream(seed, replication, "events"))
@@ -119,6 +108,23 @@ class Shop:
         self.workers = [SlotPool(env, model.checkout.workers) for _ in range(model.checkout.nodes)]
         self.cart_latency: Iterator[float] = draws(
             stages.cart.latency, stream(seed, replication, "cart:latency")
+        )
+
+    def _confirmation_chain(
+        self, config: Configuration, seed: int, replication: int
+    ) -> ConfirmationChain:
+        """The confirmation channels (in-app, email, SMS), each behind its own stack."""
+        notify = self.model.stages.notification
+        return ConfirmationChain(
+            self.env,
+            [
+                self._guard(dependency, notify.timeout, config.notification.channel(role))
+                for role, dependency in zip(ROLES, notify.channels, strict=True)
+            ],
+            notify,
+            config.notification.fallback_chain,
+            uniforms(stream(seed, replication, "confirmation")),
+            draws(notify.receipt_delay, stream(seed, replication, "email-receipt")),
         )
 
     def _guard(self, dependency: str, timeout: float, policy: StagePolicy) -> GuardedDependency:
