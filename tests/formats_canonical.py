@@ -15,8 +15,8 @@ import dataclasses
 from typing import Any
 
 from sim.config.breakers import CategoryBreakers, ExternalBreaker
+from sim.config.configuration import Configuration, StagePolicy
 from sim.config.formats.common import STAGES
-from sim.config.policy import Configuration, StagePolicy
 from sim.resilience.backoff import RetryPolicy
 from sim.resilience.policy import BreakerPolicy
 

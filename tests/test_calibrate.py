@@ -15,7 +15,7 @@ from sim.app.calibrate import calibrate
 from sim.calibration.calls_csv import read_calls_csv
 from sim.calibration.prometheus import read_prometheus
 from sim.config import LoadedScenario, load_model, load_scenario
-from sim.engine.run import simulate
+from sim.engine.simulation import simulate
 from sim.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]

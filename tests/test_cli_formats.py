@@ -9,8 +9,8 @@ import yaml
 from typer.testing import CliRunner
 
 from sim.cli import app
+from sim.config.configuration import Configuration, StagePolicy
 from sim.config.formats import import_file
-from sim.config.policy import Configuration, StagePolicy
 from sim.resilience.policy import BreakerPolicy
 
 ROOT = Path(__file__).resolve().parents[1]

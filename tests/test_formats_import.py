@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from sim.config import load_scenario
+from sim.config.configuration import StagePolicy
 from sim.config.formats import import_file
-from sim.config.policy import StagePolicy
 from sim.errors import ConfigError
 from sim.resilience.policy import BreakerPolicy
 

@@ -11,10 +11,10 @@ import pytest
 from formats_canonical import Canonical, canonical_configuration, canonical_stage, without
 
 from sim.config import load_scenario
+from sim.config.configuration import Configuration, StagePolicy
 from sim.config.formats import EXPORTERS, Exported, export_configuration, import_file
 from sim.config.formats.common import STAGES
 from sim.config.formats.stacks import stages_of
-from sim.config.policy import Configuration, StagePolicy
 from sim.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,7 +15,7 @@ from sim.config import LoadedScenario, load_scenario
 from sim.engine import RunResult, simulate
 from sim.engine.orders import OrderTable
 from sim.engine.records import COMPLETED, FAILED, PENDING
-from sim.engine.run import config_changes
+from sim.engine.simulation import config_changes
 from tests.conftest import write_scenario
 
 # The RunResult contract: every per-order column and its numpy dtype.

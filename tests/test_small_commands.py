@@ -55,7 +55,7 @@ def test_import_and_export_load_nothing_heavy(tmp_path: Path) -> None:
 
 
 def test_the_probe_sees_what_is_loaded() -> None:
-    assert heavy_after([["validate", str(FLAGSHIP)]], also="import sim.engine.run") == {
+    assert heavy_after([["validate", str(FLAGSHIP)]], also="import sim.engine.simulation") == {
         "numpy",
         "simpy",
     }

@@ -13,7 +13,7 @@ import pytest
 from pydantic import ValidationError
 
 from sim.config import load_scenario
-from sim.config.policy import StagePolicy
+from sim.config.configuration import StagePolicy
 from sim.errors import ConfigError
 from sim.resilience.policy import BreakerPolicy
 

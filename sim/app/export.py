@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import ValidationError
 
 from sim.config import load_scenario
-from sim.config.policy import Configuration
+from sim.config.configuration import Configuration
 from sim.config.yamlio import load_yaml
 from sim.errors import ConfigError
 from sim.experiment.atomic import write_atomically

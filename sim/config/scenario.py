@@ -7,22 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationInfo, WithJsonSchema, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from sim.config.experiment import Hypothesis
-from sim.config.fields import (
-    MAX_PATH_NAME,
-    AmountDistribution,
-    Duration,
-    Fraction,
-    LatencyDistribution,
-    Name,
-    NonNegativeDuration,
-    PositiveDuration,
-    PositiveRate,
-    Strict,
-    Text,
-)
-from sim.config.model import ErrorCategory, ShopModel
-from sim.config.policy import (
+from sim.config.configuration import (
     DEFAULT_ORDER,
     USES_JITTER,
     USES_MULTIPLIER,
@@ -41,6 +26,21 @@ from sim.config.policy import (
     StagePolicy,
     ThreadPoolBulkhead,
 )
+from sim.config.experiment import Hypothesis
+from sim.config.fields import (
+    MAX_PATH_NAME,
+    AmountDistribution,
+    Duration,
+    Fraction,
+    LatencyDistribution,
+    Name,
+    NonNegativeDuration,
+    PositiveDuration,
+    PositiveRate,
+    Strict,
+    Text,
+)
+from sim.config.model import ErrorCategory, ShopModel
 from sim.config.trace import Trace
 
 
@@ -345,7 +345,7 @@ class LoadedScenario(Strict):
         return self.scenario.name
 
 
-__all__ = [  # the configuration classes live in sim.config.policy; importable here too
+__all__ = [  # the configuration classes live in sim.config.configuration; importable here too
     "DEFAULT_ORDER",
     "USES_JITTER",
     "USES_MULTIPLIER",

@@ -12,9 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sim.engine.records import OUTCOMES, RunResult
-    from sim.engine.run import customers, simulate
+    from sim.engine.simulation import customers, simulate
 
-_WHERE = {"OUTCOMES": "records", "RunResult": "records", "customers": "run", "simulate": "run"}
+_WHERE = {
+    "OUTCOMES": "records",
+    "RunResult": "records",
+    "customers": "simulation",
+    "simulate": "simulation",
+}
 __all__ = ["OUTCOMES", "RunResult", "customers", "simulate"]
 
 

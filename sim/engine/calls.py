@@ -15,7 +15,7 @@ from typing import Any
 
 import simpy
 
-from sim.engine.breakers import Breaker
+from sim.engine.breaker_factory import Breaker
 from sim.engine.clock import Step, spawn
 from sim.engine.dependency import CallGen, DependencyRuntime
 from sim.engine.pool import SlotPool, ThreadPoolSlots

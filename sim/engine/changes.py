@@ -14,7 +14,7 @@ from typing import Any
 
 import simpy
 
-from sim.config.policy import Configuration
+from sim.config.configuration import Configuration
 from sim.config.scenario import ConfigChange
 from sim.config.settings import with_settings
 from sim.engine.operations import reconfigure, reconfigure_back_office, reconfigure_node

@@ -13,7 +13,7 @@ from collections.abc import Generator
 from typing import Any
 
 from sim.engine.clock import Step, spawn
-from sim.engine.confirmation import IN_APP
+from sim.engine.confirmation_chain import IN_APP
 from sim.engine.nodes import NodeStack
 from sim.engine.orders import NO_CHANNEL
 from sim.engine.pool import SlotPool

@@ -17,10 +17,10 @@ from typing import Any, Protocol
 
 import simpy
 
+from sim.config.configuration import BreakerState, Configuration, StagePolicy
 from sim.config.model import ShopModel
-from sim.config.policy import BreakerState, Configuration, StagePolicy
 from sim.dists import stream, uniforms
-from sim.engine.breakers import Breaker, Listener, build_breakers
+from sim.engine.breaker_factory import Breaker, Listener, build_breakers
 from sim.engine.calls import GuardedDependency
 from sim.engine.dependency import DependencyRuntime
 from sim.engine.payment import Gateway, PaymentOrchestrator

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sim.config.breakers import CategoryBreakers, ExternalBreaker
-from sim.config.policy import Configuration, StagePolicy
+from sim.config.configuration import Configuration, StagePolicy
 from sim.engine.calls import GuardedDependency
-from sim.engine.confirmation import ROLES
+from sim.engine.confirmation_chain import ROLES
 from sim.engine.nodes import dependency_of
 from sim.engine.shop import Shop
 from sim.engine.stack import retry_setup

@@ -12,14 +12,14 @@ from typing import Any
 
 import simpy
 
+from sim.config.configuration import BreakerState, Configuration, StagePolicy
 from sim.config.model import ShopModel
-from sim.config.policy import BreakerState, Configuration, StagePolicy
 from sim.dists import draws, stream, uniforms
-from sim.engine.breakers import Listener
+from sim.engine.breaker_factory import Listener
 from sim.engine.calls import GuardedDependency
 from sim.engine.capture import CaptureQueue
 from sim.engine.clock import Step
-from sim.engine.confirmation import ROLES, ConfirmationChain
+from sim.engine.confirmation_chain import ROLES, ConfirmationChain
 from sim.engine.crashes import Site, Sites, forget_node_state
 from sim.engine.dependency import DependencyRuntime
 from sim.engine.faults import ActiveFault

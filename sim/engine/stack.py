@@ -7,8 +7,8 @@ from typing import Any
 
 import simpy
 
+from sim.config.configuration import RetrySpec, SemaphoreBulkhead, StagePolicy
 from sim.config.model import ShopModel
-from sim.config.policy import RetrySpec, SemaphoreBulkhead, StagePolicy
 from sim.dists import stream, vector_sampler
 from sim.engine.pool import SlotPool, ThreadPoolSlots
 from sim.resilience import RetryPolicy

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from sim.config.configuration import Configuration, StagePolicy
 from sim.config.formats.common import Exported, Imported, Source
 from sim.config.formats.dotnet import export_dotnet, import_dotnet
 from sim.config.formats.envoy import import_envoy
@@ -21,7 +22,6 @@ from sim.config.formats.pybreaker import export_pybreaker, import_pybreaker
 from sim.config.formats.resilience4j import import_resilience4j
 from sim.config.formats.resilience4j_export import export_resilience4j
 from sim.config.formats.sources import read_documents, read_source, read_text
-from sim.config.policy import Configuration, StagePolicy
 from sim.errors import ConfigError
 
 Importer = Callable[[Source, str | None], Imported]

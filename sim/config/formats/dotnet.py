@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sim.config.configuration import Configuration, SemaphoreBulkhead, StagePolicy
 from sim.config.formats.common import (
     Block,
     Exported,
@@ -25,7 +26,6 @@ from sim.config.formats.common import (
 )
 from sim.config.formats.stacks import Gaps, breaker_preset, finish, stages_of
 from sim.config.formats.values import CATEGORIES, boolean, choice, integer, real
-from sim.config.policy import Configuration, SemaphoreBulkhead, StagePolicy
 
 FORMAT = "dotnet"
 STRATEGIES = ("RateLimiter", "TotalRequestTimeout", "Retry", "CircuitBreaker", "AttemptTimeout")

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from sim.config.configuration import Configuration, SemaphoreBulkhead, StagePolicy
 from sim.config.formats.common import Exported, proto_duration
 from sim.config.formats.envoy import FORMAT, retry_on_text
 from sim.config.formats.stacks import Gaps, breaker_preset, finish, stages_of
-from sim.config.policy import Configuration, SemaphoreBulkhead, StagePolicy
 
 
 def export_envoy(config: Configuration) -> Exported:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sim.config.configuration import Configuration, SemaphoreBulkhead, StagePolicy
 from sim.config.formats.common import (
     Block,
     Exported,
@@ -20,7 +21,6 @@ from sim.config.formats.common import (
 )
 from sim.config.formats.stacks import Gaps, breaker_preset, finish, stages_of
 from sim.config.formats.values import boolean, choice, integer
-from sim.config.policy import Configuration, SemaphoreBulkhead, StagePolicy
 
 FORMAT = "hystrix"
 Loc = tuple[str | int, ...]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sim.config.configuration import Configuration, SemaphoreBulkhead, StagePolicy
 from sim.config.formats.common import (
     Block,
     Exported,
@@ -23,7 +24,6 @@ from sim.config.formats.common import (
 from sim.config.formats.envoy import retry_on, retry_on_text
 from sim.config.formats.stacks import Gaps, breaker_preset, finish, stages_of
 from sim.config.formats.values import integer
-from sim.config.policy import Configuration, SemaphoreBulkhead, StagePolicy
 
 FORMAT = "istio"
 Loc = tuple[str | int, ...]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from sim.config.configuration import DEFAULT_ORDER, Configuration, SemaphoreBulkhead, StagePolicy
 from sim.config.formats.common import Exported, millis, number
 from sim.config.formats.stacks import Gaps, breaker_preset, finish, stages_of
 from sim.config.formats.values import CATEGORIES
-from sim.config.policy import DEFAULT_ORDER, Configuration, SemaphoreBulkhead, StagePolicy
 
 GENERATOR_OF = {
     "exponential": "noJitter",

@@ -8,6 +8,7 @@ import ast
 import difflib
 from typing import Any
 
+from sim.config.configuration import Configuration, StagePolicy
 from sim.config.formats.common import (
     Block,
     Exported,
@@ -19,7 +20,6 @@ from sim.config.formats.common import (
 )
 from sim.config.formats.stacks import Gaps, breaker_preset, finish, stages_of
 from sim.config.formats.values import PYTHON_EXCEPTIONS, categories, exception_names
-from sim.config.policy import Configuration, StagePolicy
 from sim.errors import ConfigError
 
 KNOWN = ("fail_max", "reset_timeout", "success_threshold", "exclude", "name")

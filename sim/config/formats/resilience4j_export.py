@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from sim.config.configuration import DEFAULT_ORDER, Configuration, SemaphoreBulkhead, StagePolicy
 from sim.config.formats.common import Exported, number, spring_duration
 from sim.config.formats.stacks import Gaps, breaker_preset, curve, finish, stages_of
 from sim.config.formats.values import CATEGORIES, JAVA_EXCEPTIONS, exception_names
-from sim.config.policy import DEFAULT_ORDER, Configuration, SemaphoreBulkhead, StagePolicy
 
 FORMAT = "resilience4j"
 

@@ -9,8 +9,8 @@ from typing import Any
 import yaml
 
 from sim.config.breakers import CategoryBreakers, ExternalBreaker
+from sim.config.configuration import Configuration, RetrySpec, StagePolicy
 from sim.config.formats.common import LAYERS, STAGES, Exported
-from sim.config.policy import Configuration, RetrySpec, StagePolicy
 
 STACK_FIELDS = (*LAYERS, "order")
 
