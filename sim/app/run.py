@@ -30,11 +30,11 @@ from sim.app.inputs import RunSettings, run_settings, scenario_of, with_warmup
 from sim.app.journal import dumps, journal, versions
 from sim.app.pictures import Picture, report_figures, series
 from sim.app.rundir import now, placing
-from sim.app.workflow import Execution, Notify, check_fits, executing, start_store
+from sim.app.workflow import Execution, Notify, replicate_stored
 from sim.config import LoadedScenario
 from sim.errors import ConfigError
-from sim.experiment import RunStore, replicate
-from sim.experiment.manifest import scenario_from_record, scenario_record
+from sim.experiment import RunStore
+from sim.experiment.manifest import scenario_from_record
 from sim.experiment.runfiles import StoredRun
 from sim.experiment.runner import Progress
 from sim.report.write import write_report
@@ -151,23 +151,14 @@ def run_scenario(
             max_replications, warmup, objective, indifference,
         )  # fmt: skip
         loaded = with_warmup(loaded, settings.warmup)
-    rule, count = settings.precision, settings.replications
-    configurations = len(loaded.scenario.configurations)
-    most = max(count, rule.cap if rule else count) * configurations
-    check_fits([loaded], most, allow_large=allow_large)
-    with executing(execution, count * configurations if rule is None else None) as backend:
-        store = start_store(
-            execution, resumed, Path(out) / loaded.scenario.name, settings.seed,
-            lambda: {"kind": "run", "loaded": scenario_record(loaded),
-                     "settings": settings.as_dict()},
-        )  # fmt: skip
-        results = replicate(
-            loaded, settings.seed, backend, replications=count,
-            next_count=rule.next_count() if rule else None, cap=rule.cap if rule else None,
-            store=store, progress=progress, reducer=finished_run,
-        )  # fmt: skip
-        backend_name = backend.name
-    return _write(store.directory, loaded, results, settings, backend_name, resumed is not None)
+    rule = settings.precision
+    made = replicate_stored(
+        execution, "run", loaded, settings, finished_run,
+        root=Path(out) / loaded.scenario.name, resumed=resumed, keep_orders=True,
+        allow_large=allow_large, progress=progress,
+        next_count=rule.next_count() if rule else None, cap=rule.cap if rule else None,
+    )  # fmt: skip
+    return _write(made.directory, loaded, made.results, settings, made.backend, resumed is not None)
 
 
 def _resumed(directory: Path, trust_code: bool) -> tuple[LoadedScenario, RunSettings, RunStore]:

@@ -30,12 +30,12 @@ from sim.app.inputs import scenario_of
 from sim.app.journal import dumps, versions
 from sim.app.pictures import Picture, pareto
 from sim.app.rundir import now, placing
-from sim.app.workflow import Execution, check_fits, executing, start_store
+from sim.app.workflow import Execution, replicate_stored
 from sim.config import LoadedScenario
 from sim.config.scenario import Configuration
 from sim.errors import ConfigError
-from sim.experiment import RunStore, replicate
-from sim.experiment.manifest import scenario_from_record, scenario_record
+from sim.experiment import RunStore
+from sim.experiment.manifest import scenario_from_record
 from sim.experiment.params import Param, apply, grid, latin_hypercube, parse_param, point_name
 from sim.experiment.params import read as read_param
 from sim.experiment.runner import Progress
@@ -190,21 +190,13 @@ def run_sweep(
     else:
         sweep = _new(scenario, params, lhs, configuration, replications, seed,
                      objective, indifference, constraints)  # fmt: skip
-    settings = sweep.settings
-    jobs = settings.replications * len(sweep.scenario.scenario.configurations)
-    check_fits([sweep.scenario], jobs, keep_orders=False, allow_large=allow_large)
-    with executing(execution, jobs) as backend:
-        store = start_store(
-            execution, sweep.store, Path(out) / f"{sweep.scenario.scenario.name}-sweep",
-            settings.seed, lambda: {"kind": "sweep", "loaded": scenario_record(sweep.scenario),
-                                    "settings": settings.as_dict()},
-        )  # fmt: skip
-        rows = replicate(
-            sweep.scenario, settings.seed, backend, replications=settings.replications,
-            store=store, progress=progress, reducer=summary_row,
-        )  # fmt: skip
-        backend_name = backend.name
-    return _write(store.directory, sweep, summary_frame(rows), backend_name, resume is not None)
+    made = replicate_stored(
+        execution, "sweep", sweep.scenario, sweep.settings, summary_row,
+        root=Path(out) / f"{sweep.scenario.scenario.name}-sweep", resumed=sweep.store,
+        keep_orders=False, allow_large=allow_large, progress=progress,
+    )  # fmt: skip
+    return _write(made.directory, sweep, summary_frame(made.results), made.backend,
+                  resume is not None)  # fmt: skip
 
 
 def _new(

@@ -9,6 +9,9 @@
 4. run (``sim.experiment.replicate``, or tune's stages), each run stored as it finishes;
 5. place every output file atomically (``sim.app.rundir.placing``), journal.json last: its
    presence marks a complete directory.
+
+Run and sweep go through steps 1 (``check_fits``) to 4 in one call, ``replicate_stored``;
+tune takes the steps one by one, around its three stages.
 """
 
 from __future__ import annotations
@@ -17,15 +20,21 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
 from sim.app.rundir import new_directory
 from sim.app.runsize import check_breaker_classes, check_run_size
 from sim.config import LoadedScenario
-from sim.experiment import Executor, RunStore
+from sim.experiment import Executor, RunStore, replicate
 from sim.experiment.backends import Backend
+from sim.experiment.manifest import scenario_record
+
+if TYPE_CHECKING:
+    from sim.engine import RunResult
+    from sim.experiment.runner import NextCount, Progress
 
 Notify = Callable[[str], None]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -98,3 +107,64 @@ def start_directory(execution: Execution, root: Path, seed: int) -> Path:
     if execution.on_start:
         execution.on_start(directory)
     return directory
+
+
+class StoredSettings(Protocol):
+    """What a stored workflow's settings give the skeleton (RunSettings, SweepSettings)."""
+
+    @property
+    def seed(self) -> int: ...
+
+    @property
+    def replications(self) -> int: ...
+
+    def as_dict(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class Replicated(Generic[T]):
+    """What ``replicate_stored`` made: the run directory, every run's result as
+    ``reducer`` kept it (in plan order) and the executor's name, for the journal."""
+
+    directory: Path
+    results: list[T]
+    backend: str
+
+
+def replicate_stored(
+    execution: Execution,
+    kind: Literal["run", "sweep"],
+    loaded: LoadedScenario,
+    settings: StoredSettings,
+    reducer: Callable[[RunResult], T],
+    *,
+    root: Path,
+    resumed: RunStore | None,
+    keep_orders: bool,
+    allow_large: bool,
+    progress: Progress | None = None,
+    next_count: NextCount | None = None,
+    cap: int | None = None,
+) -> Replicated[T]:
+    """Steps 1 to 4 for run and sweep: refuse what does not fit, open the executor, make
+    the run directory under ``root`` (or reopen ``resumed``), then every configuration's
+    replications (more while ``next_count`` asks, up to ``cap``), each stored as it
+    finishes. experiment.json records ``kind``, the scenario and ``settings``."""
+    configurations = len(loaded.scenario.configurations)
+    count = settings.replications
+    check_fits(
+        [loaded], max(count, cap or count) * configurations,
+        keep_orders=keep_orders, allow_large=allow_large,
+    )  # fmt: skip
+    jobs = count * configurations if next_count is None else None  # else: not known yet
+    with executing(execution, jobs) as backend:
+        store = start_store(
+            execution, resumed, root, settings.seed,
+            lambda: {"kind": kind, "loaded": scenario_record(loaded),
+                     "settings": settings.as_dict()},
+        )  # fmt: skip
+        results = replicate(
+            loaded, settings.seed, backend, replications=count, next_count=next_count,
+            cap=cap, store=store, progress=progress, reducer=reducer,
+        )  # fmt: skip
+        return Replicated(store.directory, results, backend.name)
