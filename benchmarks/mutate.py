@@ -171,11 +171,14 @@ def keep_verdicts(target: Target, scratch: Path, earlier: dict[str, int | None])
     meta.write_text(json.dumps(data), encoding="utf-8")
 
 
-def refresh_tests(scratch: Path) -> None:
-    """The working tree's tests into an earlier run's scratch copy (and mutmut's copy)."""
-    for folder in (scratch / "tests", scratch / "mutants" / "tests"):
-        for source in (ROOT / "tests").glob("test_*.py"):
-            shutil.copy2(source, folder / source.name)
+def current_source(module: str, committed: bool) -> bytes:
+    """The module as a run now would mutate it: HEAD's, or the working tree's."""
+    if committed:
+        shown = subprocess.run(
+            ["git", "show", f"HEAD:{module}"], cwd=ROOT, check=True, capture_output=True
+        )
+        return shown.stdout
+    return (ROOT / module).read_bytes()
 
 
 def run_mutmut(
@@ -310,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--survivors",
         action="store_true",
-        help="rerun only the last run's survivors, against the working tree's tests",
+        help="rerun only the last run's survivors, in a fresh copy of the tree (its tests now)",
     )
     parser.add_argument(
         "--scratch", type=Path, default=Path(tempfile.gettempdir()) / "breakerlab-mutate"
@@ -333,12 +336,20 @@ def main(argv: list[str] | None = None) -> int:
             continue
         scratch = args.scratch / target.module.replace("/", "_")
         if args.survivors and (scratch / "mutants" / (target.module + ".meta")).is_file():
-            refresh_tests(scratch)
-            write_mutmut_config(scratch, target, test_files(target, scratch))  # new files too
+            if (scratch / target.module).read_bytes() != current_source(
+                target.module, args.committed
+            ):
+                raise SystemExit(f"{target.module} changed since its last run: run it in full")
             only = survivors_of(target, scratch)
             earlier = {k: v for k, v in verdicts(target, scratch).items() if k not in only}
             print(f"rerunning {len(only)} survivors of {target.module} ...", flush=True)
             if only:
+                # A fresh copy of the tree: the tests and every other module as they are
+                # now (the mutated module is the same, so the mutants keep their names).
+                shutil.rmtree(scratch)
+                scratch.mkdir(parents=True)
+                copy_tree(scratch, args.committed)
+                write_mutmut_config(scratch, target, test_files(target, scratch))
                 run_mutmut(scratch, target, max(1, args.jobs), scratch / "mutmut.log", only)
                 keep_verdicts(target, scratch, earlier)
             result = score(target, scratch, equivalents)

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from sim.analysis.hypotheses import Verdict
-from sim.analysis.objectives import DecisionSettings, Indifference
+from sim.analysis.objectives import Constraint, DecisionSettings, Indifference
 from sim.analysis.recommend import (
     _paths_of,
     breaker_places,
@@ -190,3 +190,65 @@ def test_the_settings_and_notes_reach_the_recommendation(loaded: LoadedScenario)
         "breaker: its breaker (payment) never opened in 4 replications; what sets it apart "
         "from plain is its other settings: payment.fallback, payment.timeout",
     )
+
+
+def test_a_new_stage_is_set_apart_by_its_own_settings(loaded: LoadedScenario) -> None:
+    """plain has no SMS stage; sms adds one (with a breaker and the default retry): its
+    settings are what differ, each by path, the breaker's aside."""
+    notes = unexercised(loaded, summary({"sms": PLAIN}), "plain")
+    assert notes == [
+        "sms: its breaker (notification.sms) never opened in 4 replications; what sets it "
+        "apart from plain is its other settings: notification.sms.retry.backoff, "
+        "notification.sms.retry.jitter, notification.sms.retry.max_attempts, "
+        "notification.sms.retry.multiplier, notification.sms.retry.retry_on, "
+        "notification.sms.retry.wait"
+    ]
+
+
+def test_trips_never_recorded_count_as_none(loaded: LoadedScenario) -> None:
+    rows = summary({"breaker": PLAIN})
+    rows["breaker_trips"] = float("nan")
+    assert never_opened(loaded, rows) == {"breaker": "breaker never opened"}
+
+
+def test_constraints_reach_the_decision(loaded: LoadedScenario) -> None:
+    """breaker saves 500 but its p99 (3 s every replication) breaks p99 < 2: not picked."""
+    rows = summary({"plain": PLAIN, "breaker": shifted(-500.0)}, trips=1.0, failovers=1.0,
+                   checkout_p99_s={"plain": [1.0] * 4, "breaker": [3.0] * 4})  # fmt: skip
+    settings = DecisionSettings(constraints=(Constraint.parse("checkout_p99_s<2"),))
+    advice = recommend(loaded, rows, "plain", settings=settings)
+    assert advice.configuration == "plain" and advice.decision.best == "plain"
+    assert advice.verdict == "keep-base"
+
+
+def test_nothing_to_compare_has_no_difference(loaded: LoadedScenario) -> None:
+    alone = recommend(loaded, summary({"plain": PLAIN}), "plain")
+    assert alone.decision.difference is None and alone.as_dict()["difference"] is None
+
+
+def test_a_small_gain_beyond_delta_reads_higher(loaded: LoadedScenario) -> None:
+    """+0.5 EUR captured in every replication (a zero-width interval), δ = 0.1."""
+    rows = summary({"plain": PLAIN, "breaker": shifted(0.5)}, trips=1.0, failovers=1.0)
+    rows["revenue_captured"] = rows["revenue_lost"]
+    settings = DecisionSettings("revenue_captured", "maximize", Indifference.parse("0.1"))
+    advice = recommend(loaded, rows, "plain", settings=settings)
+    assert advice.line() == (
+        "pick breaker: revenue_captured 0.5 EUR higher than plain [+0.5 EUR], beyond "
+        "δ = 0.1; tied with it: none"
+    )
+
+
+def test_every_tie_is_named_and_a_gain_in_noise_keeps_its_sign(loaded: LoadedScenario) -> None:
+    rows = summary({"plain": PLAIN, "breaker": shifted(5.0), "two": shifted(3.0)},
+                   trips=1.0, failovers=1.0)  # fmt: skip
+    advice = recommend(loaded, rows, "plain", settings=DecisionSettings(
+        indifference=Indifference.parse("10")))  # fmt: skip
+    assert advice.line() == (
+        "keep plain: it is the best on revenue_lost (δ = 10); tied with it: breaker, two"
+    )
+    # Maximised, the noisy +20 of test_a_saving_in_noise_keeps_the_baseline, signed.
+    noisy = summary({"plain": PLAIN, "breaker": [1010.0, 1250.0, 1080.0, 1340.0]},
+                    trips=1.0, failovers=1.0)  # fmt: skip
+    advice = recommend(loaded, noisy, "plain", settings=DecisionSettings(direction="maximize"))
+    assert advice.decision.best == "breaker" and advice.verdict == "keep-base"
+    assert "; best by mean: breaker, +20 [" in advice.line()
