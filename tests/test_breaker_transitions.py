@@ -136,3 +136,58 @@ def test_manual_control_may_go_anywhere() -> None:
         assert breaker.state == state
     breaker.reset(2.0)
     assert breaker.state == CLOSED
+
+
+def test_the_refusal_names_the_breaker_its_rules_and_the_transition() -> None:
+    breaker = CircuitBreaker(policy_of("pybreaker"), name="payment")
+    with pytest.raises(InvariantError) as error:
+        breaker._transition(0.0, HALF_OPEN)
+    assert str(error.value) == (
+        "breaker 'payment' (pybreaker) went from closed to half_open: not a transition its "
+        "rules allow"
+    )
+
+
+def test_manual_control_and_reset_allow_anything_only_while_they_run() -> None:
+    breaker = CircuitBreaker(policy_of("resilience4j"))
+    breaker.transition_to(0.0, FORCED_OPEN)
+    breaker.transition_to(0.0, CLOSED)
+    with pytest.raises(InvariantError):
+        breaker._transition(0.0, HALF_OPEN)
+    breaker.reset(1.0)
+    with pytest.raises(InvariantError):
+        breaker._transition(1.0, HALF_OPEN)
+    assert breaker.state == CLOSED
+
+
+def test_a_half_open_breaker_reconfigured_as_envoys_may_still_close() -> None:
+    """Envoy's table has no half-open; the breaker keeps the old rules' transitions to
+    finish what they began: a passing probe closes it (half_open -> closed)."""
+    breaker = CircuitBreaker(policy_of("resilience4j"))
+    breaker.transition_to(0.0, OPEN)
+    assert breaker.allow(1.5) and breaker.state == HALF_OPEN
+    breaker.reconfigure(policy_of("envoy"))
+    breaker.record(1.6, "success", 0.0, breaker.generation)
+    assert breaker.state == CLOSED
+
+
+def test_a_subclass_registers_its_rules_by_library_name() -> None:
+    """CircuitBreaker(policy) hands out the class registered for policy.library (as
+    opossum's and cockatiel's rules are); a subclass without a library registers nothing."""
+    before = dict(CircuitBreaker._rules)
+
+    class Plain(CircuitBreaker):
+        pass
+
+    assert CircuitBreaker._rules == before
+
+    class Custom(CircuitBreaker, library="custom-rules"):
+        pass
+
+    try:
+        assert CircuitBreaker._rules == {**before, "custom-rules": Custom}
+        assert type(CircuitBreaker(BreakerPolicy(library="custom-rules"))) is Custom
+        assert type(CircuitBreaker(BreakerPolicy())) is CircuitBreaker
+        assert type(Plain(BreakerPolicy())) is Plain
+    finally:
+        del CircuitBreaker._rules["custom-rules"]
