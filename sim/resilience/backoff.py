@@ -39,8 +39,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Final, Literal, get_args
 
-from sim.config.policy import USES_JITTER, USES_MULTIPLIER
-from sim.config.policy import BackoffFamily as BackoffName  # one list of families
+from sim.config.configuration import USES_JITTER, USES_MULTIPLIER
+from sim.config.configuration import BackoffFamily as BackoffName  # one list of families
 
 BACKOFFS: Final[frozenset[str]] = frozenset(get_args(BackoffName))
 STATEFUL_BACKOFFS: Final[frozenset[str]] = frozenset(
