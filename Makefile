@@ -39,7 +39,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/lint-imports --no-cache
 
 typecheck: $(VENV)/.installed-dev
-	$(BIN)/mypy sim
+	$(BIN)/mypy sim benchmarks/theory.py benchmarks/validation_checks.py benchmarks/crn.py
 
 unit: $(VENV)/.installed-dev
 	$(BIN)/pytest -q

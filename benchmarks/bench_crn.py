@@ -15,10 +15,14 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import sys
 import time
 from pathlib import Path
 
-from sim.analysis.crn import compare
+if __package__ in (None, ""):  # run as a script: the repository root holds benchmarks/
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.crn import compare
 from sim.config import LoadedScenario, load_scenario
 from sim.experiment import Executor
 from sim.experiment.params import apply

@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/validate_engine.py --quick --out /tmp/v.md
 
 Runs the scenarios of ``validation_cases`` (written by the cases themselves), compares each
-measure with ``sim.analysis.theory`` and writes a markdown report: every check with the
+measure with ``benchmarks.theory`` and writes a markdown report: every check with the
 theory's value, the simulated mean, its 95 % interval and pass or fail. Exit 1 when a check
 fails. The test suite runs the quick size (tests/test_validation.py).
 """
@@ -28,7 +28,7 @@ if __package__ in (None, ""):  # run as a script: make the project importable
 
 from benchmarks import validation_cases as cases
 from benchmarks import validation_resilience as resilience
-from sim.analysis.validation import Check
+from benchmarks.validation_checks import Check
 
 ROOT = Path(__file__).resolve().parents[1]
 FAMILY_LEVEL = 0.95  # every interval-judged check passes together with this probability
@@ -123,9 +123,9 @@ def report(results: list[cases.Case], size: cases.Size, seconds: float) -> str:
         f"together with {FAMILY_LEVEL:.0%} probability when the engine is right; the 95 % "
         "interval is shown beside it. A check against an interval of theory passes when the "
         "verdict's interval lies inside it. A bound (≤) is a guarantee: every replication "
-        "must meet its own bound. The theory is in `sim/analysis/theory.py`, tested on its "
+        "must meet its own bound. The theory is in `benchmarks/theory.py`, tested on its "
         "own in `tests/test_theory.py`; what a replication measures is in "
-        "`sim/analysis/validation.py`.",
+        "`benchmarks/validation_checks.py`.",
     ]
     for case in results:
         lines += ["", f"## {case.title}", "", case.mapping, ""]

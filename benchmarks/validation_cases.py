@@ -4,7 +4,7 @@ are in ``validation_resilience``.
 
 Each case writes a model and a scenario of its own (YAML, through the user's loading path),
 runs them with independent seeds and compares what the records show with
-``sim.analysis.theory``. ``Size`` scales them: the full size is ``make validate``, the
+``benchmarks.theory``. ``Size`` scales them: the full size is ``make validate``, the
 quick one runs in the test suite.
 """
 
@@ -18,8 +18,8 @@ from typing import Any
 
 import yaml
 
-from sim.analysis import theory
-from sim.analysis import validation as v
+from benchmarks import theory
+from benchmarks import validation_checks as v
 from sim.config import load_scenario
 from sim.config.scenario import LoadedScenario
 from sim.engine import RunResult, simulate

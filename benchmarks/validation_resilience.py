@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from benchmarks import theory
+from benchmarks import validation_checks as v
 from benchmarks.validation_cases import Case, Runner, shop, traffic
-from sim.analysis import theory
-from sim.analysis import validation as v
 from sim.analysis.summary import summary_row
 from sim.config.breakers import CategoryBreakers, ExternalBreaker
 from sim.engine import RunResult

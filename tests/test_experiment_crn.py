@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.analysis.crn import CrnComparison, compare
+from benchmarks.crn import CrnComparison, compare
 from sim.config import load_scenario
 from sim.dists import stream
 from sim.engine import simulate

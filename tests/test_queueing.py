@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import simpy
 
+from benchmarks.theory import erlang_c_wait, mm1_sojourn, mm1_wait
 from sim.analysis.stats import mean_ci
-from sim.analysis.theory import erlang_c_wait, mm1_sojourn, mm1_wait
 from sim.config.model import Dependency
 from sim.config.scenario import LoadedScenario
 from sim.dists import draws, stream, uniforms

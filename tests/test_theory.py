@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.analysis import theory
+from benchmarks import theory
 from sim.resilience.breaker import BreakerPolicy
 from sim.resilience.budget import AwsRetryQuota, EnvoyRetryBudget, TokenBucketBudget
 

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import validate_engine
+from benchmarks import theory, validate_engine
+from benchmarks import validation_checks as v
 from benchmarks.validation_cases import QUICK, Case
-from sim.analysis import theory
-from sim.analysis import validation as v
 
 # Every test but one reads the quick validation (a module fixture that runs the
 # engine against theory for several seconds).
