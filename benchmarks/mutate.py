@@ -19,6 +19,7 @@ The scores go to stdout and to ``reports/mutation/scores.md``.
 from __future__ import annotations
 
 import argparse
+import ast
 import fnmatch
 import json
 import os
@@ -169,6 +170,19 @@ def keep_verdicts(target: Target, scratch: Path, earlier: dict[str, int | None])
         if codes.get(key) is None:
             codes[key] = code
     meta.write_text(json.dumps(data), encoding="utf-8")
+
+
+def same_code(old: bytes, new: bytes) -> bool:
+    """Whether two versions of a module have the same code: comments, layout and the
+    module's docstring aside (mutmut mutates none of them, so the mutants are the same)."""
+
+    def code(source: bytes) -> str:
+        tree = ast.parse(source)
+        if ast.get_docstring(tree) is not None:
+            tree.body = tree.body[1:]
+        return ast.dump(tree)
+
+    return code(old) == code(new)
 
 
 def current_source(module: str, committed: bool) -> bytes:
@@ -336,8 +350,9 @@ def main(argv: list[str] | None = None) -> int:
             continue
         scratch = args.scratch / target.module.replace("/", "_")
         if args.survivors and (scratch / "mutants" / (target.module + ".meta")).is_file():
-            if (scratch / target.module).read_bytes() != current_source(
-                target.module, args.committed
+            if not same_code(
+                (scratch / target.module).read_bytes(),
+                current_source(target.module, args.committed),
             ):
                 raise SystemExit(f"{target.module} changed since its last run: run it in full")
             only = survivors_of(target, scratch)
