@@ -74,7 +74,9 @@ def test_run_decides_on_another_objective_and_indifference(tmp_path: Path) -> No
                             "--indifference", "1000")  # fmt: skip
     assert code == 0, err
     line = next(line for line in out.splitlines() if line.startswith("recommendation:"))
-    assert "revenue_captured" in line and "δ = 1000" in line
+    assert (
+        "revenue_captured" in line and "δ = 1,000 EUR" in line
+    )  # in the metric's unit, as the interval
 
 
 @pytest.mark.parametrize(

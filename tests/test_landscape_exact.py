@@ -119,7 +119,7 @@ def test_a_gain_when_higher_is_better_reads_with_its_sign_and_unit() -> None:
     land = landscape(decision, VALUES, PARAMS, SECONDS)
     assert land.points["supported"].tolist() == pytest.approx([0.0, 2 - HALF, 0.0, -6 + TWO])
     assert land.summary_lines()[0] == (
-        "adopt x=2s mode=exp: loss +2.0 [+0.5 to +3.5] s against the base, beyond δ = 0.25"
+        "adopt x=2s mode=exp: loss +2.0 [+0.5 to +3.5] s against the base, beyond δ = 0.25 s"
     )
 
 

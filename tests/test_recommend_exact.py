@@ -151,7 +151,7 @@ def test_the_baseline_as_the_best(loaded: LoadedScenario) -> None:
         indifference=Indifference.parse("10")))  # fmt: skip
     assert advice.configuration == "plain" and advice.tied == ("breaker",)
     assert advice.line() == (
-        "keep plain: it is the best on revenue_lost (δ = 10); tied with it: breaker"
+        "keep plain: it is the best on revenue_lost (δ = 10 EUR); tied with it: breaker"
     )
     larger = recommend(loaded, summary({"plain": PLAIN, "two": shifted(-500.0)}, trips=1.0),
                        "plain", settings=DecisionSettings(direction="maximize"))  # fmt: skip
@@ -234,7 +234,7 @@ def test_a_small_gain_beyond_delta_reads_higher(loaded: LoadedScenario) -> None:
     advice = recommend(loaded, rows, "plain", settings=settings)
     assert advice.line() == (
         "pick breaker: revenue_captured 0.5 EUR higher than plain [+0.5 EUR], beyond "
-        "δ = 0.1; tied with it: none"
+        "δ = 0.1 EUR; tied with it: none"
     )
 
 
@@ -244,7 +244,7 @@ def test_every_tie_is_named_and_a_gain_in_noise_keeps_its_sign(loaded: LoadedSce
     advice = recommend(loaded, rows, "plain", settings=DecisionSettings(
         indifference=Indifference.parse("10")))  # fmt: skip
     assert advice.line() == (
-        "keep plain: it is the best on revenue_lost (δ = 10); tied with it: breaker, two"
+        "keep plain: it is the best on revenue_lost (δ = 10 EUR); tied with it: breaker, two"
     )
     # Maximised, the noisy +20 of test_a_saving_in_noise_keeps_the_baseline, signed.
     noisy = summary({"plain": PLAIN, "breaker": [1010.0, 1250.0, 1080.0, 1340.0]},

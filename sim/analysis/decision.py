@@ -157,7 +157,11 @@ class Decision:
         written = self.indifference.describe("the base" if self.base == "base" else self.base)
         if self.indifference.relative:
             return f"{written} = {quantity(self.delta, self.unit)}"
-        return written
+        try:  # a bare number is in the metric's unit: show it, as the intervals do
+            float(written)
+        except ValueError:
+            return written  # written with its unit (200ms)
+        return quantity(self.delta, self.unit)
 
     @property
     def resolved(self) -> bool:
