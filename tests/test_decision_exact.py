@@ -173,6 +173,12 @@ def test_relative_delta_is_a_share_of_the_base_mean_whatever_the_direction() -> 
         "10% of the base's mean = 1.4"
     )
     assert decide(table(), "loss", base="A", indifference=absolute(1.0)).zone == "1"
+    # An absolute δ: a bare number takes the metric's unit; one written with a unit stays.
+    bare = decide(table(), "loss", base="A", indifference=absolute(1.5), unit="s")
+    assert bare.zone == "1.5 s"
+    written = decide(table(), "loss", base="A", indifference=Indifference.parse("200ms"),
+                     unit="s")  # fmt: skip
+    assert written.delta == pytest.approx(0.2) and written.zone == "200ms"
     # Without one, δ is the default: 2 % of the base's mean.
     assert decide(table(), "loss", base="A").delta == pytest.approx(0.28)
 
