@@ -10,6 +10,7 @@ from sim.analysis import summarize, summary_row
 from sim.config import load_scenario
 from sim.engine import simulate
 from tests.test_causes import assert_causes_add_up
+from tests.test_metrics import undeclared_columns
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
@@ -23,14 +24,17 @@ def test_there_are_at_least_three_scenarios() -> None:
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
 def test_invariants_hold_on_shipped_scenario(path: Path) -> None:
     loaded = load_scenario(path)
-    results = []
+    results, rows = [], []
     for configuration in loaded.scenario.configurations:
         result = simulate(loaded, configuration, 0)  # checks per-order invariants
         row = summary_row(result)  # checks the money and the outcome counts again
         assert row["orders"] > 0
         assert row["completed"] > 0
         results.append(result)
+        rows.append(row)
     assert_causes_add_up(summarize(results))  # the report shows every lost dollar
+    # Every column it makes is a declared metric (hypotheses and --objective accept it).
+    assert undeclared_columns(loaded, rows) == set()
 
 
 @pytest.mark.slow
