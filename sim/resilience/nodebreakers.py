@@ -169,7 +169,6 @@ class CockatielBreaker(NodeBreaker, library="cockatiel"):
         self._base_ms = _ms(policy.wait_duration_in_open_state)
         self._max_ms = _ms(policy.max_wait_duration_in_open_state)
         self._exponential = policy.open_backoff == "exponential"
-        self._sampling = policy.window == "cockatiel"
         threshold = policy.failure_rate_threshold
         self._threshold = threshold if threshold is not None else 0.0
         # SamplingBreaker: minimumRps / 1000, or enough calls for 5 failures a second.
