@@ -246,14 +246,18 @@ def _route(
     at = (*loc, "retry_policy")
     values, skip = match_keys(source, parts["retry_policy"] or {}, at, RETRY_KEYS, RETRY_SKIPPED)
     result.ignored += skip
-    per_try = (
-        seconds(source, values["per_try_timeout"], (*at, "per_try_timeout"))
-        if "per_try_timeout" in values
-        else total
-    )
+    per_try_timeout(source, values, "per_try_timeout", at, total, block)
+    block["retry"] = retry_block(source, values, at, total, result)
+
+
+def per_try_timeout(
+    source: Source, values: dict[str, Any], key: str, at: Loc, total: float, block: Block
+) -> None:
+    """Each attempt's timeout (``key``, else the route's whole ``total``) as the stage's
+    timeout; none when it is 0 (Envoy's and Istio's "no timeout")."""
+    per_try = seconds(source, values[key], (*at, key)) if key in values else total
     if per_try > 0:
         block["timeout"] = duration_text(per_try)
-    block["retry"] = retry_block(source, values, at, total, result)
 
 
 def retry_block(

@@ -21,7 +21,7 @@ from sim.config.formats.common import (
     seconds,
     unknown_instance,
 )
-from sim.config.formats.envoy import retry_on, retry_on_text
+from sim.config.formats.envoy import per_try_timeout, retry_on, retry_on_text
 from sim.config.formats.stacks import Gaps, breaker_preset, finish, stages_of
 from sim.config.formats.values import integer
 
@@ -153,13 +153,7 @@ def _http(source: Source, http: dict[str, Any], loc: Loc, block: Block, result: 
     at = (*loc, "retries")
     values, skip = match_keys(source, retries, at, RETRIES_KEYS, RETRIES_SKIPPED)
     result.ignored += skip
-    per_try = (
-        seconds(source, values["perTryTimeout"], (*at, "perTryTimeout"))
-        if "perTryTimeout" in values
-        else total
-    )
-    if per_try > 0:
-        block["timeout"] = duration_text(per_try)
+    per_try_timeout(source, values, "perTryTimeout", at, total, block)
     conditions = values.get(
         "retryOn", "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes"
     )
