@@ -17,7 +17,7 @@ from typing import Any
 from sim.config.breakers import CategoryBreakers, ExternalBreaker
 from sim.config.configuration import Configuration, StagePolicy
 from sim.config.formats.common import STAGES
-from sim.resilience.backoff import RetryPolicy
+from sim.engine.stack import retry_setup
 from sim.resilience.policy import BreakerPolicy
 
 Canonical = dict[str, Any]  # "payment.retry.wait" -> value
@@ -28,16 +28,7 @@ def canonical_stage(stage: StagePolicy, prefix: str = "") -> Canonical:
     out: Canonical = {f"{prefix}timeout": stage.timeout, f"{prefix}order": stage.layers}
     if stage.retry is not None and stage.retry.attempts > 1:  # one attempt: no retry at all
         spec = stage.retry
-        policy = RetryPolicy(
-            max_attempts=spec.attempts,
-            wait=spec.wait,
-            multiplier=spec.multiplier,
-            max_wait=spec.max_wait,
-            jitter=spec.jitter,
-            backoff=spec.backoff,
-            retry_on=frozenset(spec.retry_on),
-            deadline=spec.deadline,
-        )
+        policy, _ = retry_setup(spec)  # the policy the engine runs
         if policy.backoff in ("fixed", "randomized"):
             policy = dataclasses.replace(policy, backoff="exponential")
         for name, value in dataclasses.asdict(policy).items():
