@@ -37,6 +37,18 @@ class Imported:
     notes: list[str] = field(default_factory=list)
     instances: set[str] = field(default_factory=set)  # every instance the file holds
 
+    def choose(
+        self, source: Source, names: list[str], instance: str | None, loc: tuple[str | int, ...]
+    ) -> list[str]:
+        """Record ``names`` as the file's instances and return those to import: all, or
+        ``instance`` alone (a "did you mean" when the file has no such instance)."""
+        self.instances = set(names)
+        if instance is None:
+            return names
+        if instance not in names:
+            raise unknown_instance(source, instance, names, loc)
+        return [instance]
+
 
 @dataclass
 class Exported:

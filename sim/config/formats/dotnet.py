@@ -22,7 +22,6 @@ from sim.config.formats.common import (
     number,
     timespan,
     timespan_text,
-    unknown_instance,
 )
 from sim.config.formats.stacks import Gaps, breaker_preset, finish, stages_of
 from sim.config.formats.values import CATEGORIES, boolean, choice, integer, real
@@ -66,13 +65,9 @@ def import_dotnet(source: Source, instance: str | None) -> Imported:
         raise source.error(
             f"no standard resilience handler options: no object holds {', '.join(STRATEGIES)}", ()
         )
-    names = {(str(loc[-1]) if loc else "default"): loc for loc in handlers}
-    result.instances = set(names)
-    if instance is not None:
-        if instance not in names:
-            raise unknown_instance(source, instance, list(names), ())
-        names = {instance: names[instance]}
-    for name, loc in names.items():
+    locs = {(str(loc[-1]) if loc else "default"): loc for loc in handlers}
+    for name in result.choose(source, list(locs), instance, ()):
+        loc = locs[name]
         result.blocks[name] = _handler(source, handlers[loc], loc, result)
     return result
 

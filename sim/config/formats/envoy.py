@@ -21,7 +21,6 @@ from sim.config.formats.common import (
     duration_text,
     match_keys,
     seconds,
-    unknown_instance,
 )
 from sim.config.formats.values import integer, items, real
 
@@ -106,12 +105,7 @@ def import_envoy(source: Source, instance: str | None) -> Imported:
     clusters: dict[str, tuple[dict[str, Any], Loc]] = {}
     routes: dict[str, list[tuple[dict[str, Any], Loc]]] = {}
     _find(source.data, (), clusters, routes)
-    names = list(dict.fromkeys([*clusters, *routes]))
-    result.instances = set(names)
-    if instance is not None:
-        if instance not in names:
-            raise unknown_instance(source, instance, names, ())
-        names = [instance]
+    names = result.choose(source, list(dict.fromkeys([*clusters, *routes])), instance, ())
     if not names:
         raise source.error(
             "no Envoy cluster (with outlier_detection or circuit_breakers) or route to one", ()

@@ -17,7 +17,6 @@ from sim.config.formats.common import (
     duration_text,
     match_keys,
     number,
-    unknown_instance,
 )
 from sim.config.formats.stacks import Gaps, breaker_preset, finish, stages_of
 from sim.config.formats.values import boolean, choice, integer
@@ -112,12 +111,8 @@ def import_hystrix(source: Source, instance: str | None) -> Imported:
         raise source.error("no Hystrix settings: expected hystrix.command.<key>.* properties", ())
     commands = root.get("command") or {}
     pools = root.get("threadpool") or {}
-    names = [str(n) for n in commands if n != "default"]
-    result.instances = set(names)
-    if instance is not None:
-        if instance not in names:
-            raise unknown_instance(source, instance, names, ("hystrix", "command"))
-        names = [instance]
+    known = [str(n) for n in commands if n != "default"]
+    names = result.choose(source, known, instance, ("hystrix", "command"))
     if not names:
         raise source.error(
             "no Hystrix command: nothing under hystrix.command.<key> but default", ("hystrix",)

@@ -19,7 +19,6 @@ from sim.config.formats.common import (
     match_keys,
     proto_duration,
     seconds,
-    unknown_instance,
 )
 from sim.config.formats.envoy import per_try_timeout, retry_on, retry_on_text
 from sim.config.formats.stacks import Gaps, breaker_preset, finish, stages_of
@@ -79,12 +78,7 @@ def import_istio(source: Source, instance: str | None) -> Imported:
                         routes.setdefault(_host(host), (http, (*loc, "spec", "http", number)))
         elif kind is not None:
             result.ignored.append(f"{source.where(loc)}: a {kind}")
-    names = list(dict.fromkeys([*rules, *routes]))
-    result.instances = set(names)
-    if instance is not None:
-        if instance not in names:
-            raise unknown_instance(source, instance, names, ())
-        names = [instance]
+    names = result.choose(source, list(dict.fromkeys([*rules, *routes])), instance, ())
     if not names:
         raise source.error("no DestinationRule or VirtualService", ())
     for name in names:

@@ -27,7 +27,6 @@ from sim.config.formats.common import (
     duration_text,
     match_keys,
     number,
-    unknown_instance,
 )
 from sim.config.formats.values import CATEGORIES, boolean, integer, real
 
@@ -83,18 +82,17 @@ def _instances(source: Source, known: tuple[str, ...]) -> dict[str, tuple[dict[s
     return {str(name): (options, (name,)) for name, options in data.items()}
 
 
-def _pick(source: Source, found: dict[str, Any], instance: str | None) -> dict[str, Any]:
-    """``found`` or its ``instance`` alone."""
-    if instance is None:
-        return found
-    if instance not in found:
-        raise unknown_instance(source, instance, list(found), ())
-    return {instance: found[instance]}
+def _pick(
+    source: Source, found: dict[str, Any], instance: str | None, result: Imported
+) -> dict[str, Any]:
+    """``found`` or its ``instance`` alone (``result`` records every instance found)."""
+    return {name: found[name] for name in result.choose(source, list(found), instance, ())}
 
 
 def import_opossum(source: Source, instance: str | None) -> Imported:
     result = Imported("opossum", source.file)
-    for name, (options, loc) in _pick(source, _instances(source, OPOSSUM_KEYS), instance).items():
+    found = _pick(source, _instances(source, OPOSSUM_KEYS), instance, result)
+    for name, (options, loc) in found.items():
         values, ignored = match_keys(source, options, loc, OPOSSUM_KEYS, OPOSSUM_SKIPPED)
         result.ignored += ignored
         at = {key: (*loc, key) for key in values}
@@ -144,7 +142,8 @@ def import_opossum(source: Source, instance: str | None) -> Imported:
 
 def import_cockatiel(source: Source, instance: str | None) -> Imported:
     result = Imported("cockatiel", source.file)
-    for name, (options, loc) in _pick(source, _instances(source, COCKATIEL_KEYS), instance).items():
+    found = _pick(source, _instances(source, COCKATIEL_KEYS), instance, result)
+    for name, (options, loc) in found.items():
         values, ignored = match_keys(source, options, loc, COCKATIEL_KEYS)
         result.ignored += ignored
         block: Block = {}

@@ -16,7 +16,6 @@ from sim.config.formats.common import (
     Source,
     duration_text,
     number,
-    unknown_instance,
 )
 from sim.config.formats.stacks import Gaps, breaker_preset, finish, stages_of
 from sim.config.formats.values import PYTHON_EXCEPTIONS, categories, exception_names
@@ -32,11 +31,8 @@ def import_pybreaker(source: Source, instance: str | None) -> Imported:
     if not calls:
         raise source.error("no pybreaker.CircuitBreaker(...) call", ())
     found = {name: call for name, call in calls}
-    if instance is not None:
-        if instance not in found:
-            raise unknown_instance(source, instance, list(found), ())
-        found = {instance: found[instance]}
-    for name, call in found.items():
+    for name in result.choose(source, list(found), instance, ()):
+        call = found[name]
         block: Block = {"preset": "pybreaker"}
         for keyword in call.keywords:
             loc = ("exclude",)

@@ -22,7 +22,6 @@ from sim.config.formats.common import (
     number,
     seconds,
     squash,
-    unknown_instance,
 )
 from sim.config.formats.resilience4j_keys import (
     KEYS,
@@ -50,12 +49,8 @@ def import_resilience4j(source: Source, instance: str | None) -> Imported:
                 names.append(name)
             block = result.blocks.setdefault(name, {})
             _apply(source, module, settings, block, result)
-    result.instances = set(names)
-    if instance is not None:
-        if instance not in result.blocks:
-            raise unknown_instance(source, instance, names, root_loc)
-        result.blocks = {instance: result.blocks[instance]}
-    elif not result.blocks:
+    result.blocks = {n: result.blocks[n] for n in result.choose(source, names, instance, root_loc)}
+    if not result.blocks:
         raise source.error("no instances: nothing under resilience4j.<module>.instances", root_loc)
     return result
 
