@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from sim.config.crossrefs import check_references
+from sim.config.mappings import laid_over
 from sim.config.messages import raise_all, unknown, validate
 from sim.config.model import ShopModel
 from sim.config.scenario import (
@@ -80,7 +81,7 @@ def _load_model(
     if overrides and scenario is not None:
         lines = _Overridden(lines.file, lines.lines, scenario, overrides, data)
     if overrides:
-        data = _merge(data, overrides)
+        data = laid_over(data, overrides)
     shop = validate(ShopModel, data, lines)
     errors: list[ConfigError] = []
     gateways = set(shop.stages.payment.gateways)
@@ -162,21 +163,6 @@ def _refuse_foreign(cls: type[BaseModel], data: Any, lines: LineMap, what: str) 
         f"({', '.join(list(known)[:6])}, ...)",
         file=lines.file,
     )
-
-
-def _merge(base: Any, overrides: dict[str, Any]) -> Any:
-    """``base`` with ``overrides`` merged in, mapping by mapping (lists are replaced)."""
-    if not isinstance(base, dict):
-        return overrides
-    merged = dict(base)
-    for key, value in overrides.items():
-        current = merged.get(key)
-        merged[key] = (
-            _merge(current, value)
-            if isinstance(value, dict) and isinstance(current, dict)
-            else value
-        )
-    return merged
 
 
 def _attach_traces(scenario: Scenario, path: Path, lines: LineMap) -> Scenario:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.config.formats.common import STAGES
+from sim.config.mappings import laid_over
 from sim.config.yamlio import LineMap
 from sim.errors import ConfigError
 
@@ -44,28 +45,14 @@ def expand_references(data: Any, scenario: Path, lines: LineMap) -> Any:
                 )
                 raise lines.error(message, (*loc, "from"))
             for stage, block in stages.items():
-                config[stage] = _laid_over(block, config.get(stage) or {})
+                config[stage] = laid_over(block, config.get(stage) or {})
         for stage in STAGES:
             block = config.get(stage)
             if isinstance(block, dict) and "from" in block:
                 reference = block.pop("from")
                 imported = _read(reference, scenario, lines, (*loc, stage, "from"), stage)
-                config[stage] = _laid_over(next(iter(imported.blocks.values())), block)
+                config[stage] = laid_over(next(iter(imported.blocks.values())), block)
     return data
-
-
-def _laid_over(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    """``over`` laid over ``base`` mapping by mapping (a breaker's one changed setting
-    keeps the rest of the imported breaker); lists and values are replaced."""
-    merged = dict(base)
-    for key, value in over.items():
-        current = merged.get(key)
-        merged[key] = (
-            _laid_over(current, value)
-            if isinstance(value, dict) and isinstance(current, dict)
-            else value
-        )
-    return merged
 
 
 def _mentions(configurations: dict[str, Any]) -> bool:
