@@ -195,10 +195,11 @@ class RunStore:
         written when the process died) are deleted, to be made again."""
         found: dict[tuple[str, int], StoredRun] = {}
         for path in self._entries(self.runs, ".json"):
-            key, row, fields = check_record(self._json(path), str(path), self.expected)
+            data = self._json(path)
+            key, row, fields = check_record(data, str(path), self.expected)
             if path != self.path(*key):
                 continue  # not a name this store gives: not one of its runs
-            files = self._json(path).get("files")
+            files = data.get("files")
             orders, timeline = self.orders_file(*key), self.timeline_file(*key)
             check_orders(_read_table(orders, files, ORDERS), row, fields, str(orders))
             check_timeline(_read_table(timeline, files, TIMELINE), key, str(timeline))
