@@ -168,7 +168,8 @@ def _results(data: RunData) -> str:
             "<p>Mean of the per-replication difference (configuration − baseline) with its "
             "95 % interval. Every configuration faced the same customers and faults (common "
             "random numbers), so the differences are paired; <b>*</b>: the interval excludes "
-            "zero.</p>" + table(*differences_table(data.differences, currency, marks))
+            "zero; pp: percentage points.</p>"
+            + table(*differences_table(data.differences, currency, marks))
         )
     text = escape(HEADLINE_TEXT).replace("*", "")
     out += f"<h3>Means with 95 % intervals</h3><p>{text}</p>"

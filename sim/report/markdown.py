@@ -110,7 +110,8 @@ def differences_section(
         "",
         "Mean of the per-replication difference (configuration − baseline) with its 95 % "
         "interval. Every configuration faced the same customers and faults (common random "
-        "numbers), so the differences are paired; `*`: the interval excludes zero.",
+        "numbers), so the differences are paired; `*`: the interval excludes zero; pp: "
+        "percentage points.",
         "",
         markdown_table(*differences_table(differences, currency, marks)),
         "",

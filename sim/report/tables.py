@@ -53,6 +53,12 @@ def heading(metric: str, text: str, currency: str = "") -> str:
     return f"{text} ({unit})" if unit else text
 
 
+def difference_heading(metric: str, text: str, currency: str = "") -> str:
+    """A difference's heading: as ``heading``, but a difference of two percentages is in
+    percentage points (``pp``), so −22.6 is not read as a 22.6 % relative change."""
+    return f"{text} (pp)" if metric.endswith("_pct") else heading(metric, text, currency)
+
+
 def cell(row: Mapping[Any, Any]) -> str:
     """A ci row (mean, ci_low, ci_high, clipped) as ``mean ± half-width``, or
     ``mean [low to high]†`` when clipped at a bound; a dash without data."""
@@ -208,7 +214,7 @@ def differences(
 ) -> tuple[list[str], list[list[str]]]:
     """Header and rows: one row per configuration, cells ``mean difference [95 % interval]``
     against the baseline; ``*`` marks a difference whose interval excludes zero."""
-    header = ["configuration"] + [heading(m, h, currency) for m, h in DIFFERENCES]
+    header = ["configuration"] + [difference_heading(m, h, currency) for m, h in DIFFERENCES]
     rows = []
     for config, part in diff.groupby("configuration", sort=False):
         by_metric = {
